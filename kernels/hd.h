@@ -1,0 +1,12 @@
+// GEOSHARD_HD marks the pure math of kernels/ as callable on host and device.
+// Under nvcc it expands to __host__ __device__; in plain C++ to nothing, so the CPU
+// tests exercise exactly the code the CUDA kernels run.
+#pragma once
+
+#if defined(__CUDACC__)
+#define GEOSHARD_HD __host__ __device__
+#define GEOSHARD_HD_INLINE __host__ __device__ inline
+#else
+#define GEOSHARD_HD
+#define GEOSHARD_HD_INLINE inline
+#endif

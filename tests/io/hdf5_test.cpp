@@ -1,0 +1,106 @@
+#include "io/hdf5.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "tests/testing/temp_dir.h"
+
+namespace geoshard::h5 {
+namespace {
+
+TEST(Hdf5, ColumnsRoundTripAndRowRanges) {
+  testing::TempDir dir;
+  const std::string path = dir.file("t.h5");
+  std::mt19937_64 rng(7);
+  std::vector<double> d(10007);
+  std::vector<int64_t> i64(d.size());
+  std::vector<uint8_t> u8(d.size());
+  for (size_t k = 0; k < d.size(); ++k) {
+    d[k] = std::uniform_real_distribution<double>(-1e9, 1e9)(rng);
+    i64[k] = static_cast<int64_t>(rng());
+    u8[k] = static_cast<uint8_t>(rng());
+  }
+  std::vector<std::string> s = {"", "Orchard Road", "ถนนสุขุมวิท", "Đường Lê Lợi", std::string(5000, 'x')};
+  {
+    File f(path, File::Mode::kCreate);
+    Group g = f.root().create_group("t");
+    g.write_column("d", d);
+    g.write_column("i64", i64);
+    g.write_column("u8", u8);
+    g.write_strings("s", s);
+    g.write_column("empty", std::vector<float>{});
+    g.set_attr("name", std::string("roads"));
+    g.set_attr("n", int64_t{42});
+    g.set_attr("x", 2.5);
+    g.set_attr("list", std::vector<std::string>{"a", "bb", ""});
+    f.close();
+  }
+  File f(path, File::Mode::kRead);
+  Group g = f.root().open_group("t");
+  EXPECT_EQ(g.read_column<double>("d"), d);
+  EXPECT_EQ(g.read_column<int64_t>("i64"), i64);
+  EXPECT_EQ(g.read_column<uint8_t>("u8"), u8);
+  EXPECT_EQ(g.read_strings("s"), s);
+  EXPECT_TRUE(g.read_column<float>("empty").empty());
+  EXPECT_EQ(g.attr_string("name"), "roads");
+  EXPECT_EQ(g.attr_int("n"), 42);
+  EXPECT_EQ(g.attr_double("x"), 2.5);
+  EXPECT_EQ(g.attr_strings("list"), (std::vector<std::string>{"a", "bb", ""}));
+  // Random row ranges equal the slices of the whole column.
+  Column c = g.column("d");
+  for (int trial = 0; trial < 200; ++trial) {
+    uint64_t a = rng() % (d.size() + 1), b = rng() % (d.size() + 1);
+    if (a > b) std::swap(a, b);
+    auto part = c.read<double>(a, b - a);
+    ASSERT_EQ(part, std::vector<double>(d.begin() + a, d.begin() + b));
+  }
+  auto strs = g.column("s").read_strings(1, 3);
+  EXPECT_EQ(strs, std::vector<std::string>(s.begin() + 1, s.begin() + 4));
+  EXPECT_THROW(c.read<double>(d.size() - 1, 2), Error);
+}
+
+TEST(Hdf5, ErrorsNameTheFileAndObject) {
+  testing::TempDir dir;
+  try {
+    File f(dir.file("missing.h5"), File::Mode::kRead);
+    FAIL() << "opened a missing file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.h5"), std::string::npos) << e.what();
+  }
+  // Not HDF5 at all.
+  { std::ofstream(dir.file("text.h5")) << "hello, not hdf5\n"; }
+  EXPECT_FALSE(is_hdf5(dir.file("text.h5")));
+  EXPECT_THROW(File(dir.file("text.h5"), File::Mode::kRead), Error);
+  // Truncated HDF5 file.
+  {
+    File f(dir.file("full.h5"), File::Mode::kCreate);
+    f.root().create_group("g").write_column("x", std::vector<double>(100000, 1.0));
+    f.close();
+    std::ifstream in(dir.file("full.h5"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir.file("trunc.h5"), std::ios::binary).write(bytes.data(), 1000);
+  }
+  bool threw = false;
+  try {
+    File f(dir.file("trunc.h5"), File::Mode::kRead);
+    f.root().open_group("g").read_column<double>("x");
+  } catch (const Error& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find("trunc.h5"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(threw);
+  File f(dir.file("full.h5"), File::Mode::kRead);
+  try {
+    f.root().open_group("g").column("nope");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos);
+  }
+  // Unwritable location.
+  EXPECT_THROW(File("/proc/geoshard-cannot-write.h5", File::Mode::kCreate), Error);
+}
+
+}  // namespace
+}  // namespace geoshard::h5

@@ -1,0 +1,74 @@
+#include "io/road_table.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "tests/testing/random_roads.h"
+#include "tests/testing/temp_dir.h"
+
+namespace geoshard {
+namespace {
+
+void expect_same_rows(const RoadTable& whole, const RoadTable& part, uint64_t begin) {
+  ASSERT_EQ(part.row_offset, begin);
+  for (size_t i = 0; i < part.rows(); ++i) {
+    const size_t w = begin + i;
+    ASSERT_EQ(part.id[i], whole.id[w]);
+    ASSERT_EQ(part.name[i], whole.name[w]);
+    ASSERT_EQ(part.zkey[i], whole.zkey[w]);
+    ASSERT_EQ(part.oneway[i], whole.oneway[w]);
+    ASSERT_EQ(std::isnan(part.maxspeed_kmh[i]), std::isnan(whole.maxspeed_kmh[w]));
+    const uint64_t a = part.vertex_offset[i] - part.vertex_offset[0];
+    const uint64_t wa = whole.vertex_offset[w];
+    ASSERT_EQ(part.lon[a], whole.lon[wa]);
+    ASSERT_EQ(part.lat[a], whole.lat[wa]);
+  }
+}
+
+TEST(RoadTable, WriteReadRoundTripAndRanges) {
+  testing::TempDir dir;
+  const RoadTable t = testing::random_road_table(5000, 3);
+  ASSERT_NO_THROW(t.validate());
+  write_road_table(t, dir.file("roads.h5"), "test");
+  EXPECT_EQ(road_table_rows(dir.file("roads.h5")), 5000u);
+  const RoadTable all = read_road_table(dir.file("roads.h5"));
+  ASSERT_NO_THROW(all.validate());
+  EXPECT_EQ(all.id, t.id);
+  EXPECT_EQ(all.lon, t.lon);
+  EXPECT_EQ(all.cum_km, t.cum_km);
+  EXPECT_EQ(all.variant_row, t.variant_row);
+  EXPECT_EQ(all.highway_classes, t.highway_classes);
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 100; ++trial) {
+    uint64_t a = rng() % 5001, b = rng() % 5001;
+    if (a > b) std::swap(a, b);
+    const RoadTable part = read_road_table(dir.file("roads.h5"), a, b);
+    ASSERT_NO_THROW(part.validate());
+    ASSERT_EQ(part.rows(), b - a);
+    expect_same_rows(t, part, a);
+    // The road-km of a row range is one subtraction of the cumulative column.
+    ASSERT_NEAR(part.road_km(), t.cum_km[b] - t.cum_km[a], 1e-9);
+  }
+  EXPECT_THROW(read_road_table(dir.file("roads.h5"), 10, 5001), std::runtime_error);
+}
+
+TEST(RoadTable, ValidateCatchesBrokenInvariants) {
+  RoadTable t = testing::random_road_table(50, 9);
+  ASSERT_NO_THROW(t.validate());
+  RoadTable unsorted = t;
+  std::swap(unsorted.zkey[3], unsorted.zkey[4]);
+  if (unsorted.zkey[3] != unsorted.zkey[4]) {
+    EXPECT_THROW(unsorted.validate(), std::runtime_error);
+  }
+  RoadTable bad_len = t;
+  bad_len.cum_km[10] += 0.5;
+  EXPECT_THROW(bad_len.validate(), std::runtime_error);
+  RoadTable nan = t;
+  nan.lat[7] = std::nan("");
+  EXPECT_THROW(nan.validate(), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace geoshard
