@@ -230,10 +230,10 @@ int main(int argc, char** argv) {
     }
     if (synth->parsed()) {
       RunRecord rec("synth", g_args);
-      geoshard::ProgressMeter pm("synth", "% done", 2.0, !sc.quiet);
-      so.progress = [&](double f) { pm.update(static_cast<uint64_t>(f * 100), 100); };
+      geoshard::ProgressMeter pm("synth", "segments", 2.0, !sc.quiet);
+      so.progress = [&](double f) { pm.update(static_cast<uint64_t>(f * so.segments), so.segments); };
       auto s = geoshard::synth::generate(so);
-      pm.finish(100);
+      pm.finish(s.segments);
       nlohmann::json j;
       j["roads"] = s.roads;
       j["segments"] = s.segments;

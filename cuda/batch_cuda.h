@@ -1,0 +1,40 @@
+// GPU versions of the CPU batch loops of kernels/batch.h: same arguments, same results bit for
+// bit (the kernels call the very GEOSHARD_HD element functions, and the CUDA code is built with
+// --fmad=false so device arithmetic rounds like the host's).
+//
+// Each call is synchronous and self-contained: it copies the inputs to device memory, launches,
+// copies the outputs back and frees the device memory (RAII), so it can be dropped in wherever
+// the CPU function is called. Open MPI here is not CUDA-aware, which is why buffers are host
+// memory on both sides of the call.
+//
+// Errors: the same argument validation as the CPU version (validate_pip_batch, throws
+// std::invalid_argument / std::out_of_range); any CUDA error, including "no device", throws
+// std::runtime_error with the CUDA error string. Check device_count() > 0 first to choose the
+// backend. An empty batch returns at once without touching the device.
+//
+// Thread-safety: calls use the current device and the default stream; concurrent calls from
+// several host threads are safe but serialise on the device.
+//
+// This header is plain C++ (no CUDA headers), so host code compiled by g++ can include it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/batch.h"
+
+namespace geoshard::cuda {
+
+// Number of usable CUDA devices; 0 when the runtime reports an error (e.g. no driver:
+// cudaErrorInsufficientDriver, or cudaErrorNoDevice). Never throws.
+int device_count();
+
+// GPU pip_batch: out[i] = point_in_rings(polygon poly_of_point[i], lon[i], lat[i]).
+// `polys` points to HOST memory (the whole CSR set is copied; its sizes come from the offsets).
+void pip_batch_cuda(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
+                    std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
+
+// GPU zkey_batch: out[i] = geohash::zkey(lon[i], lat[i]).
+void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
+
+}  // namespace geoshard::cuda

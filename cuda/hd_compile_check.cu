@@ -1,0 +1,41 @@
+// Compile-time check that every GEOSHARD_HD function of kernels/ builds as device code under
+// nvcc (with -Werror all-warnings). The kernel is never launched; it only has to compile, so a
+// host-only construct slipping into a kernels/ header breaks the CUDA build at once.
+#include "kernels/batch.h"
+#include "kernels/geodesic.h"
+#include "kernels/geohash.h"
+#include "kernels/polygon.h"
+#include "kernels/predicates.h"
+#include "kernels/segment_walk.h"
+
+namespace geoshard::cuda {
+
+__global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const double* lat, double* scratch,
+                                        TInterval* intervals, double* out, uint64_t n) {
+  const uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x;
+  if (i + 1 >= n) return;
+  double acc = 0.0;
+  // geohash
+  const geohash::Cell c = geohash::Cell::from_point(lon[i], lat[i], 7);
+  geohash::Cell nb[8];
+  acc += c.neighbours(nb);
+  char buf[geohash::kMaxPrecision + 1];
+  geohash::encode(lon[i], lat[i], 9, buf);
+  geohash::Cell d;
+  acc += static_cast<int>(geohash::decode(buf, 9, &d));
+  acc += c.bounds().west + static_cast<double>(c.parent().child(3).key_hi() & 1u) + (c < d) + c.contains(d);
+  // geodesic
+  const double len = haversine_m(lon[i], lat[i], lon[i + 1], lat[i + 1]);
+  acc += polyline_length_m(lon, lat, n) + len;
+  // segment walk
+  SegmentWalker walker(lon[i], lat[i], lon[i + 1], lat[i + 1], 6);
+  for (Piece p; walker.next(p);) acc += piece_length_m(len, p.t0, p.t1);
+  // predicates and polygons
+  acc += orient2d(lon[0], lat[0], lon[i], lat[i], lon[i + 1], lat[i + 1]);
+  acc += static_cast<int>(point_in_rings(rings, lon[i], lat[i]));
+  uint64_t n_out = 0;
+  acc += static_cast<int>(clip_segment(rings, lon[i], lat[i], lon[i + 1], lat[i + 1], scratch, 64, intervals, 16, &n_out));
+  out[i] = acc + static_cast<double>(n_out);
+}
+
+}  // namespace geoshard::cuda

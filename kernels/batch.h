@@ -1,0 +1,52 @@
+// CPU batch loops over the kernels: the interfaces the CUDA backend (cuda/) mirrors one for one,
+// so a job can pick a backend without changing its data layout.
+//
+// Data is structure-of-arrays in flat, caller-owned buffers (what HDF5 columns and device
+// copies want); outputs are written into caller-provided spans of the right size. Each output
+// element depends only on its inputs, so results are identical for any split of a batch, on CPU
+// and GPU (the element functions are the very GEOSHARD_HD functions the CUDA kernels call).
+//
+// Errors: mismatched span sizes or out-of-range polygon indices throw std::invalid_argument /
+// std::out_of_range before any output is written (validate_pip_batch, shared with the CUDA
+// backend). Coordinates are not validated (see the preconditions of each kernel).
+//
+// Thread-safety: the functions keep no state; concurrent calls on disjoint outputs are safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "kernels/geodesic.h"
+#include "kernels/geohash.h"
+#include "kernels/hd.h"
+#include "kernels/polygon.h"
+
+namespace geoshard {
+
+// The element function of pip_batch: point (lon, lat) against polygon `poly` of the set.
+GEOSHARD_HD_INLINE PipResult pip_element(const PolygonSet& polys, uint32_t poly, double lon, double lat) {
+  return point_in_rings(polys.polygon(poly), lon, lat);
+}
+
+// Checks sizes (lon, lat, poly_of_point, out equal) and that every poly_of_point[i] < n_polys,
+// and that the CSR offsets are non-decreasing. Throws std::invalid_argument / std::out_of_range.
+void validate_pip_batch(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
+                        std::span<const uint32_t> poly_of_point, std::span<const PipResult> out);
+
+// out[i] = point_in_rings(polygon poly_of_point[i], lon[i], lat[i]).
+// Example:
+//   PolygonSet set{vlon.data(), vlat.data(), ring_off.data(), poly_off.data(), n_polys};
+//   std::vector<PipResult> out(n);
+//   pip_batch(set, lon, lat, poly_of_point, out);
+void pip_batch(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
+               std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
+
+// out[i] = geohash::zkey(lon[i], lat[i]).
+void zkey_batch(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
+
+// Polylines in CSR form: polyline k has vertices [offsets[k], offsets[k+1]) of lon/lat;
+// out_m[k] = polyline_length_m of it (metres, haversine). offsets.size() == out_m.size() + 1.
+void polyline_length_batch(std::span<const double> lon, std::span<const double> lat,
+                           std::span<const uint64_t> offsets, std::span<double> out_m);
+
+}  // namespace geoshard

@@ -1,0 +1,90 @@
+// The geoshard command as a user meets it: --help, exit codes, errors that name the file,
+// run records and dead letters on disk, and the bad-fraction verdict.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/ogr_fixture.h"
+#include "tests/testing/temp_dir.h"
+
+namespace geoshard {
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout + stderr
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(GEOSHARD_EXE) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(Cli, HelpExplainsSubcommandsAndExitCodes) {
+  const Result r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* s : {"ingest", "synth", "Exit codes", "too many bad records", "run record"})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s << "\n" << r.output;
+  const Result ir = run("ingest roads --help");
+  EXPECT_EQ(ir.code, 0);
+  for (const char* s : {"--in", "--out", "--id-field", "--max-bad-fraction", "osm.pbf"})
+    EXPECT_NE(ir.output.find(s), std::string::npos) << s;
+  EXPECT_EQ(run("ingest areas --help").code, 0);
+  EXPECT_EQ(run("synth --help").code, 0);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("frobnicate").code, 2);
+  EXPECT_EQ(run("ingest roads --in x.pbf").code, 2);  // --out missing
+  EXPECT_EQ(run("ingest areas --out a.h5").code, 2);  // neither --spec nor --in
+}
+
+TEST(Cli, MissingInputNamesTheFileAndExitsOne) {
+  testing::TempDir dir;
+  const Result r = run("ingest roads --in " + dir.file("absent.osm.pbf") + " --out " + dir.file("r.h5"));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("absent.osm.pbf"), std::string::npos) << r.output;
+  const Result w = run("ingest roads --in " + dir.file("absent.osm.pbf") + " --out /nonexistent-folder/r.h5");
+  EXPECT_EQ(w.code, 1);
+  EXPECT_NE(w.output.find("/nonexistent-folder"), std::string::npos) << w.output;
+}
+
+TEST(Cli, BadFractionDecidesTheExitCodeAndRecordsWhy) {
+  testing::TempDir dir;
+  {
+    testing::OgrFixture fx(dir.file("r.gpkg"), "GPKG", "r", wkbLineString, {{"id", OFTInteger64}});
+    for (int i = 0; i < 10; ++i)
+      fx.add([&](OGRFeature& f) { f.SetField("id", i); },
+             i < 3 ? testing::line({{1.0, 1.0}, {1.0, 1.0}}) : testing::line({{1.0, 1.0 + i}, {1.1, 1.0 + i}}));
+    fx.close();
+  }
+  const std::string base = "ingest roads -q --in " + dir.file("r.gpkg") + " --out " + dir.file("r.h5");
+  const Result strict = run(base + " --max-bad-fraction 0.2 --report " + dir.file("report.json"));
+  EXPECT_EQ(strict.code, 3) << strict.output;
+  EXPECT_NE(strict.output.find("3 of 10"), std::string::npos) << strict.output;
+  std::ifstream in(dir.file("report.json"));
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["status"], "too_many_bad_records");
+  EXPECT_EQ(j["records_in"], 10);
+  EXPECT_EQ(j["records_out"], 7);
+  EXPECT_EQ(j["dead_letter"]["TOO_FEW_POINTS"], 3);
+  const Result lenient = run(base + " --max-bad-fraction 0.5");
+  EXPECT_EQ(lenient.code, 0) << lenient.output;
+  std::ifstream rec(dir.file("r.h5.run.json"));
+  EXPECT_EQ(nlohmann::json::parse(rec)["status"], "ok");
+  EXPECT_EQ(run(base + " --max-bad-fraction 1.5").code, 2);
+}
+
+}  // namespace
+}  // namespace geoshard
