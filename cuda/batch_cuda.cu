@@ -90,6 +90,16 @@ int device_count() {
   return n;
 }
 
+std::string device_status() {
+  int n = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+  }
+  return n == 0 ? std::string("cudaGetDeviceCount returned 0 devices") : std::string();
+}
+
 void pip_batch_cuda(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
                     std::span<const uint32_t> poly_of_point, std::span<PipResult> out) {
   validate_pip_batch(polys, lon, lat, poly_of_point, out);

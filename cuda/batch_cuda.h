@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "kernels/batch.h"
 
@@ -28,6 +29,11 @@ namespace geoshard::cuda {
 // Number of usable CUDA devices; 0 when the runtime reports an error (e.g. no driver:
 // cudaErrorInsufficientDriver, or cudaErrorNoDevice). Never throws.
 int device_count();
+
+// Why there is no usable device, for logs and skip messages: e.g.
+// "cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version";
+// "" when device_count() > 0. Never throws.
+std::string device_status();
 
 // GPU pip_batch: out[i] = point_in_rings(polygon poly_of_point[i], lon[i], lat[i]).
 // `polys` points to HOST memory (the whole CSR set is copied; its sizes come from the offsets).

@@ -539,20 +539,21 @@ XY offset_ll(XY ll, double dx_m, double dy_m) {
   return {ll.x + dx_m / (kMetresPerDegLonEquator * std::cos(ll.y * kDeg)), ll.y + dy_m / kMetresPerDegLat};
 }
 
-// Lattice point near the edge of u towards theta (local metric angle), on streets of every level.
+// Lattice point near the edge of u towards theta (local metric angle), on lines that exist at
+// every density level (multiples of 4), not on a dual avenue, not inside a gated compound.
 XY edge_point(const Urban& u, double theta) {
-  const double r = 0.9 * u.radius(theta);
-  const XY g = u.local_to_grid({r * std::cos(theta), r * std::sin(theta)});
-  int i = 4 * static_cast<int>(std::lround(g.x / (4 * u.b))), j = 4 * static_cast<int>(std::lround(g.y / (4 * u.b)));
-  for (int step = 0; step < 200; ++step) {
-    bool ok = !u.dual_line(i) && !u.gated_interior(i, j) && u.rho_hat(u.lattice(i, j)) < 0.93;
-    for (auto [di, dj] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) ok = ok && u.rho_hat(u.lattice(i + di, j + dj)) < 0.97;
-    if (ok) return u.to_lonlat(u.lattice(i, j));
-    if (i == 0 && j == 0) break;
-    if (std::abs(i) >= std::abs(j))
-      i -= 4 * (i > 0 ? 1 : -1);
-    else
-      j -= 4 * (j > 0 ? 1 : -1);
+  auto ok = [&](int i, int j) {
+    if (u.dual_line(i) || u.gated_interior(i, j) || u.rho_hat(u.lattice(i, j)) >= 0.93) return false;
+    for (auto [di, dj] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}})
+      if (u.rho_hat(u.lattice(i + di, j + dj)) >= 0.97) return false;
+    return true;
+  };
+  for (double f : {0.88, 0.8, 0.7, 0.55, 0.4}) {
+    const double r = f * u.radius(theta);
+    const XY g = u.local_to_grid({r * std::cos(theta), r * std::sin(theta)});
+    const int i0 = 4 * static_cast<int>(std::lround(g.x / (4 * u.b))), j0 = 4 * static_cast<int>(std::lround(g.y / (4 * u.b)));
+    for (auto [di, dj] : {std::pair{0, 0}, {4, 0}, {-4, 0}, {0, 4}, {0, -4}, {4, 4}, {-4, -4}, {4, -4}, {-4, 4}})
+      if (ok(i0 + di, j0 + dj)) return u.to_lonlat(u.lattice(i0 + di, j0 + dj));
   }
   return u.to_lonlat(u.lattice(0, 0));
 }
@@ -612,7 +613,6 @@ class Countryside {
       bool found = false;
       for (int t = 0; t < 5 && !found; ++t)
         found = path(pa, pb, 0.06 + 0.07 * t, 1500, hkey(w_.seed, 71, a, b, t), a, b, coarse);
-      if (e < n_special) fprintf(stderr, "special edge %d-%d found=%d pa=%f,%f pb=%f,%f\n", a, b, (int)found, pa.x, pa.y, pb.x, pb.y);
       if (!found) continue;
       std::vector<XY> centre = resample(coarse, r);
       // class by the size ranks of the two ends
@@ -768,18 +768,16 @@ class Countryside {
         for (int o : it->second) {
           const Urban& v = w_.urbans[o];
           if (approx_dist_m(p, {v.lon0, v.lat0}) >= v.rmax() + 300) continue;
-          // inside a city: only near the path's own end in that city
-          const double near = 0.35 * v.rmax() + 800;
-          if (o == ua && approx_dist_m(p, a) < near) continue;
-          if (o == ub && approx_dist_m(p, b) < near) continue;
-          if (getenv("SYNTH_DEBUG")) fprintf(stderr, "  blocked by urban %d (ua %d ub %d) at %f,%f d=%f rmax=%f\n", o, ua, ub, p.x, p.y, approx_dist_m(p, {v.lon0, v.lat0}), v.rmax());
+          // inside a city: only on the way out from the path's own end in that city
+          auto near = [&](XY end) { return v.rmax() - approx_dist_m(end, {v.lon0, v.lat0}) + 0.15 * v.rmax() + 1000; };
+          if (o == ua && approx_dist_m(p, a) < near(a)) continue;
+          if (o == ub && approx_dist_m(p, b) < near(b)) continue;
           return false;
         }
       }
     }
     const GeosContext& c = w_.geos;
     Geom line = make_line(c, out);
-    if (getenv("SYNTH_DEBUG")) fprintf(stderr, "  land covers=%d\n", GEOSPreparedCovers_r(c.h(), w_.land_prep.get(), line.get()));
     return GEOSPreparedCovers_r(c.h(), w_.land_prep.get(), line.get()) == 1;
   }
 

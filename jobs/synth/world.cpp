@@ -273,18 +273,38 @@ void build_countries(World& w) {
 
   // Faces of the noded linework -> countries. A face belongs to the enclave or the island when
   // inside that ring, else to the nearest lattice site (sea sites drop it).
-  std::vector<std::vector<Geom>> parts(kLandCountries + 1);
-  for (Geom& f : faces_of(c, std::move(lines))) {
-    const XY p = point_on_surface(c, f.get());
-    int country;
+  std::vector<Geom> faces = faces_of(c, std::move(lines));
+  std::vector<int> owner(faces.size());
+  for (size_t k = 0; k < faces.size(); ++k) {
+    const XY p = point_on_surface(c, faces[k].get());
     if (polygon_contains(c, enclave, p))
-      country = kLandCountries;
+      owner[k] = kLandCountries;
     else if (polygon_contains(c, island, p))
-      country = kIslandOwner;
+      owner[k] = kIslandOwner;
     else
-      country = site_country[nearest(sites, p)];
-    if (country >= 0) parts[country].push_back(std::move(f));
+      owner[k] = site_country[nearest(sites, p)];
   }
+  // A small "sea" face is a pocket left where ragged borders cross near a coast: it goes to the
+  // land face it shares most border with, so the land has no lakes (gaps between countries).
+  for (size_t k = 0; k < faces.size(); ++k) {
+    if (owner[k] >= 0 || area(c, faces[k].get()) > 0.5) continue;
+    Geom bk = take(c, GEOSBoundary_r(c.h(), faces[k].get()), "boundary");
+    double best = 0;
+    for (size_t m = 0; m < faces.size(); ++m) {
+      if (m == k || owner[m] < 0) continue;
+      Geom bm = take(c, GEOSBoundary_r(c.h(), faces[m].get()), "boundary");
+      Geom shared = take(c, GEOSIntersection_r(c.h(), bk.get(), bm.get()), "shared border");
+      double len = 0;
+      GEOSLength_r(c.h(), shared.get(), &len);
+      if (len > best) {
+        best = len;
+        owner[k] = owner[m];
+      }
+    }
+  }
+  std::vector<std::vector<Geom>> parts(kLandCountries + 1);
+  for (size_t k = 0; k < faces.size(); ++k)
+    if (owner[k] >= 0) parts[owner[k]].push_back(std::move(faces[k]));
 
   std::set<std::string> used_iso;
   for (int k = 0; k <= kLandCountries; ++k) {

@@ -1,0 +1,54 @@
+// Behaviour of the CUDA backend that does not need a GPU (runs everywhere, including CI):
+// device_count() never throws, empty batches never touch the device, argument errors are the
+// CPU version's, and a real batch without a device fails with a clear "no CUDA device" error.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/batch_cuda.h"
+#include "tests/kernels/test_util.h"
+
+namespace geoshard {
+namespace {
+
+TEST(CudaBackend, DeviceCountNeverThrows) {
+  int n = -1;
+  EXPECT_NO_THROW(n = cuda::device_count());
+  EXPECT_GE(n, 0);
+  EXPECT_EQ(cuda::device_count(), n);  // stable, no sticky error state
+}
+
+TEST(CudaBackend, EmptyBatchesNeedNoDevice) {
+  const auto pc = testing::make_pip_cases(1, 2, 3);
+  EXPECT_NO_THROW(cuda::pip_batch_cuda(pc.view(), {}, {}, {}, {}));
+  EXPECT_NO_THROW(cuda::zkey_batch_cuda({}, {}, {}));
+}
+
+TEST(CudaBackend, ArgumentErrorsComeFirst) {
+  const auto pc = testing::make_pip_cases(2, 3, 3);
+  std::vector<PipResult> out(pc.lon.size() + 1);
+  EXPECT_THROW(cuda::pip_batch_cuda(pc.view(), pc.lon, pc.lat, pc.poly_of_point, out), std::invalid_argument);
+  std::vector<uint32_t> bad = pc.poly_of_point;
+  bad[0] = 99;
+  std::vector<PipResult> ok(pc.lon.size());
+  EXPECT_THROW(cuda::pip_batch_cuda(pc.view(), pc.lon, pc.lat, bad, ok), std::out_of_range);
+}
+
+TEST(CudaBackend, NoDeviceIsAClearError) {
+  if (cuda::device_count() > 0) GTEST_SKIP() << "a CUDA device is present; this checks the no-device path";
+  const auto pc = testing::make_pip_cases(3, 3, 3);
+  std::vector<PipResult> out(pc.lon.size());
+  try {
+    cuda::pip_batch_cuda(pc.view(), pc.lon, pc.lat, pc.poly_of_point, out);
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
+  }
+  std::vector<uint64_t> keys(pc.lon.size());
+  EXPECT_THROW(cuda::zkey_batch_cuda(pc.lon, pc.lat, keys), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace geoshard
