@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,23 @@ void add_common(CLI::App* c, Common& o, bool bad_fraction = true) {
 }
 
 std::vector<std::string> g_args;
+
+// The record of the command in progress and where it goes, so that a failure still leaves a
+// record (status "failed", the error) beside the intended output.
+std::unique_ptr<RunRecord> g_record;
+std::string g_record_path, g_report_path;
+
+void write_failure_record(const std::string& status, const std::string& error) {
+  if (!g_record || g_record_path.empty()) return;
+  try {
+    g_record->set_status(status, error);
+    const nlohmann::json j = g_record->finish();
+    RunRecord::write(j, g_record_path);
+    if (!g_report_path.empty()) RunRecord::write(j, g_report_path);
+  } catch (const std::exception&) {
+    // The output location itself may be the problem; the error message already says so.
+  }
+}
 
 // Finishes a run: status, accounting, record files, bad-fraction verdict. Returns the exit code.
 int finish_run(RunRecord& rec, const Common& c, const std::string& record_path, uint64_t in, uint64_t out,
@@ -183,7 +201,10 @@ int main(int argc, char** argv) {
 
   try {
     if (roads->parsed()) {
-      RunRecord rec("ingest roads", g_args);
+      g_record = std::make_unique<RunRecord>("ingest roads", g_args);
+      RunRecord& rec = *g_record;
+      g_record_path = ro.out + ".run.json";
+      g_report_path = rc.report;
       geoshard::ProgressMeter pm("ingest roads", "features", 2.0, !rc.quiet);
       ro.progress = [&](uint64_t d, uint64_t t) { progress_cb(pm, d, t); };
       auto s = geoshard::ingest::ingest_roads(ro);
@@ -200,7 +221,10 @@ int main(int argc, char** argv) {
                         s.acc.dead_letter);
     }
     if (areas->parsed()) {
-      RunRecord rec("ingest areas", g_args);
+      g_record = std::make_unique<RunRecord>("ingest areas", g_args);
+      RunRecord& rec = *g_record;
+      g_record_path = ao.out + ".run.json";
+      g_report_path = ac.report;
       if (!spec_path.empty()) {
         ao.layers = geoshard::ingest::read_area_spec(spec_path);
       } else if (!one.source.empty()) {
@@ -229,7 +253,10 @@ int main(int argc, char** argv) {
                         s.acc.dead_letter);
     }
     if (synth->parsed()) {
-      RunRecord rec("synth", g_args);
+      g_record = std::make_unique<RunRecord>("synth", g_args);
+      RunRecord& rec = *g_record;
+      g_record_path = (fs::path(so.out_dir) / "run.json").string();
+      g_report_path = sc.report;
       geoshard::ProgressMeter pm("synth", "segments", 2.0, !sc.quiet);
       so.progress = [&](double f) { pm.update(static_cast<uint64_t>(f * so.segments), so.segments); };
       auto s = geoshard::synth::generate(so);
@@ -256,9 +283,11 @@ int main(int argc, char** argv) {
     }
   } catch (const std::logic_error& e) {
     std::fprintf(stderr, "geoshard: internal error: %s\n", e.what());
+    write_failure_record("internal_error", e.what());
     return kInternal;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "geoshard: error: %s\n", e.what());
+    write_failure_record("failed", e.what());
     return kFailed;
   }
   return kUsage;

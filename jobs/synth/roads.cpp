@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -590,11 +591,26 @@ class Countryside {
     }
     std::sort(knn.begin(), knn.end());
     knn.erase(std::unique(knn.begin(), knn.end()), knn.end());
-    for (auto& [d, a, b] : knn) {
-      bool dup = false;
-      for (size_t s = 0; s < n_special; ++s) dup = dup || (edges[s] == std::pair{a, b} || edges[s] == std::pair{b, a});
-      if (!dup) edges.push_back({a, b});
+    // Then the long roads: every city to its nearest bigger city, and the biggest cities (hubs)
+    // to their three nearest hubs -- the trunk network across the countryside.
+    std::vector<std::tuple<double, int, int>> trunk_edges;
+    const int hubs = std::max(5, U / 10);
+    for (int a = 1; a < U; ++a) {
+      const Urban& ua = w_.urbans[a];
+      std::vector<std::pair<double, int>> d;
+      for (int b = 0; b < (a < hubs ? hubs : a); ++b)
+        if (b != a) d.push_back({approx_dist_m({ua.lon0, ua.lat0}, {w_.urbans[b].lon0, w_.urbans[b].lat0}), b});
+      const size_t k = std::min<size_t>(d.size(), a < hubs ? 3 : 1);
+      std::partial_sort(d.begin(), d.begin() + static_cast<long>(k), d.end());
+      for (size_t t = 0; t < k; ++t)
+        if (d[t].first < 500000) trunk_edges.push_back({d[t].first, std::min(a, d[t].second), std::max(a, d[t].second)});
     }
+    std::sort(trunk_edges.begin(), trunk_edges.end());
+    std::set<std::pair<int, int>> have;
+    for (auto& e : edges) have.insert({std::min(e.first, e.second), std::max(e.first, e.second)});
+    for (const auto* list : {&knn, &trunk_edges})
+      for (auto& [d, a, b] : *list)
+        if (have.insert({a, b}).second) edges.push_back({a, b});
 
     const double N = static_cast<double>(w_.segments);
     const uint64_t written = w_.segments - out_.remaining();

@@ -5,10 +5,12 @@
 //   areas.gpkg  GeoPackage, EPSG:4326, MultiPolygon layers country / province / city / gated
 //   areas.toml  a ready spec for `geoshard ingest areas --spec` (sources relative to the toml)
 //   roads.fgb   FlatGeobuf, EPSG:4326, LineString roads, written streaming (no spatial index)
-// docs/synth.md describes the region, the fields and measured time / memory.
+// Files are written as *.partial.* and renamed when complete. docs/synth.md describes the
+// region, the fields and measured time / memory.
 //
 // Invariants (checked by tests/jobs/synth_test.cpp):
-//   * same (segments, seed) -> the same features in the same order; roads.fgb is byte-identical;
+//   * same (segments, seed) -> the same features in the same order; roads.fgb is byte-identical
+//     (areas.gpkg too, on the same GDAL/SQLite build: its last_change date is fixed);
 //   * segments written == SynthOptions::segments exactly (the last countryside road is cut);
 //   * countries share border vertices exactly (one noded linework), no gaps, no overlaps;
 //     provinces partition their country; cities lie in one province; gated areas in one city;

@@ -242,32 +242,33 @@ void build_countries(World& w) {
     }
     throw std::logic_error("synth: cannot place a ring clear of the borders");
   };
-  // The island goes where the sea around site (2,0) is widest.
-  XY island_centre = sites[kIslandSeaSite];
-  double island_r = 0.3;
-  {
-    double best = -1;
-    for (int a = -6; a <= 6; ++a)
-      for (int b = -6; b <= 6; ++b) {
-        const XY p{sites[kIslandSeaSite].x + a * 0.25, sites[kIslandSeaSite].y + b * 0.25};
-        if (site_country[nearest(sites, p)] >= 0) continue;
+  // Island and enclave go where their host region (the sea around site (2,0), the inside of
+  // the host country's cell) is widest: the grid point farthest from every other line.
+  auto widest = [&](int site, int wanted_country, double& room) {
+    XY best_p = sites[site];
+    room = -1;
+    for (int a = -8; a <= 8; ++a)
+      for (int b = -8; b <= 8; ++b) {
+        const XY p{sites[site].x + a * 0.2, sites[site].y + b * 0.2};
+        if (site_country[nearest(sites, p)] != wanted_country) continue;
         const double edge = std::min({p.x - kBox.min_lon, kBox.max_lon - p.x, p.y - kBox.min_lat, kBox.max_lat - p.y});
         Geom pt = make_point(c, p);
         const double d = std::min(distance(c, other_prep.get(), pt.get()), edge);
-        if (d > best) {
-          best = d;
-          island_centre = p;
+        if (d > room) {
+          room = d;
+          best_p = p;
         }
       }
-    island_r = std::clamp(best / 1.7, 0.2, 1.0);
-  }
-  const std::vector<XY> island = clear_ring(island_centre, island_r, kIsland, 0.05);
-  XY host_site{};
+    return best_p;
+  };
+  double room = 0;
+  const XY island_centre = widest(kIslandSeaSite, -1, room);
+  const std::vector<XY> island = clear_ring(island_centre, std::clamp(room / 1.8, 0.1, 1.0), kIsland, 0.05);
+  int host_site = 0;
   for (size_t k = 0; k < sites.size(); ++k)
-    if (site_country[k] == kHostCountry) host_site = sites[k];
-  Rng er(hkey(S, kEnclave));
-  const XY enclave_centre{host_site.x + er.uniform(-0.3, 0.3), host_site.y + er.uniform(-0.3, 0.3)};
-  const std::vector<XY> enclave = clear_ring(enclave_centre, 0.3, kEnclave, 0.3);
+    if (site_country[k] == kHostCountry) host_site = static_cast<int>(k);
+  const XY enclave_centre = widest(host_site, kHostCountry, room);
+  const std::vector<XY> enclave = clear_ring(enclave_centre, std::clamp(room / 2.5, 0.05, 0.3), kEnclave, 0.05);
   lines.push_back(island);
   lines.push_back(enclave);
 

@@ -19,8 +19,8 @@ struct Result {
   std::string output;  // stdout + stderr
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(GEOSHARD_EXE) + " " + args + " 2>&1";
+Result run_shell(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -29,6 +29,8 @@ Result run(const std::string& args) {
   const int st = ::pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
+
+Result run(const std::string& args) { return run_shell(std::string(GEOSHARD_EXE) + " " + args); }
 
 TEST(Cli, HelpExplainsSubcommandsAndExitCodes) {
   const Result r = run("--help");
@@ -55,6 +57,11 @@ TEST(Cli, MissingInputNamesTheFileAndExitsOne) {
   const Result r = run("ingest roads --in " + dir.file("absent.osm.pbf") + " --out " + dir.file("r.h5"));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("absent.osm.pbf"), std::string::npos) << r.output;
+  std::ifstream rec(dir.file("r.h5.run.json"));
+  ASSERT_TRUE(rec.good()) << "a failed run leaves its record";
+  const auto j = nlohmann::json::parse(rec);
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_NE(j["error"].get<std::string>().find("absent.osm.pbf"), std::string::npos);
   const Result w = run("ingest roads --in " + dir.file("absent.osm.pbf") + " --out /nonexistent-folder/r.h5");
   EXPECT_EQ(w.code, 1);
   EXPECT_NE(w.output.find("/nonexistent-folder"), std::string::npos) << w.output;
@@ -84,6 +91,12 @@ TEST(Cli, BadFractionDecidesTheExitCodeAndRecordsWhy) {
   std::ifstream rec(dir.file("r.h5.run.json"));
   EXPECT_EQ(nlohmann::json::parse(rec)["status"], "ok");
   EXPECT_EQ(run(base + " --max-bad-fraction 1.5").code, 2);
+  // The output opens in the standard HDF5 tool.
+  if (std::system("command -v h5dump >/dev/null 2>&1") == 0) {
+    const Result d = Result(run_shell("h5dump -H " + dir.file("r.h5")));
+    EXPECT_EQ(d.code, 0) << d.output;
+    EXPECT_NE(d.output.find("vertex_offset"), std::string::npos);
+  }
 }
 
 }  // namespace
