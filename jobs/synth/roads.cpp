@@ -118,7 +118,8 @@ class RoadWriter {
       const uint32_t key = static_cast<uint32_t>(geohash::zkey(mx, my) >> (64 - 25));  // geohash-5 cell
       if (key != last_cell_ || !last_km_) last_km_ = &cell_km_[key];
       last_cell_ = key;
-      *last_km_ += m / 1000;
+      last_km_->km += m / 1000;
+      last_km_->urban |= stage == Stage::urban;
     }
     if (progress_ && stats_.segments >= next_progress_) {
       progress_(0.02 + 0.97 * static_cast<double>(stats_.segments) / static_cast<double>(budget_));
@@ -135,11 +136,17 @@ class RoadWriter {
     GDALClose(ds_);
     ds_ = nullptr;
     if (CPLGetLastErrorType() == CE_Failure) throw std::runtime_error("cannot finish " + path_ + ": " + CPLGetLastErrorMsg());
-    std::vector<double> v;
+    std::vector<double> v, rural;
     v.reserve(cell_km_.size());
-    for (auto& [k, km] : cell_km_) v.push_back(km);
+    for (auto& [k, cell] : cell_km_) {
+      v.push_back(cell.km);
+      if (!cell.urban) rural.push_back(cell.km);
+    }
     std::sort(v.begin(), v.end());
+    std::sort(rural.begin(), rural.end());
     CellDensity& c = stats_.cells;
+    c.rural_cells = rural.size();
+    if (!rural.empty()) c.rural_p50_km = rural[rural.size() / 2];
     c.cells = v.size();
     if (!v.empty()) {
       auto pct = [&](double p) { return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))]; };
@@ -176,9 +183,13 @@ class RoadWriter {
   int f_lang_[4] = {-1, -1, -1, -1};
   RoadStats stats_;
   uint64_t next_progress_ = 1;
-  std::unordered_map<uint32_t, double> cell_km_;
+  struct Cell {
+    double km = 0;
+    bool urban = false;  // holds a segment of a city grid
+  };
+  std::unordered_map<uint32_t, Cell> cell_km_;
   uint32_t last_cell_ = 0;
-  double* last_km_ = nullptr;
+  Cell* last_km_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -227,7 +238,7 @@ class CityRoads {
   bool in_range(int i, int j) const { return i >= -n_ && i <= n_ && j >= -n_ && j <= n_; }
   float rh(int i, int j) const { return rh_[idx(i, j)]; }
   bool inU(int i, int j) const { return in_range(i, j) && rh_[idx(i, j)] < 0.97f; }
-  static int level(float r) { return r < 0.55f ? 0 : r < 0.8f ? 1 : 2; }
+  static int level(float r) { return r < 0.6f ? 0 : r < 0.85f ? 1 : 2; }
   bool active(int k, float r) const { return u_.avenue(k) || (k & ((1 << level(r)) - 1)) == 0; }
   bool gc(int i, int j) const { return in_range(i, j) && gcell_[idx(i, j)]; }
   bool seg_h(int i, int j) const {
@@ -509,7 +520,7 @@ class CityRoads {
     for (int j = -n_; j < n_; ++j)
       for (int i = -n_; i < n_; ++i) {
         if (unit(hkey(u_.key, 40, i, j)) >= 0.05) continue;
-        if (!seg_h(i, j) || std::max(rh(i, j), rh(i + 1, j)) >= 0.55f) continue;
+        if (!seg_h(i, j) || std::max(rh(i, j), rh(i + 1, j)) >= 0.6f) continue;
         if (gc(i, j) || !inU(i, j + 1) || !inU(i + 1, j + 1)) continue;
         const XY m = mid_h(i, j);
         buf_ = {m, {m.x + up.x, m.y + up.y}};
@@ -733,7 +744,7 @@ class Countryside {
       at.names = (std::string_view(hw) != "service" && r.chance(0.7)) ? &names : nullptr;
       at.maxspeed = r.chance(0.2) ? "60" : "";
       if (!out_.emit(pts, at)) return;
-      for (size_t k = 15; k < pts.size(); k += 30) add_anchor({pts[k], -1, 0}, r);
+      for (size_t k = 30; k < pts.size(); k += 60) add_anchor({pts[k], -1, 0}, r);
     }
   }
 

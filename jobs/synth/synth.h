@@ -46,6 +46,9 @@ struct SynthOptions {
 struct CellDensity {
   uint64_t cells = 0;
   double min_km = 0, p10_km = 0, p50_km = 0, p90_km = 0, p99_km = 0, max_km = 0;
+  // Countryside: cells holding no segment of a city's street grid.
+  uint64_t rural_cells = 0;
+  double rural_p50_km = 0;
 };
 
 struct SynthSummary {

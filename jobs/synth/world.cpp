@@ -16,7 +16,7 @@ namespace {
 constexpr Box kBox = kRegionBox;
 // Segments per b^2 of urban outline area (core 4, mid ring 2, outer ring 1, plus avenues, dual
 // carriageways, compounds and alleys); calibrated so the urban share lands near its plan.
-constexpr double kKappa = 2.3;
+constexpr double kKappa = 2.46;
 constexpr double kPi = std::numbers::pi;
 
 // Tags that keep the random streams of different features apart.
@@ -194,7 +194,7 @@ void build_countries(World& w) {
       fractal_voronoi(c, sites, {kBox.min_lon, kBox.min_lat, kBox.max_lon, kBox.max_lat}, {0.24, 0.8, 0.12}, 0.005,
                       hkey(S, kBorder));
 
-  // Coast: the box inset by 0.55 degrees, subdivided, jittered and made ragged.
+  // Coast: the box inset by 0.8 degrees, subdivided, jittered and made ragged.
   {
     Rng r(hkey(S, kCoast));
     const double in = 0.8;
@@ -407,7 +407,10 @@ void init_urban(Urban& u, int rank, uint64_t S_planned, uint64_t key, int n_urba
   u.amp[2] = r.uniform(0, 0.05);
   for (double& p : u.phase) p = r.uniform(0, 2 * kPi);
   const double S = std::max<double>(1, static_cast<double>(S_planned));
-  u.b = std::clamp(130 - 15 * std::log10(S / 2000), 80.0, 130.0);
+  // Blocks of 72 m in the largest city to 130 m in the smallest, whatever N: city centres stay
+  // dense (>= 100x the road-km of a countryside geohash-5 cell) at every scale.
+  const double rank_frac = n_urbans > 1 ? static_cast<double>(rank) / (n_urbans - 1) : 0.0;
+  u.b = std::clamp(72 + 58 * std::sqrt(rank_frac), 72.0, 130.0);
   const double shape2 = 1 + (u.amp[0] * u.amp[0] + u.amp[1] * u.amp[1] + u.amp[2] * u.amp[2]) / 2;
   u.R = std::max(300.0, u.b * std::sqrt(S / (kKappa * kPi * shape2)));
   u.alpha = r.uniform(0, kPi / 2);
@@ -495,7 +498,7 @@ void build_urbans(World& w) {
   const uint64_t S = w.seed;
   const double N = static_cast<double>(w.segments);
   const int C = std::max(5, static_cast<int>(std::llround(N / 8000)));
-  const double urban_budget = 0.8 * N;
+  const double urban_budget = 0.86 * N;
   std::vector<double> wts(C);
   double sum = 0;
   for (int k = 0; k < C; ++k) sum += wts[k] = std::pow(k + 1.0, -0.65);

@@ -551,6 +551,9 @@ TEST_F(SynthTest, RoadKmPerGeohash5CellVaries) {
   EXPECT_GE(p99 / p10, 100.0) << "p99 " << p99 << " p10 " << p10;
   EXPECT_GE(mx / med, 20.0) << "max " << mx << " median " << med;
   EXPECT_GE(mx, 150.0) << "a city-centre cell holds a dense grid";
+  // City centre against a typical countryside cell (no city-grid segment in it).
+  ASSERT_GT(summary_->geohash5.rural_cells, 10u);
+  EXPECT_GE(mx / summary_->geohash5.rural_p50_km, 40.0) << "countryside median " << summary_->geohash5.rural_p50_km;
   EXPECT_NEAR(summary_->geohash5.max_km, mx, 1e-6 * mx);
   EXPECT_EQ(summary_->geohash5.cells, v.size());
 }
@@ -649,6 +652,7 @@ TEST(SynthErrors, UncreatableDirectoryIsNamed) {
 TEST(SynthErrors, ExistingOutputsNeedOverwrite) {
   testing::TempDir d;
   const SynthSummary first = run(d.path(), 20000, 5);
+  const std::string before = slurp(first.roads_path);
   try {
     run(d.path(), 20000, 6);
     FAIL() << "expected an error";
@@ -658,7 +662,7 @@ TEST(SynthErrors, ExistingOutputsNeedOverwrite) {
                 m.find(first.spec_path) != std::string::npos)
         << m;
   }
-  EXPECT_EQ(slurp(first.roads_path), slurp(first.roads_path));  // untouched and still readable
+  EXPECT_EQ(slurp(first.roads_path), before) << "a refused run must not touch the outputs";
   const SynthSummary again = run(d.path(), 20000, 5, /*overwrite=*/true);
   EXPECT_EQ(again.segments, 20000u);
   // only the spec present still blocks
