@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -307,6 +308,8 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     if (dropped_dups) ++acc.repaired;
   }
   ds.reset();
+  st.lon.shrink_to_fit();  // growth slack of the largest columns, before the sorted copy
+  st.lat.shrink_to_fit();
   sum.read_seconds = since(t0);
 
   // Sort rows by the Z-order key of their first vertex (ties: id, part) so that every grid
@@ -322,9 +325,8 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     if (st.id[a] != st.id[b]) return st.id[a] < st.id[b];
     return st.part[a] < st.part[b];
   });
-  std::vector<std::string> classes(st.klass.begin(), st.klass.end());
-  std::sort(classes.begin(), classes.end());
-  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  const std::set<std::string> class_set(st.klass.begin(), st.klass.end());  // sorted: stable codes
+  const std::vector<std::string> classes(class_set.begin(), class_set.end());
   std::unordered_map<std::string, uint16_t> code;
   for (size_t i = 0; i < classes.size(); ++i) code[classes[i]] = static_cast<uint16_t>(i);
 
@@ -340,8 +342,6 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
   t.zkey.resize(n);
   t.vertex_offset.resize(n + 1);
   t.cum_km.resize(n + 1);
-  t.lon.reserve(st.lon.size());
-  t.lat.reserve(st.lat.size());
   t.vertex_offset[0] = 0;
   t.cum_km[0] = 0;
   std::vector<uint64_t> new_row(n);
@@ -357,11 +357,21 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     if (f_gt >= 0) t.gt_intersection_link[r] = st.gt[s];
     t.zkey[r] = key[s];
     const uint64_t a = st.voff[s], b = st.voff[s + 1];
-    t.lon.insert(t.lon.end(), st.lon.begin() + a, st.lon.begin() + b);
-    t.lat.insert(t.lat.end(), st.lat.begin() + a, st.lat.begin() + b);
-    t.vertex_offset[r + 1] = t.lon.size();
+    t.vertex_offset[r + 1] = t.vertex_offset[r] + (b - a);
     t.cum_km[r + 1] = t.cum_km[r] + polyline_length_m(st.lon.data() + a, st.lat.data() + a, b - a) / 1000.0;
   }
+  // Vertex columns are permuted one at a time and each source is freed as soon as it is copied:
+  // the peak holds the staging plus one coordinate column, not two copies of everything.
+  auto permute_vertices = [&](std::vector<double>& src) {
+    std::vector<double> dst;
+    dst.reserve(src.size());
+    for (size_t r = 0; r < n; ++r)
+      dst.insert(dst.end(), src.begin() + st.voff[order[r]], src.begin() + st.voff[order[r] + 1]);
+    std::vector<double>().swap(src);
+    return dst;
+  };
+  t.lon = permute_vertices(st.lon);
+  t.lat = permute_vertices(st.lat);
   // Variants follow their rows, ordered by new row then language.
   std::vector<size_t> vorder(st.vrow.size());
   std::iota(vorder.begin(), vorder.end(), size_t{0});
