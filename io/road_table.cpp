@@ -60,6 +60,12 @@ void write_road_table(const RoadTable& t, const std::string& path, const std::st
   g.write_column("lon", t.lon);
   g.write_column("lat", t.lat);
   h5::Group v = g.create_group("name_variants");
+  // row_offset (rows+1): the variants of row r are [row_offset[r], row_offset[r+1]), so a row
+  // range reads its variants with one hyperslab.
+  std::vector<uint64_t> voff(t.rows() + 1, 0);
+  for (uint64_t r : t.variant_row) ++voff[r - t.row_offset + 1];
+  for (size_t i = 1; i < voff.size(); ++i) voff[i] += voff[i - 1];
+  v.write_column("row_offset", voff);
   v.write_column("row", t.variant_row);
   v.write_strings("lang", t.variant_lang);
   v.write_strings("name", t.variant_name);
@@ -102,11 +108,15 @@ RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional
   const uint64_t v0 = t.vertex_offset.front(), v1 = t.vertex_offset.back();
   t.lon = g.column("lon").read<double>(v0, v1 - v0);
   t.lat = g.column("lat").read<double>(v0, v1 - v0);
-  if (begin == 0 && e == n) {
+  {
     h5::Group v = g.open_group("name_variants");
-    t.variant_row = v.read_column<uint64_t>("row");
-    t.variant_lang = v.read_strings("lang");
-    t.variant_name = v.read_strings("name");
+    const auto voff = v.column("row_offset").read<uint64_t>(begin, cnt + 1);
+    const uint64_t a = voff.front(), b = voff.back();
+    t.variant_row = v.column("row").read<uint64_t>(a, b - a);
+    t.variant_lang = v.column("lang").read_strings(a, b - a);
+    t.variant_name = v.column("name").read_strings(a, b - a);
+  }
+  if (begin == 0 && e == n) {
     h5::Group x = g.open_group("extra");
     t.extra_names = x.attr_strings("fields");
     for (const auto& name : t.extra_names) t.extra_values.push_back(x.read_strings(name));

@@ -61,8 +61,8 @@ void write_road_table(const RoadTable& t, const std::string& path, const std::st
 // Number of rows in a road table file.
 uint64_t road_table_rows(const std::string& path);
 
-// Reads rows [begin, end) (all rows when end is omitted) with hyperslab reads. Variants and
-// extras are read only for the whole table. With `comm`, the file is opened with MPI-IO.
+// Reads rows [begin, end) (all rows when end is omitted) with hyperslab reads, with their name
+// variants. Extras (--keep columns) are read only for the whole table. With `comm`, the file is opened with MPI-IO.
 RoadTable read_road_table(const std::string& path, uint64_t begin = 0,
                           std::optional<uint64_t> end = std::nullopt,
                           std::optional<MPI_Comm> comm = std::nullopt);

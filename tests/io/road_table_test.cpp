@@ -48,6 +48,11 @@ TEST(RoadTable, WriteReadRoundTripAndRanges) {
     ASSERT_NO_THROW(part.validate());
     ASSERT_EQ(part.rows(), b - a);
     expect_same_rows(t, part, a);
+    // The slice carries exactly the name variants of its rows.
+    std::vector<uint64_t> want;
+    for (size_t k = 0; k < t.variant_row.size(); ++k)
+      if (t.variant_row[k] >= a && t.variant_row[k] < b) want.push_back(t.variant_row[k]);
+    ASSERT_EQ(part.variant_row, want);
     // The road-km of a row range is one subtraction of the cumulative column.
     ASSERT_NEAR(part.road_km(), t.cum_km[b] - t.cum_km[a], 1e-9);
   }

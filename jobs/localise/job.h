@@ -1,0 +1,49 @@
+// The localise job on the engine, and the gather that writes the map.
+//
+//   run_job:   plan tasks over roads.h5 by road-km, each task localises its rows against the
+//              coverage and commits a shard (RUN/shards/...): columns row, layer, area, length_m
+//              (one entry per road and area with positive length) and road_length_m per row.
+//   write_map: reads the shards in task order with the road rows they belong to and writes
+//              map.gpkg: layer `roads` (geometry, road attributes, per area layer L the columns
+//              L_id / L_name / L_share of the primary area, the hyperlocal columns from the rules
+//              table, display_name) and table `road_areas` (every road, layer, area, length_m).
+// RUN/localise.json records the inputs so that `geoshard gather --run RUN` needs nothing else.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mpi/engine.h"
+
+namespace geoshard::localise {
+
+struct JobOptions {
+  std::string roads, coverage, rules, run_dir;
+  std::vector<std::string> layers;  // all coverage layers when empty
+  engine::PlanOptions plan;
+  bool progress = true;
+};
+
+// Collective: every rank calls it. Throws (on every rank) when a task fails.
+engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt);
+
+struct MapOptions {
+  std::string run_dir, out;
+  std::string rules;                    // rules CSV; "" = the one shipped with geoshard
+  std::string country_layer = "country";  // layer whose primary area gives the country
+  std::string urban_layer = "city";       // a road whose primary area in this layer exists is urban
+};
+
+struct MapSummary {
+  uint64_t roads = 0, road_areas = 0;
+  std::map<std::string, uint64_t> roads_without_area;  // per layer
+  double seconds = 0;
+  std::string out;
+};
+
+// Collective; rank 0 writes the map (written to a temporary name and renamed).
+MapSummary write_map(engine::Engine& eng, const MapOptions& opt);
+
+}  // namespace geoshard::localise

@@ -1,0 +1,87 @@
+// localise: for every road and every area layer, the areas the road touches with the geodesic
+// metres of it inside each, computed exactly through the coverage (DESIGN.md, "The
+// road-localisation method"):
+//   - each segment is walked through the coverage's grid cells (kernels/segment_walk.h);
+//   - a piece in an INTERIOR cell belongs to that area at once;
+//   - a piece in a BOUNDARY cell is clipped exactly (kernels/polygon.h clip_segment) against the
+//     area clipped to that cell;
+//   - a piece lying exactly along a grid line (a road drawn on a cell edge) is clipped against
+//     the full area polygons of the cells on both sides of the line: there the area clipped to
+//     one cell cannot tell a border from a cell edge, and GEOS counts a road along a shared
+//     border as inside both areas.
+// Lengths follow kernels/geodesic.h: a piece [t0, t1] of a segment has (t1 - t0) × haversine
+// of the segment; areas the road only touches at points (length 0) are not listed.
+// Result: identical to the GEOS oracle (tests/oracle) up to rounding (1e-9 relative).
+//
+// Thread-safety: a Localiser is immutable after construction; localise() may run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/area_table.h"
+#include "io/coverage_table.h"
+#include "io/road_table.h"
+
+namespace geoshard::localise {
+
+// One (road row, layer, area) with positive length.
+struct Hit {
+  uint64_t row;      // global row of the road table
+  uint16_t layer;    // index into Localiser::layers()
+  uint32_t area;     // row in that layer's AreaLayer
+  double length_m;
+};
+
+// An original area edge (vertices v, v+1 of the area's rings) and a cell of the coverage's
+// precision it runs through. Boundary pieces are clipped against these exact edges: the area
+// clipped to the cell has vertices created on the cell's edges with one rounded coordinate,
+// which would tilt an edge that a road runs along (roads often share their nodes with borders).
+struct CellEdge {
+  uint64_t key;   // key_lo of the cell
+  uint32_t area;  // area row
+  uint64_t v;     // first vertex of the edge in AreaLayer::lon/lat
+};
+
+struct LayerData {
+  CoverageLayer coverage;
+  AreaLayer areas;
+  std::vector<CellEdge> edges;  // sorted by (key, area, v)
+};
+
+class Localiser {
+ public:
+  // Loads the named layers (all when empty) of a coverage file. Throws naming the file.
+  explicit Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {});
+  const std::vector<LayerData>& layers() const { return layers_; }
+  int precision() const { return precision_; }
+  uint64_t bytes() const;  // memory held by the loaded coverage and areas
+
+  // Appends the hits of every road of `roads` (sorted by row, then layer, then area).
+  // road_length_m receives each road's length (rows of `roads`, in order).
+  void localise(const RoadTable& roads, std::vector<Hit>& hits, std::vector<double>& road_length_m) const;
+
+ private:
+  // Per layer: metres per area for the road in hand, and the areas touched so far (sparse reset).
+  struct Accumulator {
+    std::vector<std::vector<double>> len;
+    std::vector<std::vector<uint32_t>> touched;
+    void add(size_t layer, uint32_t area, double m) {
+      if (len[layer][area] == 0) touched[layer].push_back(area);
+      len[layer][area] += m;
+    }
+  };
+  void segment(double ax, double ay, double bx, double by, Accumulator& acc) const;
+  std::vector<LayerData> layers_;
+  int precision_ = 0;
+};
+
+// Primary area per (road, layer): largest length; ties → lowest area id (ids compared as
+// integers when both are integers, else as strings). -1 when the road touches no area.
+int64_t primary_area(const std::vector<Hit>& hits_of_road_layer, const AreaLayer& areas);
+
+// a < b in the tie-break order of area ids.
+bool id_less(const std::string& a, const std::string& b);
+
+}  // namespace geoshard::localise

@@ -1,0 +1,58 @@
+// Writes map.gpkg from localised roads: layer `roads` (one feature per road row) and the
+// attribute table `road_areas`. Opens in ogrinfo and QGIS; docs/formats.md lists the columns.
+// Deterministic: features in road-table order; GeoPackage timestamps pinned.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/area_table.h"
+#include "io/road_table.h"
+#include "jobs/localise/localise.h"
+
+class GDALDataset;
+class OGRLayer;
+
+namespace geoshard {
+class RuleTable;
+}
+
+namespace geoshard::localise {
+
+struct MapWriterOptions {
+  std::string rules;                      // rules CSV ("" = shipped default)
+  std::string country_layer = "country";  // primary area here gives the country code
+  std::string urban_layer = "city";       // a primary area here makes the road urban
+};
+
+class MapWriter {
+ public:
+  MapWriter(const std::string& path, const std::vector<AreaLayer>& layers, const MapWriterOptions& opt);
+  ~MapWriter();
+  // Adds the roads of one slice with their hits (global rows, sorted by row).
+  void add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m);
+  // Commits and closes; throws when GDAL reports a failure.
+  void close();
+  uint64_t roads() const { return roads_; }
+  uint64_t road_areas() const { return road_areas_; }
+  const std::map<std::string, uint64_t>& roads_without_area() const { return without_; }
+
+ private:
+  std::string country_code(uint32_t area) const;
+  std::string path_;
+  const std::vector<AreaLayer>& layers_;
+  MapWriterOptions opt_;
+  std::unique_ptr<RuleTable> rules_;
+  GDALDataset* ds_ = nullptr;
+  OGRLayer* roads_layer_ = nullptr;
+  OGRLayer* areas_layer_ = nullptr;
+  int country_li_ = -1, urban_li_ = -1;
+  int country_code_field_ = -1;  // keep field of the country layer holding an ISO code
+  uint64_t roads_ = 0, road_areas_ = 0, pending_ = 0;
+  std::map<std::string, uint64_t> without_;
+};
+
+}  // namespace geoshard::localise

@@ -1,0 +1,181 @@
+// localise == GEOS oracle, on the cases that break naive methods (roads along borders that lie
+// on grid lines, corners, enclaves, holes), on random grid-snapped data, and on a synthetic region.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "jobs/ingest/ingest.h"
+#include "jobs/synth/synth.h"
+#include "kernels/geodesic.h"
+#include "kernels/geohash.h"
+#include "tests/localise/exactness.h"
+
+namespace geoshard {
+namespace {
+
+using Ring = std::vector<std::pair<double, double>>;
+using Poly = std::vector<Ring>;  // shell, holes
+
+double signed_area(const Ring& r) {
+  double a = 0;
+  for (size_t i = 0; i + 1 < r.size(); ++i) a += r[i].first * r[i + 1].second - r[i + 1].first * r[i].second;
+  return a / 2;
+}
+
+// Builds an AreaLayer from (id, polygons); rings closed and oriented as ingest does.
+AreaLayer make_layer(const std::string& name, const std::vector<std::pair<std::string, std::vector<Poly>>>& areas) {
+  AreaLayer l;
+  l.name = name;
+  l.polygon_offset.push_back(0);
+  l.ring_offset.push_back(0);
+  l.vertex_offset.push_back(0);
+  for (const auto& [id, polys] : areas) {
+    double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+    for (const Poly& p : polys) {
+      for (size_t r = 0; r < p.size(); ++r) {
+        Ring ring = p[r];
+        if (ring.front() != ring.back()) ring.push_back(ring.front());
+        if ((signed_area(ring) > 0) != (r == 0)) std::reverse(ring.begin(), ring.end());
+        for (auto [x, y] : ring) {
+          l.lon.push_back(x);
+          l.lat.push_back(y);
+          x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
+        }
+        l.vertex_offset.push_back(l.lon.size());
+      }
+      l.ring_offset.push_back(l.vertex_offset.size() - 1);
+    }
+    l.polygon_offset.push_back(l.ring_offset.size() - 1);
+    l.id.push_back(id);
+    l.area_name.push_back("Area " + id);
+    l.repaired.push_back(0);
+    l.min_lon.push_back(x0), l.min_lat.push_back(y0), l.max_lon.push_back(x1), l.max_lat.push_back(y1);
+  }
+  return l;
+}
+
+// Sorted road table from polylines (ids = index + 1).
+RoadTable make_roads(const std::vector<Ring>& lines) {
+  std::vector<size_t> order(lines.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return geohash::zkey(lines[a][0].first, lines[a][0].second) < geohash::zkey(lines[b][0].first, lines[b][0].second);
+  });
+  RoadTable t;
+  t.highway_classes = {"residential"};
+  t.vertex_offset.push_back(0);
+  t.cum_km.push_back(0);
+  for (size_t k : order) {
+    const Ring& l = lines[k];
+    t.id.push_back(static_cast<int64_t>(k + 1));
+    t.part.push_back(0);
+    t.highway.push_back(0);
+    t.oneway.push_back(0);
+    t.name.push_back("");
+    t.maxspeed_kmh.push_back(std::nanf(""));
+    t.zkey.push_back(geohash::zkey(l[0].first, l[0].second));
+    double m = 0;
+    for (size_t i = 0; i < l.size(); ++i) {
+      t.lon.push_back(l[i].first);
+      t.lat.push_back(l[i].second);
+      if (i) m += haversine_m(l[i - 1].first, l[i - 1].second, l[i].first, l[i].second);
+    }
+    t.vertex_offset.push_back(t.lon.size());
+    t.cum_km.push_back(t.cum_km.back() + m / 1000);
+  }
+  return t;
+}
+
+// Cell width at precision 5 in both axes: 360/2^13 = 180/2^12 degrees (exact).
+constexpr double kW = 0.0439453125;
+
+Ring square(double x0, double y0, double x1, double y1) { return {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}; }
+
+TEST(LocaliseExact, BordersOnGridLinesCornersEnclavesHoles) {
+  const double w = kW;
+  // A and B share the grid line x = 4w; C has a hole that is exactly enclave D; E is a
+  // multipolygon of two squares touching at a corner.
+  const AreaLayer areas = make_layer(
+      "admin", {{"1", {{square(0, 0, 4 * w, 4 * w)}}},
+                {"2", {{square(4 * w, 0, 8 * w, 4 * w)}}},
+                {"3", {{square(10 * w, 0, 16 * w, 6 * w), square(12 * w, 2 * w, 14 * w, 4 * w)}}},
+                {"4", {{square(12 * w, 2 * w, 14 * w, 4 * w)}}},
+                {"5", {{square(20 * w, 0, 21 * w, 1 * w)}, {square(21 * w, 1 * w, 22 * w, 2 * w)}}}});
+  const RoadTable roads = make_roads({
+      {{4 * w, 1 * w}, {4 * w, 3 * w}},                   // along the A|B border on a grid line: both, full length
+      {{1 * w, 4 * w}, {3 * w, 4 * w}},                   // along A's north edge (grid line): A only
+      {{-1 * w, -1 * w}, {0, 0}},                          // touches A's corner: nothing
+      {{-1 * w, -1 * w}, {0, 0}, {1 * w, -1 * w}},         // touches the corner and leaves: nothing
+      {{9 * w, 3 * w}, {17 * w, 3 * w}},                   // through the enclave: C outside parts, D inside
+      {{12.5 * w, 2.5 * w}, {13.5 * w, 3.5 * w}},          // inside the hole: D only
+      {{12 * w, 1 * w}, {12 * w, 5 * w}},                  // along the hole's west edge (grid line): C all, D part
+      {{2 * w, 2 * w}, {6 * w, 2.5 * w}},                  // crosses A|B inside cells
+      {{2 * w, 2 * w}, {4 * w, 2 * w}, {6 * w, 2 * w}},    // crosses the border at a vertex
+      {{20 * w, 0}, {22 * w, 2 * w}},                      // diagonal through E's touching corner
+      {{20.5 * w, 1 * w}, {21.5 * w, 1 * w}},              // along E's inner edges (grid line)
+      {{30 * w, 30 * w}, {31 * w, 31 * w}},                // outside everything
+      {{0.3 * w, 0.1 * w}, {0.6 * w, 0.2 * w}},           // inside A, inside one cell
+  });
+  for (int p : {3, 5, 6, 7}) testing::expect_exact(roads, {areas}, p, "hand-built");
+}
+
+TEST(LocaliseExact, RandomGridSnappedRoadsAndAreas) {
+  std::mt19937_64 rng(2026);
+  const double w = kW;
+  std::uniform_int_distribution<int> cell(0, 40);
+  auto snap = [&](int half) { return cell(rng) * w / half; };  // grid points of precision 5 and finer
+  // Areas: random axis-aligned rectangles and random triangles with grid-snapped corners.
+  std::vector<std::pair<std::string, std::vector<Poly>>> defs;
+  for (int a = 0; a < 40; ++a) {
+    const int half = 1 << (rng() % 3);
+    double x0 = snap(half), y0 = snap(half), x1 = snap(half), y1 = snap(half);
+    if (x0 == x1 || y0 == y1) continue;
+    if (a % 2) defs.push_back({std::to_string(a), {{square(std::min(x0, x1), std::min(y0, y1), std::max(x0, x1), std::max(y0, y1))}}});
+    else defs.push_back({std::to_string(a), {{Ring{{x0, y0}, {x1, y0}, {x0, y1}}}}});
+  }
+  const AreaLayer areas = make_layer("random", defs);
+  std::vector<Ring> lines;
+  for (int r = 0; r < 3000; ++r) {
+    const int half = 1 << (rng() % 3);
+    Ring l;
+    const int n = 2 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < n; ++k) {
+      // Mostly axis-aligned moves along grid lines, sometimes diagonal.
+      std::pair<double, double> p = l.empty() ? std::make_pair(snap(half), snap(half)) : l.back();
+      if (!l.empty()) {
+        const int m = static_cast<int>(rng() % 3);
+        if (m == 0) p.first = snap(half);
+        else if (m == 1) p.second = snap(half);
+        else p = {snap(half), snap(half)};
+      }
+      if (l.empty() || p != l.back()) l.push_back(p);
+    }
+    if (l.size() >= 2) lines.push_back(l);
+  }
+  const RoadTable roads = make_roads(lines);
+  for (int p : {4, 5, 6}) testing::expect_exact(roads, {areas}, p, "grid-snapped random");
+}
+
+TEST(LocaliseExact, SyntheticRegionAllLayers) {
+  testing::TempDir dir;
+  synth::SynthOptions so;
+  so.segments = 60000;
+  so.seed = 3;
+  so.out_dir = dir.file("region");
+  synth::generate(so);
+  ingest::RoadOptions ro;
+  ro.in = dir.file("region/roads.fgb");
+  ro.out = dir.file("roads.h5");
+  ingest::ingest_roads(ro);
+  ingest::AreaOptions ao;
+  ao.layers = ingest::read_area_spec(dir.file("region/areas.toml"));
+  ao.out = dir.file("areas.h5");
+  ingest::ingest_areas(ao);
+  const RoadTable roads = read_road_table(ro.out);
+  std::vector<AreaLayer> layers;
+  for (const auto& n : area_layer_names(ao.out)) layers.push_back(read_area_layer(ao.out, n));
+  for (int p : {6, 7}) testing::expect_exact(roads, layers, p, "synthetic");
+}
+
+}  // namespace
+}  // namespace geoshard
