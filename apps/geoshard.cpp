@@ -13,7 +13,15 @@
 
 #include "io/run_record.h"
 #include "jobs/ingest/ingest.h"
+#include "io/area_table.h"
+#include "io/coverage_table.h"
+#include "io/output.h"
+#include "io/road_table.h"
+#include "jobs/cover/cover.h"
+#include "jobs/localise/job.h"
 #include "jobs/synth/synth.h"
+#include "mpi/comm.h"
+#include "mpi/engine.h"
 #include "mpi/progress.h"
 
 namespace {
@@ -107,7 +115,9 @@ int main(int argc, char** argv) {
                ") - distributed batch engine for hyperlocal maps:\n"
                "tags roads with the areas they lie in (exactly), finds intersection links, and\n"
                "anonymises street-level imagery. Runs as MPI ranks (mpirun / srun --mpi=pmix).\n\n"
-               "Pipeline: synth | ingest roads | ingest areas  (more jobs follow: cover, plan, localise, gather)",
+               "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise -> gather (map.gpkg).\n"
+               "MPI commands (cover, localise, gather) run under mpirun -np N / srun --mpi=pmix;\n"
+               "alone they run as one rank.",
                "geoshard"};
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -192,6 +202,88 @@ int main(int argc, char** argv) {
   add_common(synth, sc, false);
   synth->footer(kFooter);
 
+  // ---- cover ----
+  std::string cov_areas, cov_out;
+  std::vector<std::string> cov_layers;
+  geoshard::cover::CoverOptions cov_opt;
+  bool cov_no_merge = false;
+  Common cc;
+  CLI::App* cover = app.add_subcommand(
+      "cover",
+      "For every area layer, the geohash cells its areas touch: INTERIOR cells (wholly inside an\n"
+      "area, decided exactly with GEOS) and BOUNDARY cells carrying the area clipped to the cell,\n"
+      "stored as sorted disjoint Z-order key intervals (one binary search per lookup).\n"
+      "MPI-parallel over areas (balanced by vertex count); rank 0 writes coverage.h5.");
+  cover->add_option("--areas", cov_areas, "Area table from 'ingest areas'")->required();
+  cover->add_option("--out", cov_out, "Output coverage table (HDF5)")->required();
+  cover->add_option("--precision", cov_opt.precision, "Geohash precision of boundary cells (1-12)")
+      ->default_val(7)->check(CLI::Range(1, 12));
+  cover->add_option("--layer", cov_layers, "Layer to cover (repeatable; default: all)");
+  cover->add_flag("--no-merge", cov_no_merge, "Do not merge adjacent interior intervals (for benchmarks)");
+  add_common(cover, cc, false);
+  cover->footer(kFooter);
+
+  // ---- plan ----
+  std::string plan_roads, plan_json;
+  int plan_ranks = 1;
+  size_t plan_rows = 40;
+  geoshard::engine::PlanOptions plan_opt;
+  CLI::App* plan = app.add_subcommand(
+      "plan",
+      "Print the plan the engine would run for R ranks without running it: tasks are geohash\n"
+      "cells weighted by road-km (hot cells split finer), cut into contiguous runs of the curve,\n"
+      "one per rank, minimising the largest load. Shows load per rank and max/mean imbalance.");
+  plan->add_option("--roads", plan_roads, "Road table from 'ingest roads'")->required();
+  plan->add_option("--ranks", plan_ranks, "Number of ranks (1-100000)")->required()->check(CLI::Range(1, 100000));
+  plan->add_option("--partition-precision", plan_opt.partition_precision, "Geohash precision of base tasks")
+      ->default_val(5)->check(CLI::Range(1, 12));
+  plan->add_option("--max-task-fraction", plan_opt.max_task_fraction,
+                   "Split cells heavier than this fraction of a rank's share")->default_val(0.25)->check(CLI::Range(0.001, 1.0));
+  plan->add_option("--rows", plan_rows, "Ranks to list in the table (first and last; 0 = all)")->default_val(40);
+  plan->add_option("--json", plan_json, "Also write the plan report as JSON to this file");
+  plan->footer(kFooter);
+
+  // ---- localise ----
+  geoshard::localise::JobOptions lo;
+  std::string lo_out;
+  Common lc;
+  CLI::App* localise = app.add_subcommand(
+      "localise",
+      "Tag every road with the areas it lies in, per layer, with the geodesic metres inside each,\n"
+      "exactly (equal to a GEOS intersection): segments are walked through the coverage cells;\n"
+      "interior cells assign at once, boundary cells clip against the area clipped to the cell.\n"
+      "Runs on the engine: tasks by road-km, one shard per task in RUN/shards, resumable.\n"
+      "With --out, also gathers the map (same as 'geoshard gather').");
+  localise->add_option("--roads", lo.roads, "Road table from 'ingest roads'")->required();
+  localise->add_option("--coverage", lo.coverage, "Coverage from 'cover'")->required();
+  localise->add_option("--run", lo.run_dir, "Run folder (shards, plan, run record); rerun to resume")->required();
+  localise->add_option("--rules", lo.rules, "Rules CSV (default: the table shipped with geoshard)");
+  localise->add_option("--layer", lo.layers, "Layer to localise against (repeatable; default: all)");
+  localise->add_option("--partition-precision", lo.plan.partition_precision, "Geohash precision of base tasks")
+      ->default_val(5)->check(CLI::Range(1, 12));
+  localise->add_option("--max-task-fraction", lo.plan.max_task_fraction,
+                       "Split cells heavier than this fraction of a rank's share")->default_val(0.25);
+  localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
+  add_common(localise, lc, false);
+  localise->footer(kFooter);
+
+  // ---- gather ----
+  geoshard::localise::MapOptions mo;
+  Common gc;
+  CLI::App* gather = app.add_subcommand(
+      "gather",
+      "Read the committed shards of a localise run in task order and write map.gpkg: layer\n"
+      "'roads' (geometry, road attributes, per layer L the columns L_id, L_name, L_share of the\n"
+      "primary area, country, driving_side, languages, speed_limit_kmh, access_notes,\n"
+      "display_name) and table 'road_areas' (road_id, part, layer, area_id, length_m).");
+  gather->add_option("--run", mo.run_dir, "Run folder of 'geoshard localise'")->required();
+  gather->add_option("--out", mo.out, "Output map (GeoPackage)")->required();
+  gather->add_option("--rules", mo.rules, "Rules CSV (default: the one the run used, else the shipped table)");
+  gather->add_option("--country-layer", mo.country_layer, "Layer whose primary area is the country")->default_val("country");
+  gather->add_option("--urban-layer", mo.urban_layer, "Layer whose areas are urban (speed defaults)")->default_val("city");
+  add_common(gather, gc, false);
+  gather->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -251,6 +343,117 @@ int main(int argc, char** argv) {
                        (unsigned long long)l.acc.dead_letter_total);
       return finish_run(rec, ac, ao.out + ".run.json", s.acc.records_in, s.acc.records_out, s.acc.dead_letter_total,
                         s.acc.dead_letter);
+    }
+    if (plan->parsed()) {
+      const auto p = geoshard::engine::plan_for_roads(plan_roads, plan_ranks, plan_opt);
+      std::printf("%s", geoshard::engine::plan_table(p, plan_rows).c_str());
+      if (!plan_json.empty()) {
+        geoshard::write_atomically(plan_json, [&](const std::string& tmp) {
+          std::FILE* f = std::fopen(tmp.c_str(), "w");
+          if (!f) throw std::runtime_error("cannot write '" + plan_json + "'");
+          const std::string j = geoshard::engine::plan_report(p).dump(2) + "\n";
+          std::fwrite(j.data(), 1, j.size(), f);
+          if (std::fclose(f) != 0) throw std::runtime_error("cannot write '" + plan_json + "'");
+        });
+      }
+      return kOk;
+    }
+    if (cover->parsed() || localise->parsed() || gather->parsed()) {
+      geoshard::mpi::Environment env(&argc, &argv);
+      geoshard::mpi::Comm comm;
+      try {
+        const std::string why = geoshard::mpi::check_slurm_size(comm.size());
+        if (!why.empty()) throw std::runtime_error(why);
+        if (cover->parsed()) {
+          if (comm.root()) {
+            g_record = std::make_unique<RunRecord>("cover", g_args);
+            g_record_path = cov_out + ".run.json";
+            g_report_path = cc.report;
+            geoshard::check_output_writable(cov_out);
+          }
+          const std::vector<std::string> names = cov_layers.empty() ? geoshard::area_layer_names(cov_areas) : cov_layers;
+          std::vector<geoshard::AreaLayer> layers;
+          uint64_t areas_in = 0;
+          for (const auto& n : names) {
+            layers.push_back(geoshard::read_area_layer(cov_areas, n));
+            areas_in += layers.back().areas();
+          }
+          cov_opt.merge = !cov_no_merge;
+          geoshard::ProgressMeter pm("cover", "areas", 2.0, comm.root() && !cc.quiet);
+          cov_opt.progress = [&](uint64_t d, uint64_t t) { pm.update(d, t); };
+          auto res = geoshard::cover::cover_layers(layers, cov_opt, &comm);
+          if (comm.root()) {
+            geoshard::write_atomically(cov_out, [&](const std::string& tmp) { geoshard::write_coverage(tmp, res.layers, layers); });
+            nlohmann::json st = nlohmann::json::array();
+            for (const auto& x : res.stats) {
+              st.push_back({{"layer", x.name}, {"areas", x.areas}, {"interior_cells", x.interior_cells},
+                            {"boundary_cells", x.boundary_cells}, {"intervals", x.intervals}, {"pieces", x.pieces},
+                            {"piece_vertices", x.piece_vertices}, {"seconds", x.seconds}});
+              if (!cc.quiet)
+                std::fprintf(stderr, "[cover] layer %s: %llu areas, %llu interior + %llu boundary cells, %llu intervals, %.2f s\n",
+                             x.name.c_str(), (unsigned long long)x.areas, (unsigned long long)x.interior_cells,
+                             (unsigned long long)x.boundary_cells, (unsigned long long)x.intervals, x.seconds);
+            }
+            g_record->extra()["cover"] = {{"areas", cov_areas}, {"output", cov_out}, {"precision", cov_opt.precision},
+                                          {"merge", cov_opt.merge}, {"ranks", comm.size()}, {"layers", st}};
+            return finish_run(*g_record, cc, g_record_path, areas_in, areas_in, 0, {}, false);
+          }
+          return kOk;
+        }
+        geoshard::engine::Engine eng(comm);
+        if (localise->parsed()) {
+          if (comm.root()) {
+            std::filesystem::create_directories(lo.run_dir);
+            g_record = std::make_unique<RunRecord>("localise", g_args);
+            g_record_path = (std::filesystem::path(lo.run_dir) / "localise.run.json").string();
+            g_report_path = lc.report;
+          }
+          lo.progress = !lc.quiet;
+          const auto res = geoshard::localise::run_job(eng, lo);
+          int code = kOk;
+          if (comm.root()) {
+            const uint64_t rows = geoshard::road_table_rows(lo.roads);
+            g_record->extra()["engine"] = res.record;
+            g_record->extra()["shards_total"] = res.shards_total;
+            g_record->extra()["shards_committed"] = res.shards_committed;
+            g_record->extra()["shards_reused"] = res.shards_reused;
+            if (res.interrupted) g_record->set_status("interrupted", "stopped by a signal; rerun the same command to resume");
+            code = finish_run(*g_record, lc, g_record_path, rows, res.interrupted ? 0 : rows, 0, {}, false);
+            if (!lc.quiet)
+              std::fprintf(stderr, "[localise] %llu shards (%llu committed now, %llu reused) in %s%s\n",
+                           (unsigned long long)res.shards_total, (unsigned long long)res.shards_committed,
+                           (unsigned long long)res.shards_reused, lo.run_dir.c_str(), res.interrupted ? " - interrupted" : "");
+          }
+          if (res.interrupted) return kInterrupted;
+          if (lo_out.empty()) return code;
+          mo.run_dir = lo.run_dir;
+          mo.out = lo_out;
+          mo.rules = lo.rules;
+        }
+        // gather (alone, or after localise --out)
+        if (comm.root()) {
+          g_record = std::make_unique<RunRecord>("gather", g_args);
+          g_record_path = mo.out + ".run.json";
+          g_report_path = gc.report;
+        }
+        const auto m = geoshard::localise::write_map(eng, mo);
+        if (comm.root()) {
+          g_record->extra()["map"] = {{"output", m.out}, {"roads", m.roads}, {"road_areas", m.road_areas},
+                                      {"roads_without_area", m.roads_without_area}, {"seconds", m.seconds}};
+          if (!gc.quiet)
+            std::fprintf(stderr, "[gather] %llu roads, %llu road-area rows -> %s\n", (unsigned long long)m.roads,
+                         (unsigned long long)m.road_areas, m.out.c_str());
+          return finish_run(*g_record, gc, g_record_path, m.roads, m.roads, 0, {}, false);
+        }
+        return kOk;
+      } catch (const std::exception& e) {
+        const bool internal = dynamic_cast<const std::logic_error*>(&e) != nullptr;
+        std::fprintf(stderr, "geoshard: %s(rank %d): %s\n", internal ? "internal error " : "error ", comm.rank(), e.what());
+        write_failure_record(internal ? "internal_error" : "failed", e.what());
+        // Other ranks may be inside a collective: end them all with this code.
+        if (comm.size() > 1) MPI_Abort(comm.get(), internal ? kInternal : kFailed);
+        return internal ? kInternal : kFailed;
+      }
     }
     if (synth->parsed()) {
       g_record = std::make_unique<RunRecord>("synth", g_args);

@@ -29,7 +29,12 @@ void AreaLayer::validate() const {
 
 void write_area_layers(const std::vector<AreaLayer>& layers, const std::string& path) {
   h5::File f(path, h5::File::Mode::kCreate);
-  h5::Group root = f.root().create_group("areas");
+  write_area_layers(layers, f.root());
+  f.close();
+}
+
+void write_area_layers(const std::vector<AreaLayer>& layers, const h5::Group& parent) {
+  h5::Group root = parent.create_group("areas");
   root.set_attr("format", std::string("geoshard.areas"));
   root.set_attr("format_version", int64_t{1});
   root.set_attr("crs", std::string("EPSG:4326"));
@@ -60,7 +65,6 @@ void write_area_layers(const std::vector<AreaLayer>& layers, const std::string& 
     h5::Group k = g.create_group("keep");
     for (size_t i = 0; i < l.keep_names.size(); ++i) k.write_strings(l.keep_names[i], l.keep_values[i]);
   }
-  f.close();
 }
 
 std::vector<std::string> area_layer_names(const std::string& path) {
@@ -71,9 +75,20 @@ std::vector<std::string> area_layer_names(const std::string& path) {
   return g.attr_strings("layers");
 }
 
+std::vector<std::string> area_layer_names(const h5::Group& parent) {
+  h5::Group g = parent.open_group("areas");
+  if (!g.has_attr("format") || g.attr_string("format") != "geoshard.areas")
+    throw std::runtime_error(g.where() + " is not a geoshard area table (no /areas@format)");
+  return g.attr_strings("layers");
+}
+
 AreaLayer read_area_layer(const std::string& path, const std::string& layer) {
   h5::File f(path, h5::File::Mode::kRead);
-  h5::Group root = f.root().open_group("areas");
+  return read_area_layer(f.root(), layer);
+}
+
+AreaLayer read_area_layer(const h5::Group& parent, const std::string& layer) {
+  h5::Group root = parent.open_group("areas");
   h5::Group g = root.open_group(layer);
   AreaLayer l;
   l.name = layer;

@@ -15,6 +15,10 @@
 
 namespace geoshard {
 
+namespace h5 {
+class Group;
+}
+
 struct AreaLayer {
   std::string name;
   std::string source, source_layer, where, id_field, name_field;
@@ -36,5 +40,12 @@ struct AreaLayer {
 void write_area_layers(const std::vector<AreaLayer>& layers, const std::string& path);
 std::vector<std::string> area_layer_names(const std::string& path);
 AreaLayer read_area_layer(const std::string& path, const std::string& layer);
+
+// The same layout inside an already open file: writes the group `areas` (attributes and one
+// sub-group per layer) under `parent`, and reads layer `layer` of `parent`/areas. Other files
+// that carry a copy of area layers (coverage.h5) use these.
+void write_area_layers(const std::vector<AreaLayer>& layers, const h5::Group& parent);
+std::vector<std::string> area_layer_names(const h5::Group& parent);
+AreaLayer read_area_layer(const h5::Group& parent, const std::string& layer);
 
 }  // namespace geoshard

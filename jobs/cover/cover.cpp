@@ -1,0 +1,488 @@
+#include "jobs/cover/cover.h"
+
+#include <geos_c.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <queue>
+#include <stdexcept>
+
+#include "jobs/cover/clip.h"
+#include "jobs/cover/flatten.h"
+#include "kernels/geohash.h"
+
+namespace geoshard::cover {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// ---- GEOS (reentrant C API) ----
+
+class GeosContext {
+ public:
+  GeosContext() : h_(GEOS_init_r()) {
+    if (!h_) throw std::runtime_error("GEOS: cannot create a context");
+    GEOSContext_setErrorMessageHandler_r(h_, &GeosContext::on_error, this);
+  }
+  ~GeosContext() { GEOS_finish_r(h_); }
+  GeosContext(const GeosContext&) = delete;
+  GeosContext& operator=(const GeosContext&) = delete;
+  GEOSContextHandle_t h() const { return h_; }
+  const std::string& last_error() const { return error_; }
+
+ private:
+  static void on_error(const char* message, void* self) {
+    static_cast<GeosContext*>(self)->error_ = message ? message : "";
+  }
+  GEOSContextHandle_t h_;
+  std::string error_;
+};
+
+struct GeomDeleter {
+  GEOSContextHandle_t h = nullptr;
+  void operator()(GEOSGeometry* g) const {
+    if (g) GEOSGeom_destroy_r(h, g);
+  }
+};
+using Geom = std::unique_ptr<GEOSGeometry, GeomDeleter>;
+
+struct PreparedDeleter {
+  GEOSContextHandle_t h = nullptr;
+  void operator()(const GEOSPreparedGeometry* p) const {
+    if (p) GEOSPreparedGeom_destroy_r(h, p);
+  }
+};
+using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
+
+// The area as a GEOS MultiPolygon, coordinates copied as they are (no snapping, no repair:
+// ingest made it valid).
+Geom area_geometry(const GeosContext& c, const AreaLayer& l, size_t a) {
+  const GEOSContextHandle_t h = c.h();
+  auto fail = [&](const char* what) -> std::runtime_error {
+    return std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS " + what + ": " +
+                              c.last_error());
+  };
+  auto ring = [&](uint64_t r) {
+    const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+    GEOSCoordSequence* s = GEOSCoordSeq_copyFromArrays_r(h, l.lon.data() + v0, l.lat.data() + v0, nullptr, nullptr,
+                                                         static_cast<unsigned>(v1 - v0));
+    if (!s) throw fail("coordinates");
+    GEOSGeometry* g = GEOSGeom_createLinearRing_r(h, s);
+    if (!g) throw fail("ring");
+    return g;
+  };
+  std::vector<GEOSGeometry*> polys;
+  try {
+    for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p) {
+      const uint64_t r0 = l.ring_offset[p], r1 = l.ring_offset[p + 1];
+      if (r1 == r0) continue;
+      GEOSGeometry* shell = ring(r0);
+      std::vector<GEOSGeometry*> holes;
+      for (uint64_t r = r0 + 1; r < r1; ++r) holes.push_back(ring(r));
+      GEOSGeometry* poly = GEOSGeom_createPolygon_r(h, shell, holes.data(), static_cast<unsigned>(holes.size()));
+      if (!poly) throw fail("polygon");
+      polys.push_back(poly);
+    }
+  } catch (...) {
+    for (GEOSGeometry* g : polys) GEOSGeom_destroy_r(h, g);
+    throw;
+  }
+  GEOSGeometry* mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, polys.data(), static_cast<unsigned>(polys.size()));
+  if (!mp) throw fail("multipolygon");
+  return Geom(mp, GeomDeleter{h});
+}
+
+// ---- Covering one area ----
+
+struct LayerCounters {
+  uint64_t areas = 0, interior_cells = 0, interior_at_p = 0, boundary_cells = 0, touch_dropped = 0, geos_calls = 0;
+  double seconds = 0;
+};
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b; }
+
+// Number of precision-P cells in a cell of precision q (saturating).
+uint64_t cells_at(int q, int P) {
+  const int bits = 5 * (P - q);
+  return bits >= 64 ? std::numeric_limits<uint64_t>::max() : uint64_t{1} << bits;
+}
+
+class AreaCoverer {
+ public:
+  AreaCoverer(const GeosContext& c, int precision, bool clip_first, RawLayer& out, LayerCounters& counters)
+      : c_(c), P_(precision), clip_first_(clip_first), out_(out), n_(counters), level_(static_cast<size_t>(precision) + 1) {}
+
+  void cover(const AreaLayer& l, size_t a) {
+    Geom g = area_geometry(c_, l, a);
+    // Declared after g: destroyed before it.
+    Prepared prep(GEOSPrepare_r(c_.h(), g.get()), PreparedDeleter{c_.h()});
+    if (!prep) throw std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS prepare: " + c_.last_error());
+    prepared_ = prep.get();
+    layer_ = &l;
+    area_ = static_cast<uint32_t>(a);
+    // Bounding box from the vertices themselves (exact: no rounding involved).
+    original_.clear();
+    bx0_ = by0_ = std::numeric_limits<double>::infinity();
+    bx1_ = by1_ = -std::numeric_limits<double>::infinity();
+    for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p)
+      for (uint64_t r = l.ring_offset[p]; r < l.ring_offset[p + 1]; ++r) {
+        const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+        original_.add_ring(l.lon.data() + v0, l.lat.data() + v0, v1 - v0);
+        for (uint64_t v = v0; v < v1; ++v) {
+          bx0_ = std::min(bx0_, l.lon[v]);
+          bx1_ = std::max(bx1_, l.lon[v]);
+          by0_ = std::min(by0_, l.lat[v]);
+          by1_ = std::max(by1_, l.lat[v]);
+        }
+      }
+    if (original_.empty()) return;
+    // Start precision: the finest p0 <= P with at most 16 cells over the box (see cover.h).
+    int p0 = 0;
+    for (int p = 1; p <= P_; ++p) {
+      const auto c0 = geohash::Cell::from_point(bx0_, by0_, p), c1 = geohash::Cell::from_point(bx1_, by1_, p);
+      const uint64_t count = (c1.ix() - c0.ix() + 1) * (c1.iy() - c0.iy() + 1);
+      if (count > 16) break;
+      p0 = p;
+    }
+    const auto c0 = geohash::Cell::from_point(bx0_, by0_, p0), c1 = geohash::Cell::from_point(bx1_, by1_, p0);
+    for (uint64_t iy = c0.iy(); iy <= c1.iy(); ++iy)
+      for (uint64_t ix = c0.ix(); ix <= c1.ix(); ++ix) refine(geohash::Cell::from_xy(ix, iy, p0), original_);
+    prepared_ = nullptr;
+  }
+
+ private:
+  // GEOS prepared covers() of the closed cell: the exact INTERIOR test.
+  bool geos_covers(const geohash::Bounds& b) {
+    const GEOSContextHandle_t h = c_.h();
+    Geom rect(GEOSGeom_createRectangle_r(h, b.west, b.south, b.east, b.north), GeomDeleter{h});
+    if (!rect) throw std::runtime_error("cover: GEOS rectangle: " + c_.last_error());
+    n_.geos_calls += 1;
+    const char covers = GEOSPreparedCovers_r(h, prepared_, rect.get());
+    if (covers == 2) throw std::runtime_error("cover: GEOS covers failed on area '" + layer_->id[area_] + "': " + c_.last_error());
+    return covers == 1;
+  }
+  bool geos_intersects(const geohash::Bounds& b) {
+    const GEOSContextHandle_t h = c_.h();
+    Geom rect(GEOSGeom_createRectangle_r(h, b.west, b.south, b.east, b.north), GeomDeleter{h});
+    if (!rect) throw std::runtime_error("cover: GEOS rectangle: " + c_.last_error());
+    n_.geos_calls += 1;
+    const char inter = GEOSPreparedIntersects_r(h, prepared_, rect.get());
+    if (inter == 2) throw std::runtime_error("cover: GEOS intersects failed on area '" + layer_->id[area_] + "': " + c_.last_error());
+    return inter == 1;
+  }
+
+  void emit_interior(geohash::Cell cell) {
+    out_.entries.push_back(RawEntry{cell.key_lo(), cell.key_hi(), area_, static_cast<uint8_t>(CoverKind::kInterior), -1});
+    n_.interior_cells += 1;
+    n_.interior_at_p = saturating_add(n_.interior_at_p, cells_at(cell.precision, P_));
+  }
+
+  void refine(geohash::Cell cell, const Rings& parent) {
+    const geohash::Bounds b = cell.bounds();
+    // Exact shortcut: a closed cell disjoint from the area's closed bounding box is outside.
+    if (b.west > bx1_ || b.east < bx0_ || b.south > by1_ || b.north < by0_) return;
+    Rings& piece = level_[static_cast<size_t>(cell.precision)];
+    if (clip_first_) {
+      // Clip first (cheap): no ring left means the cell is outside, or touched along an edge or
+      // at a corner, or overlapped by a sliver below rounding -- no entry in all three cases.
+      // A covered cell always keeps a ring (its own outline), so INTERIOR cannot be missed.
+      piece.clear();
+      clip_rings(parent, b, piece, scratch_);
+      if (piece.empty()) return;
+      // A vertex strictly inside the open cell is an original vertex of the area (vertices
+      // created by clipping lie on the edges of this cell or of its ancestors, which never cross
+      // this cell's interior): the border passes through the open cell, so it is not covered.
+      if (!has_vertex_inside(piece, b) && geos_covers(b)) return emit_interior(cell);
+    } else {
+      // The literal method: GEOS covers(), then intersects(), on every cell.
+      if (geos_covers(b)) return emit_interior(cell);
+      if (!geos_intersects(b)) return;
+      piece.clear();
+      clip_rings(parent, b, piece, scratch_);
+    }
+    if (piece.empty() || !has_area_inside(piece, b)) {  // the area only touches the closed cell (edge or corner)
+      n_.touch_dropped += 1;
+      return;
+    }
+    if (cell.precision == P_) {
+      store(cell, piece);
+      return;
+    }
+    for (int i = 0; i < 32; ++i) refine(cell.child(i), piece);
+  }
+
+  void store(geohash::Cell cell, const Rings& piece) {
+    for (size_t r = 0; r < piece.rings(); ++r) {
+      const size_t v0 = piece.offset[r], v1 = piece.offset[r + 1];
+      out_.lon.insert(out_.lon.end(), piece.x.begin() + static_cast<ptrdiff_t>(v0), piece.x.begin() + static_cast<ptrdiff_t>(v1));
+      out_.lat.insert(out_.lat.end(), piece.y.begin() + static_cast<ptrdiff_t>(v0), piece.y.begin() + static_cast<ptrdiff_t>(v1));
+      out_.lon.push_back(piece.x[v0]);  // close the ring
+      out_.lat.push_back(piece.y[v0]);
+      out_.ring_vertex_offset.push_back(out_.lon.size());
+    }
+    out_.piece_ring_offset.push_back(out_.ring_vertex_offset.size() - 1);
+    out_.entries.push_back(RawEntry{cell.key_lo(), cell.key_hi(), area_, static_cast<uint8_t>(CoverKind::kBoundary),
+                                    static_cast<int64_t>(out_.pieces()) - 1});
+    n_.boundary_cells += 1;
+  }
+
+  const GeosContext& c_;
+  const int P_;
+  const bool clip_first_;
+  RawLayer& out_;
+  LayerCounters& n_;
+  const GEOSPreparedGeometry* prepared_ = nullptr;  // of the area being covered
+  const AreaLayer* layer_ = nullptr;
+  uint32_t area_ = 0;
+  double bx0_ = 0, by0_ = 0, bx1_ = 0, by1_ = 0;
+  Rings original_;
+  std::vector<Rings> level_;  // the piece of the cell being refined, per precision
+  ClipScratch scratch_;
+};
+
+// ---- Work distribution ----
+
+struct WorkItem {
+  uint32_t layer;
+  uint32_t area;
+  uint64_t weight;
+};
+
+// Greedy LPT over all areas of all layers by vertex count; returns this rank's items in
+// (layer, area) order.
+std::vector<WorkItem> my_items(const std::vector<AreaLayer>& layers, int rank, int size) {
+  std::vector<WorkItem> all;
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const AreaLayer& l = layers[li];
+    for (size_t a = 0; a < l.areas(); ++a) {
+      const uint64_t r0 = l.ring_offset[l.polygon_offset[a]], r1 = l.ring_offset[l.polygon_offset[a + 1]];
+      const uint64_t vertices = l.vertex_offset[r1] - l.vertex_offset[r0];
+      all.push_back(WorkItem{static_cast<uint32_t>(li), static_cast<uint32_t>(a), vertices + 16});  // + fixed cost
+    }
+  }
+  if (size <= 1) return all;
+  std::vector<uint32_t> order(all.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return all[a].weight > all[b].weight; });
+  using Load = std::pair<uint64_t, int>;  // (load, rank): the least loaded, lowest rank first
+  std::priority_queue<Load, std::vector<Load>, std::greater<Load>> q;
+  for (int r = 0; r < size; ++r) q.push({0, r});
+  std::vector<int> owner(all.size());
+  for (uint32_t i : order) {
+    Load l = q.top();
+    q.pop();
+    owner[i] = l.second;
+    l.first += all[i].weight;
+    q.push(l);
+  }
+  std::vector<WorkItem> mine;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (owner[i] == rank) mine.push_back(all[i]);
+  return mine;
+}
+
+// ---- Serialisation of raw layers for the gather ----
+
+template <class T>
+void put(std::vector<char>& b, const T* p, size_t n) {
+  const size_t at = b.size();
+  b.resize(at + n * sizeof(T));
+  if (n) std::memcpy(b.data() + at, p, n * sizeof(T));
+}
+template <class T>
+void put1(std::vector<char>& b, T v) {
+  put(b, &v, 1);
+}
+
+class Reader {
+ public:
+  Reader(const char* p, size_t n) : p_(p), end_(p + n) {}
+  template <class T>
+  void get(T* out, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n * sizeof(T)) throw std::logic_error("cover: truncated gather buffer");
+    if (n) std::memcpy(out, p_, n * sizeof(T));
+    p_ += n * sizeof(T);
+  }
+  template <class T>
+  T get1() {
+    T v{};
+    get(&v, 1);
+    return v;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+void serialise(const RawLayer& r, const LayerCounters& n, std::vector<char>& b) {
+  put1<uint64_t>(b, r.entries.size());
+  put1<uint64_t>(b, r.pieces());
+  put1<uint64_t>(b, r.ring_vertex_offset.size() - 1);
+  put1<uint64_t>(b, r.lon.size());
+  put(b, &n, 1);
+  put(b, r.entries.data(), r.entries.size());
+  put(b, r.piece_ring_offset.data(), r.piece_ring_offset.size());
+  put(b, r.ring_vertex_offset.data(), r.ring_vertex_offset.size());
+  put(b, r.lon.data(), r.lon.size());
+  put(b, r.lat.data(), r.lat.size());
+}
+
+void deserialise(Reader& in, RawLayer& r, LayerCounters& n) {
+  const auto ne = in.get1<uint64_t>(), np = in.get1<uint64_t>(), nr = in.get1<uint64_t>(), nv = in.get1<uint64_t>();
+  in.get(&n, 1);
+  r.entries.resize(ne);
+  in.get(r.entries.data(), ne);
+  r.piece_ring_offset.resize(np + 1);
+  in.get(r.piece_ring_offset.data(), np + 1);
+  r.ring_vertex_offset.resize(nr + 1);
+  in.get(r.ring_vertex_offset.data(), nr + 1);
+  r.lon.resize(nv);
+  in.get(r.lon.data(), nv);
+  r.lat.resize(nv);
+  in.get(r.lat.data(), nv);
+}
+
+// Gathers every rank's buffer to root (rank 0), in rounds that keep MPI's int counts and
+// displacements below 2^31. Returns the buffers on root (in rank order), nothing elsewhere.
+std::vector<std::vector<char>> gather_bytes(const mpi::Comm& comm, const std::vector<char>& mine) {
+  const int size = comm.size();
+  const std::vector<uint64_t> sizes = comm.all_gather(static_cast<uint64_t>(mine.size()));
+  uint64_t chunk = std::min<uint64_t>(uint64_t{1} << 29, (static_cast<uint64_t>(INT_MAX) - 4096) / size);
+  // Test hook: a small chunk exercises the rounds with small data (tests/cover/cover_mpi_test).
+  if (const char* env = std::getenv("GEOSHARD_COVER_GATHER_CHUNK")) chunk = std::max<uint64_t>(1, std::min<uint64_t>(chunk, std::strtoull(env, nullptr, 10)));
+  const uint64_t longest = *std::max_element(sizes.begin(), sizes.end());
+  const uint64_t rounds = (longest + chunk - 1) / chunk;
+  std::vector<std::vector<char>> all;
+  if (comm.root()) {
+    all.resize(size);
+    for (int r = 0; r < size; ++r) all[r].resize(sizes[r]);
+  }
+  std::vector<int> counts(size), displs(size);
+  std::vector<char> round_buf;
+  for (uint64_t k = 0; k < rounds; ++k) {
+    const uint64_t begin = k * chunk;
+    auto part = [&](uint64_t n) { return n > begin ? std::min(chunk, n - begin) : 0; };
+    const int my_count = static_cast<int>(part(mine.size()));
+    int total = 0;
+    if (comm.root()) {
+      for (int r = 0; r < size; ++r) {
+        counts[r] = static_cast<int>(part(sizes[r]));
+        displs[r] = total;
+        total += counts[r];
+      }
+      round_buf.resize(static_cast<size_t>(total));
+    }
+    MPI_Gatherv(my_count ? mine.data() + begin : nullptr, my_count, MPI_BYTE, round_buf.data(), counts.data(),
+                displs.data(), MPI_BYTE, 0, comm.get());
+    if (comm.root())
+      for (int r = 0; r < size; ++r)
+        if (counts[r]) std::memcpy(all[r].data() + begin, round_buf.data() + displs[r], static_cast<size_t>(counts[r]));
+  }
+  return all;
+}
+
+}  // namespace
+
+CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOptions& opt, const mpi::Comm* comm) {
+  if (opt.precision < 1 || opt.precision > geohash::kMaxPrecision)
+    throw std::invalid_argument("cover: precision " + std::to_string(opt.precision) + " outside 1..12");
+  const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
+  const size_t nl = layers.size();
+
+  // Cover this rank's areas.
+  std::vector<RawLayer> raw(nl);
+  std::vector<LayerCounters> counters(nl);
+  {
+    GeosContext ctx;
+    const std::vector<WorkItem> items = my_items(layers, rank, size);
+    std::vector<std::unique_ptr<AreaCoverer>> coverers;
+    for (size_t li = 0; li < nl; ++li)
+      coverers.push_back(std::make_unique<AreaCoverer>(ctx, opt.precision, opt.clip_first, raw[li], counters[li]));
+    uint64_t done = 0;
+    for (const WorkItem& it : items) {
+      const auto t0 = Clock::now();
+      coverers[it.layer]->cover(layers[it.layer], it.area);
+      counters[it.layer].seconds += seconds_since(t0);
+      counters[it.layer].areas += 1;
+      ++done;
+      if (opt.progress) opt.progress(done, items.size());
+    }
+  }
+
+  // Gather to rank 0.
+  if (comm && size > 1) {
+    std::vector<char> buf;
+    for (size_t li = 0; li < nl; ++li) {
+      serialise(raw[li], counters[li], buf);
+      raw[li] = RawLayer();
+    }
+    std::vector<std::vector<char>> all = gather_bytes(*comm, buf);
+    buf = std::vector<char>();
+    counters.assign(nl, LayerCounters{});
+    if (rank == 0) {
+      for (int r = 0; r < size; ++r) {
+        Reader in(all[r].data(), all[r].size());
+        for (size_t li = 0; li < nl; ++li) {
+          RawLayer part;
+          LayerCounters c;
+          deserialise(in, part, c);
+          raw[li].append(part);
+          LayerCounters& t = counters[li];
+          t.areas += c.areas;
+          t.interior_cells += c.interior_cells;
+          t.interior_at_p = saturating_add(t.interior_at_p, c.interior_at_p);
+          t.boundary_cells += c.boundary_cells;
+          t.touch_dropped += c.touch_dropped;
+          t.geos_calls += c.geos_calls;
+          t.seconds += c.seconds;
+        }
+        all[r] = std::vector<char>();
+      }
+    }
+  }
+
+  CoverResult res;
+  res.layers.resize(nl);
+  if (rank != 0) {
+    for (size_t li = 0; li < nl; ++li) {
+      res.layers[li].name = layers[li].name;
+      res.layers[li].precision = opt.precision;
+    }
+    return res;
+  }
+  for (size_t li = 0; li < nl; ++li) {
+    const auto t0 = Clock::now();
+    res.layers[li] = flatten(raw[li], layers[li].name, FlattenOptions{opt.precision, opt.merge});
+    raw[li] = RawLayer();
+    const double ft = seconds_since(t0);
+    const CoverageLayer& L = res.layers[li];
+    const LayerCounters& c = counters[li];
+    CoverLayerStats s;
+    s.name = layers[li].name;
+    s.areas = c.areas;
+    s.interior_cells = opt.merge ? c.interior_cells : c.interior_at_p;
+    s.boundary_cells = c.boundary_cells;
+    s.intervals = L.intervals();
+    s.pieces = L.pieces();
+    s.piece_vertices = L.lon.size();
+    s.seconds = c.seconds + ft;
+    s.interior_cells_at_precision = c.interior_at_p;
+    s.touch_cells_dropped = c.touch_dropped;
+    s.geos_predicates = c.geos_calls;
+    s.flatten_seconds = ft;
+    res.stats.push_back(s);
+  }
+  return res;
+}
+
+}  // namespace geoshard::cover
