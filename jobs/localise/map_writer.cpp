@@ -55,6 +55,11 @@ MapWriter::MapWriter(const std::string& path, const std::vector<AreaLayer>& laye
         if (lower(keep[k]) == want) country_code_field_ = static_cast<int>(k);
       if (country_code_field_ >= 0) break;
     }
+    for (size_t k = 0; k < keep.size(); ++k) {
+      const std::string n = lower(keep[k]);
+      if (n == "driving_side") side_field_ = static_cast<int>(k);
+      if (n == "language" || n == "languages") language_field_ = static_cast<int>(k);
+    }
   }
   // Pinned timestamps make the GeoPackage byte-identical for identical content.
   CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", "2000-01-01T00:00:00.000Z");
@@ -134,6 +139,7 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
     f.SetField("length_m", len);
 
     std::string country;
+    int64_t country_area = -1;
     bool urban = false;
     std::vector<std::pair<std::string, std::string>> finer;
     for (size_t li = 0; li < layers_.size(); ++li) {
@@ -152,7 +158,10 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
       f.SetField((l.name + "_id").c_str(), l.id[p].c_str());
       f.SetField((l.name + "_name").c_str(), l.area_name[p].c_str());
       f.SetField((l.name + "_share").c_str(), len > 0 ? std::min(1.0, plen / len) : 0.0);
-      if (static_cast<int>(li) == country_li_) country = country_code(static_cast<uint32_t>(p));
+      if (static_cast<int>(li) == country_li_) {
+        country = country_code(static_cast<uint32_t>(p));
+        country_area = p;
+      }
       else finer.emplace_back(l.name, l.id[p]);
       if (static_cast<int>(li) == urban_li_) urban = true;
       for (const Hit& x : per_layer[li]) {
@@ -173,7 +182,23 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
     for (size_t v = vpos; v < roads.variant_row.size() && roads.variant_row[v] == row; ++v)
       variants.emplace_back(roads.variant_lang[v], roads.variant_name[v]);
     f.SetField("country", country.c_str());
-    const RoadFacts facts = rules_->facts_for(country, klass, urban, finer);
+    RoadFacts facts = rules_->facts_for(country, klass, urban, finer);
+    if (!facts.country && country_area >= 0) {
+      // A country the rules table does not know: its own attributes, when the layer has them.
+      const AreaLayer& cl = layers_[country_li_];
+      if (side_field_ >= 0) {
+        const std::string v = lower(cl.keep_values[side_field_][country_area]);
+        facts.driving_side = v == "left" ? DrivingSide::kLeft : v == "right" ? DrivingSide::kRight : DrivingSide::kUnknown;
+      }
+      if (language_field_ >= 0 && facts.languages.empty()) {
+        std::string v = cl.keep_values[language_field_][country_area];
+        for (size_t b = 0; b <= v.size();) {
+          const size_t e = std::min(v.find_first_of(";,", b), v.size());
+          if (e > b) facts.languages.push_back(v.substr(b, e - b));
+          b = e + 1;
+        }
+      }
+    }
     const std::string side = facts.driving_side == DrivingSide::kUnknown ? "" : std::string(driving_side_name(facts.driving_side));
     f.SetField("driving_side", side.c_str());
     std::string langs;

@@ -51,6 +51,8 @@ class MapWriter {
   OGRLayer* areas_layer_ = nullptr;
   int country_li_ = -1, urban_li_ = -1;
   int country_code_field_ = -1;  // keep field of the country layer holding an ISO code
+  // Keep fields of the country layer used when the rules table does not know the country.
+  int side_field_ = -1, language_field_ = -1;
   uint64_t roads_ = 0, road_areas_ = 0, pending_ = 0;
   std::map<std::string, uint64_t> without_;
 };
