@@ -236,9 +236,9 @@ int main(int argc, char** argv) {
   plan->add_option("--roads", plan_roads, "Road table from 'ingest roads'")->required();
   plan->add_option("--ranks", plan_ranks, "Number of ranks (1-100000)")->required()->check(CLI::Range(1, 100000));
   plan->add_option("--partition-precision", plan_opt.partition_precision, "Geohash precision of base tasks")
-      ->default_val(5)->check(CLI::Range(1, 12));
+      ->capture_default_str()->check(CLI::Range(1, 12));
   plan->add_option("--max-task-fraction", plan_opt.max_task_fraction,
-                   "Split cells heavier than this fraction of a rank's share")->default_val(0.25)->check(CLI::Range(0.001, 1.0));
+                   "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
   plan->add_option("--rows", plan_rows, "Ranks to list in the table (first and last; 0 = all)")->default_val(40);
   plan->add_option("--json", plan_json, "Also write the plan report as JSON to this file");
   plan->footer(kFooter);
@@ -260,9 +260,9 @@ int main(int argc, char** argv) {
   localise->add_option("--rules", lo.rules, "Rules CSV (default: the table shipped with geoshard)");
   localise->add_option("--layer", lo.layers, "Layer to localise against (repeatable; default: all)");
   localise->add_option("--partition-precision", lo.plan.partition_precision, "Geohash precision of base tasks")
-      ->default_val(5)->check(CLI::Range(1, 12));
+      ->capture_default_str()->check(CLI::Range(1, 12));
   localise->add_option("--max-task-fraction", lo.plan.max_task_fraction,
-                       "Split cells heavier than this fraction of a rank's share")->default_val(0.25);
+                       "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
   add_common(localise, lc, false);
   localise->footer(kFooter);

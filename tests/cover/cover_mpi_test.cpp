@@ -61,6 +61,11 @@ TEST_P(CoverMpi, IdenticalToSerialForAnyRankCount) {
   }
   const cover::CoverResult ser = cover::cover_layers(layers, o);
   ASSERT_EQ(par.stats.size(), layers.size());
+  ASSERT_EQ(par.rank_seconds.size(), static_cast<size_t>(comm.size()));
+  ASSERT_EQ(par.rank_weight.size(), static_cast<size_t>(comm.size()));
+  double weight = 0;
+  for (double w : par.rank_weight) weight += w;
+  EXPECT_EQ(weight, ser.rank_weight[0]);  // every area dealt once
   for (size_t i = 0; i < layers.size(); ++i) {
     ASSERT_NO_THROW(par.layers[i].validate());
     expect_same(par.layers[i], ser.layers[i]);
