@@ -103,12 +103,8 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
   const std::string roads_path = cfg.at("roads");
   const std::string coverage_path = cfg.at("coverage");
   const std::vector<std::string> layers = cfg.at("layers");
-  engine::PlanOptions po;
-  po.partition_precision = cfg.at("plan").at("partition_precision");
-  po.max_precision = cfg.at("plan").at("max_precision");
-  po.max_task_fraction = cfg.at("plan").at("max_task_fraction");
-  // The plan is a pure function of the roads, the rank count of the run and the options.
-  const engine::Plan plan = engine::plan_for_roads(roads_path, cfg.at("ranks").get<int>(), po);
+  // The plan exactly as the run recorded it (RUN/plan.json), so gather reads the shards the run wrote.
+  const engine::Plan plan = engine::read_plan(opt.run_dir);
   MapSummary sum;
   sum.out = opt.out;
   if (!eng.comm().root()) {
