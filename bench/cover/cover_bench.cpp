@@ -154,9 +154,20 @@ int main(int argc, char** argv) {
     if (literal) {
       o.clip_first = false;
       const double c0 = cpu_seconds();
-      lit = geoshard::cover::cover_layers(layers, o).stats;
+      const auto lr = geoshard::cover::cover_layers(layers, o);
       lit_cpu = cpu_seconds() - c0;
+      lit = lr.stats;
       o.clip_first = true;
+      // Same coverage both ways? (docs/benchmarks.md states it.)
+      size_t differ = 0;
+      for (size_t i = 0; i < r.layers.size(); ++i) {
+        const auto &a = r.layers[i], &b = lr.layers[i];
+        differ += !(a.lo == b.lo && a.hi == b.hi && a.entry_area == b.entry_area && a.entry_kind == b.entry_kind &&
+                    a.entry_piece == b.entry_piece && a.ring_vertex_offset == b.ring_vertex_offset && a.lon == b.lon &&
+                    a.lat == b.lat);
+      }
+      std::fprintf(stderr, "P=%d: literal method %s\n", p,
+                   differ ? (std::to_string(differ) + " layer(s) DIFFER").c_str() : "gives the identical coverage");
     }
     double lit_wall = 0;
     for (const auto& s : lit) lit_wall += s.seconds;

@@ -25,7 +25,8 @@
 //         piece: intersects() is never needed.
 //     This differs from the literal method (clip_first = false) only where the area's overlap
 //     with a cell is a sliver below rounding next to a grid line (created vertices are rounded;
-//     the tests found none on their random and real areas) and needs 3-4x fewer GEOS calls.
+//     the tests found none on their random and real areas) and needs about 3x fewer GEOS calls
+//     (docs/benchmarks.md, "cover": half the time).
 //  3. BOUNDARY cells carry the area clipped to the closed cell (Sutherland–Hodgman, jobs/cover/
 //     clip.h), computed hierarchically: a child's piece is its parent's piece clipped again.
 //     Rings reduced to nothing (fewer than 3 distinct vertices, or lying on one cell edge) are
@@ -37,8 +38,9 @@
 //  4. All entries of a layer are flattened (jobs/cover/flatten.h) and, with merge = true,
 //     adjacent intervals with the same all-INTERIOR entry list are joined.
 //
-// MPI: with a communicator, areas of all layers are dealt to ranks by vertex count (greedy
-// longest-processing-time: heaviest first, to the least loaded rank; ties to the lowest rank),
+// MPI: with a communicator, areas of all layers are dealt to ranks by vertex count (+16 per area
+// for its fixed cost; greedy longest-processing-time: heaviest first, to the least loaded rank,
+// ties to the lowest rank),
 // each rank covers its areas, the raw entries are gathered to rank 0 (MPI_Gatherv of byte
 // buffers, in rounds below 2 GiB) and rank 0 flattens. The result is identical for any rank
 // count; rank 0's CoverResult is complete, other ranks get layers with names only and no
