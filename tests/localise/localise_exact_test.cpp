@@ -2,6 +2,7 @@
 // on grid lines, corners, enclaves, holes), on random grid-snapped data, and on a synthetic region.
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <random>
 
 #include "jobs/ingest/ingest.h"
@@ -9,87 +10,36 @@
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "tests/localise/exactness.h"
+#include "tests/oracle/tables.h"
 
 namespace geoshard {
 namespace {
 
-using Ring = std::vector<std::pair<double, double>>;
-using Poly = std::vector<Ring>;  // shell, holes
+using oracle::testing::Poly;
+using oracle::testing::Ring;
 
-double signed_area(const Ring& r) {
-  double a = 0;
-  for (size_t i = 0; i + 1 < r.size(); ++i) a += r[i].first * r[i + 1].second - r[i + 1].first * r[i].second;
-  return a / 2;
-}
-
-// Builds an AreaLayer from (id, polygons); rings closed and oriented as ingest does.
 AreaLayer make_layer(const std::string& name, const std::vector<std::pair<std::string, std::vector<Poly>>>& areas) {
-  AreaLayer l;
-  l.name = name;
-  l.polygon_offset.push_back(0);
-  l.ring_offset.push_back(0);
-  l.vertex_offset.push_back(0);
-  for (const auto& [id, polys] : areas) {
-    double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
-    for (const Poly& p : polys) {
-      for (size_t r = 0; r < p.size(); ++r) {
-        Ring ring = p[r];
-        if (ring.front() != ring.back()) ring.push_back(ring.front());
-        if ((signed_area(ring) > 0) != (r == 0)) std::reverse(ring.begin(), ring.end());
-        for (auto [x, y] : ring) {
-          l.lon.push_back(x);
-          l.lat.push_back(y);
-          x0 = std::min(x0, x), y0 = std::min(y0, y), x1 = std::max(x1, x), y1 = std::max(y1, y);
-        }
-        l.vertex_offset.push_back(l.lon.size());
-      }
-      l.ring_offset.push_back(l.vertex_offset.size() - 1);
-    }
-    l.polygon_offset.push_back(l.ring_offset.size() - 1);
-    l.id.push_back(id);
-    l.area_name.push_back("Area " + id);
-    l.repaired.push_back(0);
-    l.min_lon.push_back(x0), l.min_lat.push_back(y0), l.max_lon.push_back(x1), l.max_lat.push_back(y1);
-  }
-  return l;
+  oracle::testing::LayerBuilder b(name);
+  for (const auto& [id, polys] : areas) b.add(id, polys);
+  return b.layer();
 }
 
-// Sorted road table from polylines (ids = index + 1).
+// Road table from polylines (ids = index + 1), rows in Z-order of the first vertex as ingest writes them.
 RoadTable make_roads(const std::vector<Ring>& lines) {
   std::vector<size_t> order(lines.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return geohash::zkey(lines[a][0].first, lines[a][0].second) < geohash::zkey(lines[b][0].first, lines[b][0].second);
   });
-  RoadTable t;
-  t.highway_classes = {"residential"};
-  t.vertex_offset.push_back(0);
-  t.cum_km.push_back(0);
-  for (size_t k : order) {
-    const Ring& l = lines[k];
-    t.id.push_back(static_cast<int64_t>(k + 1));
-    t.part.push_back(0);
-    t.highway.push_back(0);
-    t.oneway.push_back(0);
-    t.name.push_back("");
-    t.maxspeed_kmh.push_back(std::nanf(""));
-    t.zkey.push_back(geohash::zkey(l[0].first, l[0].second));
-    double m = 0;
-    for (size_t i = 0; i < l.size(); ++i) {
-      t.lon.push_back(l[i].first);
-      t.lat.push_back(l[i].second);
-      if (i) m += haversine_m(l[i - 1].first, l[i - 1].second, l[i].first, l[i].second);
-    }
-    t.vertex_offset.push_back(t.lon.size());
-    t.cum_km.push_back(t.cum_km.back() + m / 1000);
-  }
-  return t;
+  oracle::testing::RoadBuilder b;
+  for (size_t k : order) b.add(static_cast<int64_t>(k + 1), lines[k]);
+  return b.table();
 }
 
 // Cell width at precision 5 in both axes: 360/2^13 = 180/2^12 degrees (exact).
 constexpr double kW = 0.0439453125;
 
-Ring square(double x0, double y0, double x1, double y1) { return {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}; }
+Ring square(double x0, double y0, double x1, double y1) { return oracle::testing::box(x0, y0, x1, y1); }
 
 TEST(LocaliseExact, BordersOnGridLinesCornersEnclavesHoles) {
   const double w = kW;

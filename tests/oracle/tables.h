@@ -1,6 +1,6 @@
 // Hand-built road tables and area layers for the oracle's tests (and anyone else's): only the
 // columns the geometry needs are filled consistently (ids, offsets, coordinates, cum_km, zkey,
-// bounding boxes); names and classes are placeholders.
+// bounding boxes); names and classes get fixed test values the geometry does not read.
 #pragma once
 
 #include <algorithm>
