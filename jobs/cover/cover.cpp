@@ -18,6 +18,8 @@
 #include "jobs/cover/flatten.h"
 #include "kernels/geohash.h"
 
+#include "io/geos.h"
+
 namespace geoshard::cover {
 namespace {
 
@@ -26,41 +28,11 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // ---- GEOS (reentrant C API) ----
 
-class GeosContext {
- public:
-  GeosContext() : h_(GEOS_init_r()) {
-    if (!h_) throw std::runtime_error("GEOS: cannot create a context");
-    GEOSContext_setErrorMessageHandler_r(h_, &GeosContext::on_error, this);
-  }
-  ~GeosContext() { GEOS_finish_r(h_); }
-  GeosContext(const GeosContext&) = delete;
-  GeosContext& operator=(const GeosContext&) = delete;
-  GEOSContextHandle_t h() const { return h_; }
-  const std::string& last_error() const { return error_; }
-
- private:
-  static void on_error(const char* message, void* self) {
-    static_cast<GeosContext*>(self)->error_ = message ? message : "";
-  }
-  GEOSContextHandle_t h_;
-  std::string error_;
-};
-
-struct GeomDeleter {
-  GEOSContextHandle_t h = nullptr;
-  void operator()(GEOSGeometry* g) const {
-    if (g) GEOSGeom_destroy_r(h, g);
-  }
-};
-using Geom = std::unique_ptr<GEOSGeometry, GeomDeleter>;
-
-struct PreparedDeleter {
-  GEOSContextHandle_t h = nullptr;
-  void operator()(const GEOSPreparedGeometry* p) const {
-    if (p) GEOSPreparedGeom_destroy_r(h, p);
-  }
-};
-using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
+using GeosContext = geos::Context;
+using geos::Geom;
+using geos::GeomDeleter;
+using geos::Prepared;
+using geos::PreparedDeleter;
 
 // One polygon of an area as a GEOS Polygon, coordinates copied as they are (no snapping, no
 // repair: ingest made the area valid).

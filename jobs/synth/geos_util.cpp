@@ -6,17 +6,6 @@
 
 namespace geoshard::synth::detail {
 
-GeosContext::GeosContext() : h_(GEOS_init_r()) {
-  if (!h_) throw std::runtime_error("GEOS: cannot create a context");
-  GEOSContext_setErrorMessageHandler_r(h_, &GeosContext::on_error, this);
-}
-
-GeosContext::~GeosContext() { GEOS_finish_r(h_); }
-
-void GeosContext::on_error(const char* message, void* self) {
-  static_cast<GeosContext*>(self)->error_ = message ? message : "";
-}
-
 Geom take(const GeosContext& c, GEOSGeometry* g, const char* what) {
   if (!g) throw std::runtime_error(std::string("GEOS ") + what + ": " + c.last_error());
   return Geom(g, GeomDeleter{c.h()});

@@ -4,6 +4,8 @@
 
 #include <geos_c.h>
 
+#include "io/geos.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,36 +16,12 @@ struct XY {
   double x, y;
 };
 
-class GeosContext {
- public:
-  GeosContext();
-  ~GeosContext();
-  GeosContext(const GeosContext&) = delete;
-  GeosContext& operator=(const GeosContext&) = delete;
-  GEOSContextHandle_t h() const { return h_; }
-  const std::string& last_error() const { return error_; }
-
- private:
-  static void on_error(const char* message, void* self);
-  GEOSContextHandle_t h_;
-  std::string error_;
-};
-
-struct GeomDeleter {
-  GEOSContextHandle_t h = nullptr;
-  void operator()(GEOSGeometry* g) const {
-    if (g) GEOSGeom_destroy_r(h, g);
-  }
-};
-using Geom = std::unique_ptr<GEOSGeometry, GeomDeleter>;
-
-struct PreparedDeleter {
-  GEOSContextHandle_t h = nullptr;
-  void operator()(const GEOSPreparedGeometry* p) const {
-    if (p) GEOSPreparedGeom_destroy_r(h, p);
-  }
-};
-using Prepared = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
+// The RAII types are the project's shared ones (io/geos.h).
+using GeosContext = geos::Context;
+using geos::Geom;
+using geos::GeomDeleter;
+using geos::Prepared;
+using geos::PreparedDeleter;
 
 // Wraps a GEOS result; throws std::runtime_error("GEOS <what>: <message>") when it is null.
 Geom take(const GeosContext& c, GEOSGeometry* g, const char* what);
