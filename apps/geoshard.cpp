@@ -220,7 +220,11 @@ int main(int argc, char** argv) {
       ->default_val(7)->check(CLI::Range(1, 12));
   cover->add_option("--layer", cov_layers, "Layer to cover (repeatable; default: all)");
   cover->add_flag("--no-merge", cov_no_merge, "Do not merge adjacent interior intervals (for benchmarks)");
-  add_common(cover, cc, false);
+  std::string cov_dead;
+  cover->add_option("--dead-letter", cov_dead,
+                    "Dead-letter file for areas that cannot be covered: invalid polygon, bad coordinates\n"
+                    "(default: <out>.dead-letter.jsonl)");
+  add_common(cover, cc);
   cover->footer(kFooter);
 
   // ---- plan ----
@@ -264,7 +268,7 @@ int main(int argc, char** argv) {
   localise->add_option("--max-task-fraction", lo.plan.max_task_fraction,
                        "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
-  add_common(localise, lc, false);
+  add_common(localise, lc);
   localise->footer(kFooter);
 
   // ---- gather ----
@@ -396,7 +400,14 @@ int main(int argc, char** argv) {
             }
             g_record->extra()["cover"] = {{"areas", cov_areas}, {"output", cov_out}, {"precision", cov_opt.precision},
                                           {"merge", cov_opt.merge}, {"ranks", comm.size()}, {"layers", st}};
-            return finish_run(*g_record, cc, g_record_path, areas_in, areas_in, 0, {}, false);
+            geoshard::DeadLetterWriter dl(cov_dead.empty() ? cov_out + ".dead-letter.jsonl" : cov_dead);
+            for (const auto& d : res.dead) {
+              const auto& l = layers[d.layer];
+              dl.write(cov_areas, l.name + "/" + l.id[d.area], d.reason, d.message);
+              if (!cc.quiet) std::fprintf(stderr, "[cover] dead letter: %s\n", d.message.c_str());
+            }
+            dl.close();
+            return finish_run(*g_record, cc, g_record_path, areas_in, areas_in - dl.total(), dl.total(), dl.counts());
           }
           return kOk;
         }
@@ -410,6 +421,8 @@ int main(int argc, char** argv) {
           }
           lo.progress = !lc.quiet;
           const auto res = geoshard::localise::run_job(eng, lo);
+          geoshard::localise::DeadLetterSummary dls;
+          if (!res.interrupted) dls = geoshard::localise::write_dead_letters(eng, lo.run_dir);
           int code = kOk;
           if (comm.root()) {
             const uint64_t rows = geoshard::road_table_rows(lo.roads);
@@ -418,7 +431,13 @@ int main(int argc, char** argv) {
             g_record->extra()["shards_committed"] = res.shards_committed;
             g_record->extra()["shards_reused"] = res.shards_reused;
             if (res.interrupted) g_record->set_status("interrupted", "stopped by a signal; rerun the same command to resume");
-            code = finish_run(*g_record, lc, g_record_path, rows, res.interrupted ? 0 : rows, 0, {}, false);
+            if (!res.interrupted) {
+              g_record->extra()["dead_letter_file"] = dls.path;
+              for (const auto& [reason, n] : dls.reasons)
+                if (!lc.quiet) std::fprintf(stderr, "[localise] %llu roads dead-lettered (%s), see %s\n", (unsigned long long)n, reason.c_str(), dls.path.c_str());
+            }
+            code = res.interrupted ? finish_run(*g_record, lc, g_record_path, rows, 0, 0, {}, false)
+                                   : finish_run(*g_record, lc, g_record_path, rows, rows - dls.total, dls.total, dls.reasons);
             if (!lc.quiet)
               std::fprintf(stderr, "[localise] %llu shards (%llu committed now, %llu reused) in %s%s\n",
                            (unsigned long long)res.shards_total, (unsigned long long)res.shards_committed,
@@ -438,12 +457,12 @@ int main(int argc, char** argv) {
         }
         const auto m = geoshard::localise::write_map(eng, mo);
         if (comm.root()) {
-          g_record->extra()["map"] = {{"output", m.out}, {"roads", m.roads}, {"road_areas", m.road_areas},
+          g_record->extra()["map"] = {{"output", m.out}, {"roads", m.roads}, {"road_areas", m.road_areas}, {"dead_letter_rows", m.dead},
                                       {"roads_without_area", m.roads_without_area}, {"seconds", m.seconds}};
           if (!gc.quiet)
             std::fprintf(stderr, "[gather] %llu roads, %llu road-area rows -> %s\n", (unsigned long long)m.roads,
                          (unsigned long long)m.road_areas, m.out.c_str());
-          return finish_run(*g_record, gc, g_record_path, m.roads, m.roads, 0, {}, false);
+          return finish_run(*g_record, gc, g_record_path, m.rows, m.roads, m.dead, m.dead_reasons, false);
         }
         return kOk;
       } catch (const std::exception& e) {

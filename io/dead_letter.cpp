@@ -20,8 +20,16 @@ std::string_view reason_code(Reason r) {
     case Reason::kDuplicateId: return "DUPLICATE_ID";
     case Reason::kMissingId: return "MISSING_ID";
     case Reason::kInvalidId: return "INVALID_ID";
+    case Reason::kInvalidPolygon: return "INVALID_POLYGON";
+    case Reason::kGeometryFailure: return "GEOMETRY_FAILURE";
   }
   return "UNKNOWN";
+}
+
+std::optional<Reason> reason_from_code(std::string_view code) {
+  for (int r = 0; r <= static_cast<int>(Reason::kGeometryFailure); ++r)
+    if (reason_code(static_cast<Reason>(r)) == code) return static_cast<Reason>(r);
+  return std::nullopt;
 }
 
 DeadLetterWriter::DeadLetterWriter(const std::string& path) : path_(path) {

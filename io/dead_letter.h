@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,9 +30,15 @@ enum class Reason {
   kDuplicateId,          // id already seen in this input (first one kept)
   kMissingId,            // id field empty or null
   kInvalidId,            // id not an integer where the table needs one
+  // Records a table let through that still break an invariant of a later job (tables written
+  // by other tools or older versions; ingest itself never writes them):
+  kInvalidPolygon,       // area is not a valid polygon (self-intersection, ring < 4 points, unclosed ring)
+  kGeometryFailure,      // GEOS (or the exact kernels) could not evaluate the record
 };
 
 std::string_view reason_code(Reason r);
+// The Reason of a code written by reason_code(); nullopt for an unknown code.
+std::optional<Reason> reason_from_code(std::string_view code);
 
 class DeadLetterWriter {
  public:

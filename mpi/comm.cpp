@@ -1,6 +1,9 @@
 #include "mpi/comm.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 
 namespace geoshard::mpi {
@@ -60,6 +63,41 @@ std::string Comm::broadcast(const std::string& s, int root) const {
   std::string out = rank_ == root ? s : std::string(n, '\0');
   if (n) MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, root, c_);
   return out;
+}
+
+std::vector<std::vector<char>> Comm::gather_bytes(const std::vector<char>& mine, uint64_t max_chunk) const {
+  const std::vector<uint64_t> sizes = all_gather(static_cast<uint64_t>(mine.size()));
+  uint64_t chunk = std::min<uint64_t>(uint64_t{1} << 29, (static_cast<uint64_t>(INT_MAX) - 4096) / size_);
+  if (max_chunk > 0) chunk = std::min(chunk, max_chunk);
+  const uint64_t longest = *std::max_element(sizes.begin(), sizes.end());
+  const uint64_t rounds = (longest + chunk - 1) / chunk;
+  std::vector<std::vector<char>> all;
+  if (root()) {
+    all.resize(size_);
+    for (int r = 0; r < size_; ++r) all[r].resize(sizes[r]);
+  }
+  std::vector<int> counts(size_), displs(size_);
+  std::vector<char> round_buf;
+  for (uint64_t k = 0; k < rounds; ++k) {
+    const uint64_t begin = k * chunk;
+    auto part = [&](uint64_t n) { return n > begin ? std::min(chunk, n - begin) : uint64_t{0}; };
+    const int my_count = static_cast<int>(part(mine.size()));
+    int total = 0;
+    if (root()) {
+      for (int r = 0; r < size_; ++r) {
+        counts[r] = static_cast<int>(part(sizes[r]));
+        displs[r] = total;
+        total += counts[r];
+      }
+      round_buf.resize(static_cast<size_t>(total));
+    }
+    MPI_Gatherv(my_count ? mine.data() + begin : nullptr, my_count, MPI_BYTE, round_buf.data(), counts.data(),
+                displs.data(), MPI_BYTE, 0, c_);
+    if (root())
+      for (int r = 0; r < size_; ++r)
+        if (counts[r]) std::memcpy(all[r].data() + begin, round_buf.data() + displs[r], static_cast<size_t>(counts[r]));
+  }
+  return all;
 }
 
 std::string check_slurm_size(int mpi_size) {

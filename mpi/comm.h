@@ -43,6 +43,10 @@ class Comm {
   std::vector<uint64_t> all_gather(uint64_t v) const;
   // Root's string on every rank.
   std::string broadcast(const std::string& s, int root = 0) const;
+  // Every rank's byte buffer (any sizes, also beyond 2 GiB), on rank 0 in rank order; an empty
+  // vector on the other ranks. Sent with MPI_Gatherv in rounds of at most `max_chunk` bytes per
+  // rank (0 = the largest that keeps MPI's int counts and displacements below 2^31).
+  std::vector<std::vector<char>> gather_bytes(const std::vector<char>& mine, uint64_t max_chunk = 0) const;
 
  private:
   MPI_Comm c_;

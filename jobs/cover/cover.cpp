@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -75,6 +77,67 @@ struct PreparedPart {
   Prepared prep;
   double x0, y0, x1, y1;
 };
+
+// ---- The invariants covering relies on (see DeadArea in cover.h) ----
+
+std::optional<DeadArea> check_area(const GeosContext& c, const AreaLayer& l, uint32_t li, size_t a) {
+  auto dead = [&](Reason r, std::string m) {
+    return DeadArea{li, static_cast<uint32_t>(a), r, "layer '" + l.name + "' area '" + l.id[a] + "': " + std::move(m)};
+  };
+  const uint64_t p0 = l.polygon_offset[a], p1 = l.polygon_offset[a + 1];
+  for (uint64_t p = p0; p < p1; ++p)
+    for (uint64_t r = l.ring_offset[p]; r < l.ring_offset[p + 1]; ++r) {
+      const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+      for (uint64_t v = v0; v < v1; ++v) {
+        const double x = l.lon[v], y = l.lat[v];
+        const std::string at = "vertex " + std::to_string(v - v0) + " of ring " + std::to_string(r - l.ring_offset[p0]);
+        if (!std::isfinite(x) || !std::isfinite(y)) return dead(Reason::kNonFiniteCoordinate, at + " is not finite");
+        if (x < -180 || x > 180 || y < -90 || y > 90)
+          return dead(Reason::kCoordinateOutOfRange, at + " (" + std::to_string(x) + ", " + std::to_string(y) + ") is outside [-180,180] x [-90,90]");
+      }
+      const std::string ring = "ring " + std::to_string(r - l.ring_offset[p0]);
+      if (v1 < v0 + 4) return dead(Reason::kInvalidPolygon, ring + " has " + std::to_string(v1 - v0) + " vertices (< 4)");
+      if (l.lon[v0] != l.lon[v1 - 1] || l.lat[v0] != l.lat[v1 - 1]) return dead(Reason::kInvalidPolygon, ring + " is not closed");
+    }
+  // GEOS validity of the whole area (a multipolygon: parts must not overlap either).
+  const GEOSContextHandle_t h = c.h();
+  std::vector<GEOSGeometry*> parts;
+  try {
+    for (uint64_t p = p0; p < p1; ++p)
+      if (l.ring_offset[p + 1] > l.ring_offset[p]) parts.push_back(polygon_geometry(c, l, a, p).release());
+  } catch (const std::runtime_error& e) {
+    for (GEOSGeometry* g : parts) GEOSGeom_destroy_r(h, g);
+    return DeadArea{li, static_cast<uint32_t>(a), Reason::kGeometryFailure, e.what()};
+  }
+  if (parts.empty()) return std::nullopt;  // an empty area: no cells, nothing wrong
+  Geom all(GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts.data(), static_cast<unsigned>(parts.size())), GeomDeleter{h});
+  if (!all) {
+    for (GEOSGeometry* g : parts) GEOSGeom_destroy_r(h, g);
+    return dead(Reason::kGeometryFailure, "GEOS multipolygon: " + c.last_error());
+  }
+  const char valid = GEOSisValid_r(h, all.get());
+  if (valid == 2) return dead(Reason::kGeometryFailure, "GEOS isValid: " + c.last_error());
+  if (valid == 0) {
+    char* why = GEOSisValidReason_r(h, all.get());
+    std::string m = why ? why : "invalid";
+    if (why) GEOSFree_r(h, why);
+    return dead(Reason::kInvalidPolygon, "not a valid polygon (GEOS: " + m + ")");
+  }
+  return std::nullopt;
+}
+
+// Sizes of a RawLayer, to drop what a failing area emitted.
+struct RawMark {
+  size_t entries, pieces, rings, vertices;
+};
+RawMark mark(const RawLayer& r) { return {r.entries.size(), r.piece_ring_offset.size(), r.ring_vertex_offset.size(), r.lon.size()}; }
+void rollback(RawLayer& r, const RawMark& m) {
+  r.entries.resize(m.entries);
+  r.piece_ring_offset.resize(m.pieces);
+  r.ring_vertex_offset.resize(m.rings);
+  r.lon.resize(m.vertices);
+  r.lat.resize(m.vertices);
+}
 
 // ---- Covering one area ----
 
@@ -349,47 +412,6 @@ void deserialise(Reader& in, RawLayer& r, LayerCounters& n) {
   in.get(r.lat.data(), nv);
 }
 
-// Gathers every rank's buffer to root (rank 0), in rounds that keep MPI's int counts and
-// displacements below 2^31. Returns the buffers on root (in rank order), nothing elsewhere.
-// (The one direct MPI call of this job: mpi::Comm has no variable-size gather yet; this belongs
-// there as Comm::gather_bytes when the engine grows one.)
-std::vector<std::vector<char>> gather_bytes(const mpi::Comm& comm, const std::vector<char>& mine) {
-  const int size = comm.size();
-  const std::vector<uint64_t> sizes = comm.all_gather(static_cast<uint64_t>(mine.size()));
-  uint64_t chunk = std::min<uint64_t>(uint64_t{1} << 29, (static_cast<uint64_t>(INT_MAX) - 4096) / size);
-  // Test hook: a small chunk exercises the rounds with small data (tests/cover/cover_mpi_test).
-  if (const char* env = std::getenv("GEOSHARD_COVER_GATHER_CHUNK")) chunk = std::max<uint64_t>(1, std::min<uint64_t>(chunk, std::strtoull(env, nullptr, 10)));
-  const uint64_t longest = *std::max_element(sizes.begin(), sizes.end());
-  const uint64_t rounds = (longest + chunk - 1) / chunk;
-  std::vector<std::vector<char>> all;
-  if (comm.root()) {
-    all.resize(size);
-    for (int r = 0; r < size; ++r) all[r].resize(sizes[r]);
-  }
-  std::vector<int> counts(size), displs(size);
-  std::vector<char> round_buf;
-  for (uint64_t k = 0; k < rounds; ++k) {
-    const uint64_t begin = k * chunk;
-    auto part = [&](uint64_t n) { return n > begin ? std::min(chunk, n - begin) : 0; };
-    const int my_count = static_cast<int>(part(mine.size()));
-    int total = 0;
-    if (comm.root()) {
-      for (int r = 0; r < size; ++r) {
-        counts[r] = static_cast<int>(part(sizes[r]));
-        displs[r] = total;
-        total += counts[r];
-      }
-      round_buf.resize(static_cast<size_t>(total));
-    }
-    MPI_Gatherv(my_count ? mine.data() + begin : nullptr, my_count, MPI_BYTE, round_buf.data(), counts.data(),
-                displs.data(), MPI_BYTE, 0, comm.get());
-    if (comm.root())
-      for (int r = 0; r < size; ++r)
-        if (counts[r]) std::memcpy(all[r].data() + begin, round_buf.data() + displs[r], static_cast<size_t>(counts[r]));
-  }
-  return all;
-}
-
 }  // namespace
 
 CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOptions& opt, const mpi::Comm* comm) {
@@ -401,6 +423,7 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
   // Cover this rank's areas.
   std::vector<RawLayer> raw(nl);
   std::vector<LayerCounters> counters(nl);
+  std::vector<DeadArea> my_dead;
   double my_seconds = 0, my_weight = 0;
   {
     GeosContext ctx;
@@ -413,7 +436,19 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
     const auto cover_t0 = Clock::now();
     for (const WorkItem& it : items) {
       const auto t0 = Clock::now();
-      coverers[it.layer]->cover(layers[it.layer], it.area);
+      std::optional<DeadArea> dead = check_area(ctx, layers[it.layer], it.layer, it.area);
+      if (!dead) {
+        const RawMark m = mark(raw[it.layer]);
+        const LayerCounters before = counters[it.layer];
+        try {
+          coverers[it.layer]->cover(layers[it.layer], it.area);
+        } catch (const std::runtime_error& e) {
+          rollback(raw[it.layer], m);
+          counters[it.layer] = before;
+          dead = DeadArea{it.layer, it.area, Reason::kGeometryFailure, e.what()};
+        }
+      }
+      if (dead) my_dead.push_back(std::move(*dead));
       counters[it.layer].seconds += seconds_since(t0);
       counters[it.layer].areas += 1;
       ++done;
@@ -434,7 +469,19 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
       serialise(raw[li], counters[li], buf);
       raw[li] = RawLayer();
     }
-    std::vector<std::vector<char>> all = gather_bytes(*comm, buf);
+    put1<uint64_t>(buf, my_dead.size());
+    for (const DeadArea& d : my_dead) {
+      put1<uint32_t>(buf, d.layer);
+      put1<uint32_t>(buf, d.area);
+      put1<int32_t>(buf, static_cast<int32_t>(d.reason));
+      put1<uint64_t>(buf, d.message.size());
+      put(buf, d.message.data(), d.message.size());
+    }
+    my_dead.clear();
+    // Test hook: a small chunk exercises the gather's rounds with small data (tests/cover/cover_mpi_test).
+    uint64_t chunk = 0;
+    if (const char* env = std::getenv("GEOSHARD_COVER_GATHER_CHUNK")) chunk = std::max<uint64_t>(1, std::strtoull(env, nullptr, 10));
+    std::vector<std::vector<char>> all = comm->gather_bytes(buf, chunk);
     buf = std::vector<char>();
     counters.assign(nl, LayerCounters{});
     if (rank == 0) {
@@ -454,6 +501,16 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
           t.geos_calls += c.geos_calls;
           t.seconds += c.seconds;
         }
+        const auto nd = in.get1<uint64_t>();
+        for (uint64_t k = 0; k < nd; ++k) {
+          DeadArea d;
+          d.layer = in.get1<uint32_t>();
+          d.area = in.get1<uint32_t>();
+          d.reason = static_cast<Reason>(in.get1<int32_t>());
+          d.message.resize(in.get1<uint64_t>());
+          in.get(d.message.data(), d.message.size());
+          my_dead.push_back(std::move(d));
+        }
         all[r] = std::vector<char>();
       }
     }
@@ -468,6 +525,9 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
     }
     return res;
   }
+  std::sort(my_dead.begin(), my_dead.end(),
+            [](const DeadArea& x, const DeadArea& y) { return x.layer != y.layer ? x.layer < y.layer : x.area < y.area; });
+  res.dead = std::move(my_dead);
   res.rank_seconds = rank_seconds;
   res.rank_weight = rank_weight;
   for (size_t li = 0; li < nl; ++li) {

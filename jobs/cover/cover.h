@@ -69,6 +69,7 @@
 
 #include "io/area_table.h"
 #include "io/coverage_table.h"
+#include "io/dead_letter.h"
 #include "mpi/comm.h"
 
 namespace geoshard::cover {
@@ -103,8 +104,24 @@ struct CoverLayerStats {
   double flatten_seconds = 0;        // rank 0's flattening (included in seconds)
 };
 
+// An area the cover could not use. It gets no cells (no road is ever placed in it) and the run
+// goes on; the CLI writes these to the dead-letter file. Checked before covering, in this order:
+// every vertex finite (NON_FINITE_COORDINATE) and in [-180,180] x [-90,90]
+// (COORDINATE_OUT_OF_RANGE); every ring closed with >= 4 vertices, and the area valid for GEOS
+// isValid -- parts not overlapping, no self-intersection, holes inside shells (INVALID_POLYGON:
+// the method's exactness rests on valid polygons, see step 2 above); then a GEOS failure while
+// covering (GEOMETRY_FAILURE) drops what the area had emitted so far.
+// ingest never writes such areas; tables from other tools or older versions may hold them.
+struct DeadArea {
+  uint32_t layer = 0;  // index into the input layers
+  uint32_t area = 0;   // row in that layer
+  Reason reason = Reason::kInvalidPolygon;
+  std::string message;
+};
+
 struct CoverResult {
   std::vector<CoverageLayer> layers;     // same order as the input layers
+  std::vector<DeadArea> dead;            // rank 0: the dead areas of every rank, by (layer, area)
   std::vector<CoverLayerStats> stats;    // same order; empty on ranks other than 0
   // Rank 0 only: seconds each rank spent covering its areas (before the gather), and the
   // weight (see my_items in cover.cpp) it was dealt -- for the run record and balance studies.
@@ -113,8 +130,8 @@ struct CoverResult {
 };
 
 // Collective over comm when given (see the header comment); serial when comm == nullptr.
-// Throws std::invalid_argument for a precision outside 1..12, std::runtime_error when GEOS
-// rejects an area geometry (naming layer and area id).
+// Throws std::invalid_argument for a precision outside 1..12; an area that breaks an invariant
+// becomes a DeadArea (see above) instead of an exception.
 CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOptions& opt,
                          const mpi::Comm* comm = nullptr);
 

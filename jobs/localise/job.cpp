@@ -4,11 +4,14 @@
 #include <ogrsf_frmts.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
+#include "io/dead_letter.h"
 #include "io/ogr_source.h"
 #include "io/output.h"
 #include "io/road_table.h"
@@ -32,6 +35,45 @@ nlohmann::json read_json(const std::string& path) {
 }
 
 std::string absolute(const std::string& p) { return p.empty() ? p : fs::absolute(p).lexically_normal().string(); }
+
+// A road row that breaks the road table's invariants (io/road_table.h): ingest never writes one,
+// but a table from another tool or an older version may. Such a row is not localised; it goes
+// to the dead letters (shard columns dead_row / dead_reason / dead_message) and not to the map.
+struct DeadRoad {
+  uint64_t row;
+  Reason reason;
+  std::string message;
+};
+
+std::optional<DeadRoad> check_road(const RoadTable& t, size_t i) {
+  const uint64_t base = t.vertex_offset[0], v0 = t.vertex_offset[i] - base, v1 = t.vertex_offset[i + 1] - base;
+  const uint64_t row = t.row_offset + i;
+  const std::string what = "row " + std::to_string(row) + " (road " + std::to_string(t.id[i]) + " part " + std::to_string(t.part[i]) + ")";
+  bool distinct = false;
+  for (uint64_t v = v0; v < v1; ++v) {
+    const double x = t.lon[v], y = t.lat[v];
+    if (!std::isfinite(x) || !std::isfinite(y))
+      return DeadRoad{row, Reason::kNonFiniteCoordinate, what + ": vertex " + std::to_string(v - v0) + " is not finite"};
+    if (x < -180 || x > 180 || y < -90 || y > 90)
+      return DeadRoad{row, Reason::kCoordinateOutOfRange, what + ": vertex " + std::to_string(v - v0) + " (" +
+                      std::to_string(x) + ", " + std::to_string(y) + ") is outside [-180,180] x [-90,90]"};
+    distinct = distinct || x != t.lon[v0] || y != t.lat[v0];
+  }
+  if (!distinct) return DeadRoad{row, Reason::kTooFewPoints, what + ": fewer than two distinct points"};
+  return std::nullopt;
+}
+
+// Rows [b, e) of t, geometry and ids only (what the localiser reads).
+RoadTable geometry_slice(const RoadTable& t, size_t b, size_t e) {
+  RoadTable s;
+  s.row_offset = t.row_offset + b;
+  s.id.assign(t.id.begin() + b, t.id.begin() + e);
+  s.vertex_offset.assign(t.vertex_offset.begin() + b, t.vertex_offset.begin() + e + 1);
+  const uint64_t base = t.vertex_offset[0];
+  s.lon.assign(t.lon.begin() + (s.vertex_offset.front() - base), t.lon.begin() + (s.vertex_offset.back() - base));
+  s.lat.assign(t.lat.begin() + (s.vertex_offset.front() - base), t.lat.begin() + (s.vertex_offset.back() - base));
+  return s;
+}
 
 }  // namespace
 
@@ -71,9 +113,22 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   return eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
     const RoadTable roads = read_road_table(opt.roads, t.row_begin, t.row_end);
     w.add_bytes_read(roads.lon.size() * 16 + roads.rows() * 64);
+    std::vector<DeadRoad> dead;
+    for (size_t i = 0; i < roads.rows(); ++i)
+      if (auto d = check_road(roads, i)) dead.push_back(std::move(*d));
     std::vector<Hit> hits;
     std::vector<double> road_len;
-    loc.localise(roads, hits, road_len);
+    if (dead.empty()) {
+      loc.localise(roads, hits, road_len);
+    } else {  // localise the runs of good rows; dead rows get length 0 and no hits
+      size_t b = 0;
+      for (size_t k = 0; k <= dead.size(); ++k) {
+        const size_t e = k < dead.size() ? dead[k].row - roads.row_offset : roads.rows();
+        if (e > b) loc.localise(geometry_slice(roads, b, e), hits, road_len);
+        if (k < dead.size()) road_len.push_back(0.0);
+        b = e + 1;
+      }
+    }
     std::vector<uint64_t> row(hits.size());
     std::vector<uint16_t> layer(hits.size());
     std::vector<uint32_t> area(hits.size());
@@ -93,8 +148,71 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
     g.write_column("area", area);
     g.write_column("length_m", len);
     g.write_column("road_length_m", road_len);
+    g.set_attr("dead_letters", static_cast<int64_t>(dead.size()));
+    if (!dead.empty()) {
+      std::vector<uint64_t> drow;
+      std::vector<std::string> dreason, dmessage;
+      for (const DeadRoad& d : dead) {
+        drow.push_back(d.row);
+        dreason.emplace_back(reason_code(d.reason));
+        dmessage.push_back(d.message);
+      }
+      g.write_column("dead_row", drow);
+      g.write_strings("dead_reason", dreason);
+      g.write_strings("dead_message", dmessage);
+    }
     w.commit(roads.rows());
   });
+}
+
+DeadLetterSummary write_dead_letters(engine::Engine& eng, const std::string& run_dir) {
+  const nlohmann::json cfg = read_json((fs::path(run_dir) / "localise.json").string());
+  const std::string roads_path = cfg.at("roads");
+  const engine::Plan plan = engine::read_plan(run_dir);
+  const mpi::Comm& comm = eng.comm();
+  // This rank's tasks when the plan was made for this many ranks, else rank 0 reads them all.
+  uint32_t t0 = 0, t1 = static_cast<uint32_t>(plan.tasks.size());
+  if (plan.ranks() == comm.size()) {
+    t0 = plan.rank_begin[comm.rank()];
+    t1 = plan.rank_begin[comm.rank() + 1];
+  } else if (!comm.root()) {
+    t1 = 0;
+  }
+  // One line per dead letter: reason \t row \t message (our own messages hold no tab or newline).
+  std::string mine;
+  for (uint32_t k = t0; k < t1; ++k) {
+    const std::string path = (fs::path(run_dir) / "shards" / plan.tasks[k].shard_name()).string();
+    h5::File f(path, h5::File::Mode::kRead);
+    h5::Group g = f.root().open_group("shard");
+    if (!g.has_attr("dead_letters") || g.attr_int("dead_letters") == 0) continue;
+    const auto row = g.read_column<uint64_t>("dead_row");
+    const auto reason = g.read_strings("dead_reason");
+    const auto message = g.read_strings("dead_message");
+    if (reason.size() != row.size() || message.size() != row.size())
+      throw std::runtime_error("shard '" + path + "': dead-letter columns have different lengths");
+    for (size_t i = 0; i < row.size(); ++i) mine += reason[i] + "\t" + std::to_string(row[i]) + "\t" + message[i] + "\n";
+  }
+  const std::vector<std::vector<char>> all = comm.gather_bytes(std::vector<char>(mine.begin(), mine.end()));
+  DeadLetterSummary sum;
+  if (!comm.root()) return sum;
+  sum.path = (fs::path(run_dir) / "localise.dead-letter.jsonl").string();
+  DeadLetterWriter w(sum.path);
+  for (const auto& buf : all) {
+    const std::string text(buf.begin(), buf.end());
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t nl = text.find('\n', pos), a = text.find('\t', pos), b = text.find('\t', a + 1);
+      const std::string code = text.substr(pos, a - pos);
+      const std::optional<Reason> r = reason_from_code(code);
+      if (!r) throw std::runtime_error("run '" + run_dir + "': unknown dead-letter reason '" + code + "' in a shard");
+      w.write(roads_path, "row " + text.substr(a + 1, b - a - 1), *r, text.substr(b + 1, nl - b - 1));
+      pos = nl + 1;
+    }
+  }
+  w.close();
+  sum.total = w.total();
+  sum.reasons = w.counts();
+  return sum;
 }
 
 MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
@@ -131,7 +249,21 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
         throw std::runtime_error("shard of task " + std::to_string(t.index) + " does not match the road table rows");
       std::vector<Hit> hits(row.size());
       for (size_t i = 0; i < row.size(); ++i) hits[i] = Hit{row[i], layer[i], area[i], len[i]};
-      mw.add(roads, hits, road_len);
+      std::vector<char> skip;
+      if (g.has_attr("dead_letters") && g.attr_int("dead_letters") > 0) {
+        skip.assign(roads.rows(), 0);
+        const auto dead_row = g.read_column<uint64_t>("dead_row");
+        const auto dead_reason = g.read_strings("dead_reason");
+        for (size_t k = 0; k < dead_row.size(); ++k) {
+          if (dead_row[k] < t.row_begin || dead_row[k] >= t.row_end)
+            throw std::runtime_error("shard of task " + std::to_string(t.index) + ": dead row outside the task");
+          skip[dead_row[k] - t.row_begin] = 1;
+          ++sum.dead;
+          ++sum.dead_reasons[k < dead_reason.size() ? dead_reason[k] : std::string("UNKNOWN")];
+        }
+      }
+      sum.rows += roads.rows();
+      mw.add(roads, hits, road_len, skip);
     });
     mw.close();
     sum.roads = mw.roads();

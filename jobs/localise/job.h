@@ -7,6 +7,7 @@
 //              map.gpkg: layer `roads` (geometry, road attributes, per area layer L the columns
 //              L_id / L_name / L_share of the primary area, the hyperlocal columns from the rules
 //              table, display_name) and table `road_areas` (every road, layer, area, length_m).
+//              Rows the run dead-lettered are left out (rows = roads + dead).
 // RUN/localise.json records the inputs so that `geoshard gather --run RUN` needs nothing else.
 #pragma once
 
@@ -29,6 +30,17 @@ struct JobOptions {
 // Collective: every rank calls it. Throws (on every rank) when a task fails.
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt);
 
+// Collective, after a run that completed: every rank reads the dead letters of its own tasks'
+// shards (roads breaking the road table's invariants: NON_FINITE_COORDINATE,
+// COORDINATE_OUT_OF_RANGE, TOO_FEW_POINTS), and rank 0 writes them, in task order, to
+// RUN/localise.dead-letter.jsonl. Returns the counts (complete on rank 0).
+struct DeadLetterSummary {
+  uint64_t total = 0;
+  std::map<std::string, uint64_t> reasons;
+  std::string path;
+};
+DeadLetterSummary write_dead_letters(engine::Engine& eng, const std::string& run_dir);
+
 struct MapOptions {
   std::string run_dir, out;
   std::string rules;                    // rules CSV; "" = the one shipped with geoshard
@@ -37,7 +49,10 @@ struct MapOptions {
 };
 
 struct MapSummary {
+  uint64_t rows = 0;   // rows of the road table
   uint64_t roads = 0, road_areas = 0;
+  uint64_t dead = 0;   // rows left out: dead letters of the localise run
+  std::map<std::string, uint64_t> dead_reasons;
   std::map<std::string, uint64_t> roads_without_area;  // per layer
   double seconds = 0;
   std::string out;

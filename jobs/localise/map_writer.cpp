@@ -116,7 +116,8 @@ std::string MapWriter::country_code(uint32_t area) const {
   return l.id[area];
 }
 
-void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m) {
+void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m,
+                    const std::vector<char>& skip) {
   size_t h = 0;
   std::vector<std::vector<Hit>> per_layer(layers_.size());
   std::vector<std::pair<std::string, std::string>> variants;
@@ -126,6 +127,7 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
     for (auto& v : per_layer) v.clear();
     while (h < hits.size() && hits[h].row < row) ++h;  // (defensive: hits are sorted by row)
     for (; h < hits.size() && hits[h].row == row; ++h) per_layer[hits[h].layer].push_back(hits[h]);
+    if (!skip.empty() && skip[i]) continue;
 
     OGRFeature f(roads_layer_->GetLayerDefn());
     f.SetField("road_id", static_cast<GIntBig>(roads.id[i]));

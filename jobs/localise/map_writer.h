@@ -32,8 +32,10 @@ class MapWriter {
  public:
   MapWriter(const std::string& path, const std::vector<AreaLayer>& layers, const MapWriterOptions& opt);
   ~MapWriter();
-  // Adds the roads of one slice with their hits (global rows, sorted by row).
-  void add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m);
+  // Adds the roads of one slice with their hits (global rows, sorted by row). Rows i with
+  // skip[i] != 0 (dead letters of the localise run) are left out; skip may be empty.
+  void add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m,
+           const std::vector<char>& skip = {});
   // Commits and closes; throws when GDAL reports a failure.
   void close();
   uint64_t roads() const { return roads_; }

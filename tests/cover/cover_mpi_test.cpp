@@ -92,6 +92,25 @@ TEST(CoverMpiEdge, GatherInManySmallRounds) {
   if (comm.root()) expect_same(par.layers[0], cover::cover_layers(layers, o).layers[0]);
 }
 
+TEST(CoverMpiEdge, DeadAreasOfEveryRankReachRankZero) {
+  mpi::Comm comm;
+  testing::Geos g;
+  AreaLayer l = testing::random_layer(g, 41, 5, -60.0, -20.0, 6);
+  const auto bad = testing::add_bad_areas(l, -60.0, -20.0);
+  cover::CoverOptions o;
+  o.precision = 5;
+  const auto par = cover::cover_layers({l}, o, &comm);
+  if (!comm.root()) return;
+  const auto ser = cover::cover_layers({l}, o);
+  ASSERT_EQ(par.dead.size(), bad.size());
+  for (size_t k = 0; k < bad.size(); ++k) {
+    EXPECT_EQ(par.dead[k].area, ser.dead[k].area);
+    EXPECT_EQ(par.dead[k].reason, ser.dead[k].reason);
+    EXPECT_EQ(par.dead[k].message, ser.dead[k].message);
+  }
+  expect_same(par.layers[0], ser.layers[0]);
+}
+
 INSTANTIATE_TEST_SUITE_P(PrecisionAndMerge, CoverMpi,
                          ::testing::Values(std::tuple{4, true}, std::tuple{6, true}, std::tuple{5, false}));
 

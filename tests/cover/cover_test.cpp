@@ -230,6 +230,35 @@ TEST(Cover, SeveralLayersAndProgress) {
   EXPECT_EQ(alone.layers[0].lon, r.layers[1].lon);
 }
 
+TEST(Cover, BadAreasAreDeadLetteredAndTheRestIsUnchanged) {
+  // Areas that break areas.h5's invariants (ingest never writes them; other tools may): each
+  // becomes a dead letter with its reason code, gets no cells, and the good areas' coverage is
+  // exactly the coverage without the bad ones.
+  Geos g;
+  const AreaLayer good = testing::random_layer(g, 7, 5, 10.0, 50.0, 8);
+  AreaLayer mixed = good;
+  const auto bad = testing::add_bad_areas(mixed, 10.0, 50.0);
+  cover::CoverOptions o;
+  o.precision = 5;
+  const auto r = cover::cover_layers({mixed}, o);
+  ASSERT_EQ(r.dead.size(), bad.size());
+  for (size_t k = 0; k < bad.size(); ++k) {
+    const cover::DeadArea& d = r.dead[k];
+    EXPECT_EQ(d.layer, 0u);
+    EXPECT_EQ(d.area, good.areas() + k);
+    EXPECT_EQ(reason_code(d.reason), bad[k].reason) << bad[k].id << ": " << d.message;
+    EXPECT_NE(d.message.find(bad[k].id), std::string::npos) << d.message;  // names the area
+  }
+  const auto ref = cover::cover_layers({good}, o);
+  EXPECT_TRUE(ref.dead.empty());
+  EXPECT_EQ(r.layers[0].lo, ref.layers[0].lo);
+  EXPECT_EQ(r.layers[0].hi, ref.layers[0].hi);
+  EXPECT_EQ(r.layers[0].entry_area, ref.layers[0].entry_area);
+  EXPECT_EQ(r.layers[0].entry_kind, ref.layers[0].entry_kind);
+  EXPECT_EQ(r.layers[0].lon, ref.layers[0].lon);
+  EXPECT_NO_THROW(r.layers[0].validate());
+}
+
 TEST(Cover, RejectsBadPrecision) {
   cover::CoverOptions o;
   o.precision = 0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -139,6 +140,60 @@ inline void add_area(const Geos& g, AreaLayer& l, const GEOSGeometry* geom, cons
   l.min_lat.push_back(y0);
   l.max_lon.push_back(x1);
   l.max_lat.push_back(y1);
+}
+
+// Appends an area made of raw rings exactly as given (no closing, no orientation, no check):
+// for the bad-input cases that ingest never writes. parts[k] = rings of polygon k.
+inline void add_raw_area(AreaLayer& l, const std::string& id,
+                         const std::vector<std::vector<std::vector<std::pair<double, double>>>>& parts) {
+  if (l.polygon_offset.empty()) l.polygon_offset.push_back(0);
+  if (l.ring_offset.empty()) l.ring_offset.push_back(0);
+  if (l.vertex_offset.empty()) l.vertex_offset.push_back(0);
+  for (const auto& rings : parts) {
+    for (const auto& ring : rings) {
+      for (const auto& [x, y] : ring) {
+        l.lon.push_back(x);
+        l.lat.push_back(y);
+      }
+      l.vertex_offset.push_back(l.lon.size());
+    }
+    l.ring_offset.push_back(l.vertex_offset.size() - 1);
+  }
+  l.polygon_offset.push_back(l.ring_offset.size() - 1);
+  l.id.push_back(id);
+  l.area_name.push_back("bad " + id);
+  l.repaired.push_back(0);
+  l.min_lon.push_back(0);
+  l.min_lat.push_back(0);
+  l.max_lon.push_back(0);
+  l.max_lat.push_back(0);
+}
+
+// The bad areas of the corpus, with the reason code each must be dead-lettered with. All lie
+// near (cx, cy), overlapping whatever good areas are there.
+struct BadArea {
+  std::string id, reason;
+};
+inline std::vector<BadArea> add_bad_areas(AreaLayer& l, double cx, double cy) {
+  using R = std::vector<std::pair<double, double>>;
+  const double n = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  auto sq = [&](double x0, double y0, double d) { return R{{x0, y0}, {x0 + d, y0}, {x0 + d, y0 + d}, {x0, y0 + d}, {x0, y0}}; };
+  std::vector<BadArea> out;
+  auto add = [&](const std::string& id, const std::string& reason, const std::vector<std::vector<R>>& parts) {
+    add_raw_area(l, id, parts);
+    out.push_back({id, reason});
+  };
+  add("nan-vertex", "NON_FINITE_COORDINATE", {{R{{cx, cy}, {cx + 0.1, cy}, {n, cy + 0.1}, {cx, cy}}}});
+  add("inf-vertex", "NON_FINITE_COORDINATE", {{R{{cx, cy}, {inf, cy}, {cx + 0.1, cy + 0.1}, {cx, cy}}}});
+  add("lon-200", "COORDINATE_OUT_OF_RANGE", {{R{{cx, cy}, {200.0, cy}, {cx + 0.1, cy + 0.1}, {cx, cy}}}});
+  add("lat-91", "COORDINATE_OUT_OF_RANGE", {{R{{cx, cy}, {cx + 0.1, 91.0}, {cx + 0.1, cy + 0.1}, {cx, cy}}}});
+  add("three-vertices", "INVALID_POLYGON", {{R{{cx, cy}, {cx + 0.1, cy}, {cx, cy}}}});
+  add("unclosed", "INVALID_POLYGON", {{R{{cx, cy}, {cx + 0.1, cy}, {cx + 0.1, cy + 0.1}, {cx, cy + 0.1}}}});
+  add("bow-tie", "INVALID_POLYGON", {{R{{cx, cy}, {cx + 0.1, cy + 0.1}, {cx + 0.1, cy}, {cx, cy + 0.1}, {cx, cy}}}});
+  add("hole-outside-shell", "INVALID_POLYGON", {{sq(cx, cy, 0.1), sq(cx + 0.2, cy, 0.05)}});
+  add("overlapping-parts", "INVALID_POLYGON", {{sq(cx, cy, 0.1)}, {sq(cx + 0.05, cy + 0.05, 0.1)}});
+  add("spike", "INVALID_POLYGON", {{R{{cx, cy}, {cx + 0.1, cy}, {cx + 0.1, cy + 0.1}, {cx + 0.1, cy + 0.3}, {cx + 0.1, cy + 0.1}, {cx, cy + 0.1}, {cx, cy}}}});
+  return out;
 }
 
 // Cell width/height at precision p, degrees.

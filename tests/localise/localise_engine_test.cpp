@@ -3,7 +3,11 @@
 // the map once, and a rerun reuses every committed shard.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <map>
 #include <tuple>
 
@@ -96,6 +100,107 @@ TEST(LocaliseEngine, MapEqualsSerialLocalisationAtAnyRankCount) {
     ds.reset();
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
+  // A road table written by another tool may break roads.h5's invariants (ingest never does):
+  // such rows are not localised, go to RUN/localise.dead-letter.jsonl with a reason code, and
+  // are left out of the map; every other road is localised as usual.
+  mpi::Comm comm;
+  std::string dir;
+  std::map<int64_t, std::string> bad;  // road id -> expected reason
+  if (comm.root()) {
+    char tmpl[] = "/tmp/geoshard-locbad-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    synth::SynthOptions so;
+    so.segments = 20000;
+    so.seed = 5;
+    so.out_dir = dir + "/region";
+    synth::generate(so);
+    ingest::RoadOptions ro;
+    ro.in = dir + "/region/roads.fgb";
+    ro.out = dir + "/good.h5";
+    ingest::ingest_roads(ro);
+    ingest::AreaOptions ao;
+    ao.layers = ingest::read_area_spec(dir + "/region/areas.toml");
+    ao.out = dir + "/areas.h5";
+    ingest::ingest_areas(ao);
+    RoadTable t = read_road_table(dir + "/good.h5");
+    const size_t n = t.rows();
+    auto vertex = [&](size_t row, size_t k) { return t.vertex_offset[row] + k; };
+    t.lat[vertex(5, 1)] = std::nan("");
+    bad[t.id[5]] = "NON_FINITE_COORDINATE";
+    t.lon[vertex(n / 2, 0)] = 250.0;
+    bad[t.id[n / 2]] = "COORDINATE_OUT_OF_RANGE";
+    for (uint64_t v = t.vertex_offset[n / 3]; v < t.vertex_offset[n / 3 + 1]; ++v) {
+      t.lon[v] = t.lon[t.vertex_offset[n / 3]];
+      t.lat[v] = t.lat[t.vertex_offset[n / 3]];
+    }
+    bad[t.id[n / 3]] = "TOO_FEW_POINTS";
+    t.lon[vertex(n - 1, 0)] = -std::numeric_limits<double>::infinity();
+    bad[t.id[n - 1]] = "NON_FINITE_COORDINATE";
+    ASSERT_EQ(bad.size(), 4u);
+    write_road_table(t, dir + "/roads.h5", "test: corrupted copy");
+  }
+  dir = comm.broadcast(dir);
+  std::vector<AreaLayer> layers;
+  for (const auto& n : area_layer_names(dir + "/areas.h5")) layers.push_back(read_area_layer(dir + "/areas.h5", n));
+  cover::CoverOptions co;
+  co.precision = 6;
+  const auto cov = cover::cover_layers(layers, co, &comm);
+  if (comm.root()) write_coverage(dir + "/coverage.h5", cov.layers, layers);
+  comm.barrier();
+
+  engine::Engine eng(comm);
+  localise::JobOptions jo;
+  jo.roads = dir + "/roads.h5";
+  jo.coverage = dir + "/coverage.h5";
+  jo.run_dir = dir + "/run";
+  jo.progress = false;
+  jo.plan.partition_precision = 5;
+  EXPECT_FALSE(run_job(eng, jo).interrupted);
+  const auto dl = localise::write_dead_letters(eng, jo.run_dir);
+  localise::MapOptions mo;
+  mo.run_dir = jo.run_dir;
+  mo.out = dir + "/map.gpkg";
+  const auto m = localise::write_map(eng, mo);
+  if (!comm.root()) return;
+  EXPECT_EQ(dl.total, 4u);
+  EXPECT_EQ(dl.reasons.at("NON_FINITE_COORDINATE"), 2u);
+  EXPECT_EQ(dl.reasons.at("COORDINATE_OUT_OF_RANGE"), 1u);
+  EXPECT_EQ(dl.reasons.at("TOO_FEW_POINTS"), 1u);
+  std::ifstream in(dl.path);
+  std::map<int64_t, std::string> got_dead;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    const std::string msg = j.at("message");
+    const auto at = msg.find("(road ");
+    ASSERT_NE(at, std::string::npos) << msg;
+    got_dead[std::stoll(msg.substr(at + 6))] = j.at("reason");
+    EXPECT_EQ(j.at("source"), jo.roads);
+  }
+  EXPECT_EQ(got_dead, bad);
+  const RoadTable good = read_road_table(dir + "/good.h5");
+  EXPECT_EQ(m.rows, good.rows());
+  EXPECT_EQ(m.dead, 4u);
+  EXPECT_EQ(m.roads, good.rows() - 4);
+  // Every other road: the serial localisation of the uncorrupted table.
+  const localise::Localiser loc(jo.coverage);
+  std::vector<localise::Hit> hits;
+  std::vector<double> len;
+  loc.localise(good, hits, len);
+  std::map<std::tuple<int64_t, std::string, std::string>, double> want, got;
+  for (const auto& h : hits)
+    if (!bad.count(good.id[h.row]))
+      want[{good.id[h.row], loc.layers()[h.layer].coverage.name, loc.layers()[h.layer].areas.id[h.area]}] = h.length_m;
+  GdalDatasetPtr ds = open_vector(mo.out);
+  for (auto& f : *ds->GetLayerByName("road_areas"))
+    got[{f->GetFieldAsInteger64("road_id"), f->GetFieldAsString("layer"), f->GetFieldAsString("area_id")}] =
+        f->GetFieldAsDouble("length_m");
+  EXPECT_TRUE(got == want) << "road_areas of the good roads differ from the serial localisation";
+  for (auto& f : *ds->GetLayerByName("roads")) EXPECT_EQ(bad.count(f->GetFieldAsInteger64("road_id")), 0u);
+  ds.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
