@@ -448,6 +448,7 @@ int main(int argc, char** argv) {
           mo.run_dir = lo.run_dir;
           mo.out = lo_out;
           mo.rules = lo.rules;
+          gc.quiet = lc.quiet;
         }
         // gather (alone, or after localise --out)
         if (comm.root()) {

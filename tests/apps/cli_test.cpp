@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/area_table.h"
+#include "tests/cover/test_areas.h"
 #include "tests/testing/ogr_fixture.h"
 #include "tests/testing/temp_dir.h"
 
@@ -97,6 +99,38 @@ TEST(Cli, BadFractionDecidesTheExitCodeAndRecordsWhy) {
     EXPECT_EQ(d.code, 0) << d.output;
     EXPECT_NE(d.output.find("vertex_offset"), std::string::npos);
   }
+}
+
+TEST(Cli, CoverDeadLettersBadAreasWithReasonCodes) {
+  // An areas.h5 written by another tool, with one good area and the bad-area corpus
+  // (tests/cover/test_areas.h): cover completes, every bad area is a dead letter with its
+  // reason code, the accounting holds, and the bad fraction decides the exit code.
+  testing::TempDir dir;
+  AreaLayer l;
+  l.name = "zones";
+  testing::add_raw_area(l, "good", {{{{20.0, 10.0}, {20.5, 10.0}, {20.5, 10.5}, {20.0, 10.5}, {20.0, 10.0}}}});
+  const auto bad = testing::add_bad_areas(l, 20.1, 10.1);
+  write_area_layers({l}, dir.file("areas.h5"));
+  const std::string base = "cover -q --areas " + dir.file("areas.h5") + " --precision 5 --out " + dir.file("cov.h5");
+  const Result strict = run(base);
+  EXPECT_EQ(strict.code, 3) << strict.output;  // 10 of 11 > --max-bad-fraction 0.05
+  const Result lenient = run(base + " --max-bad-fraction 1");
+  ASSERT_EQ(lenient.code, 0) << lenient.output;
+  std::ifstream rec(dir.file("cov.h5.run.json"));
+  const auto j = nlohmann::json::parse(rec);
+  EXPECT_EQ(j["records_in"], 1 + bad.size());
+  EXPECT_EQ(j["records_out"], 1);
+  EXPECT_EQ(j["dead_letter_total"], bad.size());
+  std::ifstream dl(dir.file("cov.h5.dead-letter.jsonl"));
+  size_t k = 0;
+  for (std::string line; std::getline(dl, line); ++k) {
+    ASSERT_LT(k, bad.size());
+    const auto d = nlohmann::json::parse(line);
+    EXPECT_EQ(d["reason"], bad[k].reason) << line;
+    EXPECT_EQ(d["record"], "zones/" + bad[k].id) << line;
+    EXPECT_EQ(d["source"], dir.file("areas.h5"));
+  }
+  EXPECT_EQ(k, bad.size());
 }
 
 }  // namespace
