@@ -35,6 +35,20 @@ void RoadTable::validate() const {
   }
 }
 
+uint64_t RoadTable::bytes() const {
+  auto v = [](const auto& x) { return static_cast<uint64_t>(x.size() * sizeof(x[0])); };
+  auto strs = [](const std::vector<std::string>& x) {
+    uint64_t b = x.size() * sizeof(std::string);
+    for (const auto& s : x) b += s.size() > 15 ? s.size() + 1 : 0;  // beyond the small-string buffer
+    return b;
+  };
+  uint64_t b = v(id) + v(part) + v(highway) + v(oneway) + strs(name) + v(maxspeed_kmh) + v(gt_intersection_link) +
+               v(zkey) + v(vertex_offset) + v(cum_km) + v(lon) + v(lat) + strs(highway_classes) + v(variant_row) +
+               strs(variant_lang) + strs(variant_name) + strs(extra_names);
+  for (const auto& e : extra_values) b += strs(e);
+  return b;
+}
+
 void write_road_table(const RoadTable& t, const std::string& path, const std::string& source) {
   h5::File f(path, h5::File::Mode::kCreate);
   h5::Group g = f.root().create_group("roads");

@@ -53,6 +53,9 @@ struct RoadTable {
   double road_km() const { return cum_km.empty() ? 0.0 : cum_km.back() - cum_km.front(); }
   // Throws std::runtime_error describing the first broken invariant.
   void validate() const;
+  // Bytes the table's contents occupy in memory (element sizes × counts, string contents
+  // included; allocator overhead not).
+  uint64_t bytes() const;
 };
 
 // Writes `t` as group /roads of a new HDF5 file (truncating). Throws naming the path.

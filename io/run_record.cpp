@@ -1,5 +1,7 @@
 #include "io/run_record.h"
 
+#include "geoshard_git_rev.h"  // generated at build time (cmake/GitRevision.cmake)
+
 #include <sys/resource.h>
 #include <unistd.h>
 

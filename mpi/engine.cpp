@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <condition_variable>
 #include <csignal>
+#include <sys/resource.h>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -714,11 +715,14 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   if (progress) progress->stop();
 
   double dl[4] = {st.busy_seconds, st.idle_seconds, st.weight_done, 0};
-  uint64_t ul[4] = {st.bytes_read, st.bytes_written, st.tasks_run, st.tasks_reused};
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const uint64_t rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux: kilobytes
+  uint64_t ul[5] = {st.bytes_read, st.bytes_written, st.tasks_run, st.tasks_reused, rss};
   std::vector<double> dall(4 * static_cast<size_t>(nranks));
-  std::vector<uint64_t> uall(4 * static_cast<size_t>(nranks));
+  std::vector<uint64_t> uall(5 * static_cast<size_t>(nranks));
   MPI_Allgather(dl, 4, MPI_DOUBLE, dall.data(), 4, MPI_DOUBLE, dup.get());
-  MPI_Allgather(ul, 4, MPI_UINT64_T, uall.data(), 4, MPI_UINT64_T, dup.get());
+  MPI_Allgather(ul, 5, MPI_UINT64_T, uall.data(), 5, MPI_UINT64_T, dup.get());
 
   RunResult res;
   res.plan_id = id;
@@ -729,10 +733,11 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     s.busy_seconds = dall[4 * r];
     s.idle_seconds = dall[4 * r + 1];
     s.weight_done = dall[4 * r + 2];
-    s.bytes_read = uall[4 * r];
-    s.bytes_written = uall[4 * r + 1];
-    s.tasks_run = uall[4 * r + 2];
-    s.tasks_reused = uall[4 * r + 3];
+    s.bytes_read = uall[5 * r];
+    s.bytes_written = uall[5 * r + 1];
+    s.tasks_run = uall[5 * r + 2];
+    s.tasks_reused = uall[5 * r + 3];
+    s.peak_rss_bytes = uall[5 * r + 4];
     res.shards_committed += s.tasks_run;
     res.shards_reused += s.tasks_reused;
   }
@@ -758,7 +763,8 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   nlohmann::json per = {{"busy_seconds", nlohmann::json::array()},  {"idle_seconds", nlohmann::json::array()},
                         {"tasks_run", nlohmann::json::array()},     {"tasks_reused", nlohmann::json::array()},
                         {"bytes_read", nlohmann::json::array()},    {"bytes_written", nlohmann::json::array()},
-                        {"weight_done", nlohmann::json::array()},   {"planned_load", nlohmann::json::array()}};
+                        {"weight_done", nlohmann::json::array()},   {"planned_load", nlohmann::json::array()},
+                        {"peak_rss_bytes", nlohmann::json::array()}};
   for (int r = 0; r < nranks; ++r) {
     const RankStats& s = res.ranks[static_cast<size_t>(r)];
     per["busy_seconds"].push_back(s.busy_seconds);
@@ -769,6 +775,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     per["bytes_written"].push_back(s.bytes_written);
     per["weight_done"].push_back(s.weight_done);
     per["planned_load"].push_back(plan.rank_load[static_cast<size_t>(r)]);
+    per["peak_rss_bytes"].push_back(s.peak_rss_bytes);
     weight_done += s.weight_done;
     busy_max = std::max(busy_max, s.busy_seconds);
     busy_sum += s.busy_seconds;

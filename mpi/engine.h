@@ -146,6 +146,7 @@ struct RankStats {
   uint64_t bytes_read = 0, bytes_written = 0;
   uint64_t tasks_run = 0, tasks_reused = 0;
   double weight_done = 0;
+  uint64_t peak_rss_bytes = 0;  // the rank's peak resident set (getrusage) at the end of run()
 };
 
 // Handed to a job's per-task function: the task, a writer for its shard, and counters.

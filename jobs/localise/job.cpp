@@ -3,6 +3,7 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -110,9 +111,11 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   ro.job = "localise";
   ro.inputs = cfg;
   ro.progress = opt.progress;
-  return eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
+  uint64_t max_task_bytes = 0;  // the largest road slice this rank held
+  engine::RunResult res = eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
     const RoadTable roads = read_road_table(opt.roads, t.row_begin, t.row_end);
-    w.add_bytes_read(roads.lon.size() * 16 + roads.rows() * 64);
+    w.add_bytes_read(roads.bytes());
+    max_task_bytes = std::max(max_task_bytes, roads.bytes());
     std::vector<DeadRoad> dead;
     for (size_t i = 0; i < roads.rows(); ++i)
       if (auto d = check_road(roads, i)) dead.push_back(std::move(*d));
@@ -163,6 +166,18 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
     }
     w.commit(roads.rows());
   });
+  // Memory: each rank holds the coverage (loaded once) and one task's roads at a time. The
+  // issue's bound is peak RSS < 2 x (roads held + coverage); the record states both sides.
+  const std::vector<uint64_t> task_bytes = comm.all_gather(max_task_bytes);
+  nlohmann::json mem;
+  mem["coverage_bytes"] = loc.bytes();
+  mem["max_task_road_bytes"] = task_bytes;
+  nlohmann::json ratio = nlohmann::json::array();
+  for (size_t r = 0; r < res.ranks.size(); ++r)
+    ratio.push_back(static_cast<double>(res.ranks[r].peak_rss_bytes) / static_cast<double>(loc.bytes() + task_bytes[r]));
+  mem["peak_rss_over_held_bytes"] = ratio;
+  res.record["memory"] = mem;
+  return res;
 }
 
 DeadLetterSummary write_dead_letters(engine::Engine& eng, const std::string& run_dir) {
