@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -210,14 +211,22 @@ int main(int argc, char** argv) {
   Common cc;
   CLI::App* cover = app.add_subcommand(
       "cover",
-      "For every area layer, the geohash cells its areas touch: INTERIOR cells (wholly inside an\n"
-      "area, decided exactly with GEOS) and BOUNDARY cells carrying the area clipped to the cell,\n"
-      "stored as sorted disjoint Z-order key intervals (one binary search per lookup).\n"
+      "For every area layer, the grid cells its areas touch (geohash, or S2 with --grid s2):\n"
+      "INTERIOR cells (wholly inside an area, decided exactly with GEOS) and BOUNDARY cells carrying\n"
+      "the area clipped to the cell, stored as sorted disjoint key intervals (Z-order keys or S2\n"
+      "leaf ids; one binary search per lookup).\n"
       "MPI-parallel over areas (balanced by vertex count); rank 0 writes coverage.h5.");
   cover->add_option("--areas", cov_areas, "Area table from 'ingest areas'")->required();
   cover->add_option("--out", cov_out, "Output coverage table (HDF5)")->required();
-  cover->add_option("--precision", cov_opt.precision, "Geohash precision of boundary cells (1-12)")
-      ->default_val(7)->check(CLI::Range(1, 12));
+  cover->add_option("--grid", cov_opt.grid,
+                    "Cell grid of the index: geohash (Z-order) or s2 (S2 cells, Hilbert order; used as an\n"
+                    "exact, conservative index: results equal geohash's, see docs/localise.md)")
+      ->default_val("geohash")->check(CLI::IsMember({"geohash", "s2"}));
+  std::optional<int> cov_precision;
+  cover->add_option("--precision", cov_precision,
+                    "Precision of boundary cells: geohash 1-12 (default 7, ~150 m); s2: the S2 level\n"
+                    "1-30 (default 16, ~150 m)")
+      ->check(CLI::Range(1, 30));
   cover->add_option("--layer", cov_layers, "Layer to cover (repeatable; default: all)");
   cover->add_flag("--no-merge", cov_no_merge, "Do not merge adjacent interior intervals (for benchmarks)");
   std::string cov_dead;
@@ -243,6 +252,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 12));
   plan->add_option("--max-task-fraction", plan_opt.max_task_fraction,
                    "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
+  plan->add_option("--cost-from", plan_opt.cost_from,
+                   "Weigh tasks by the seconds measured in this earlier run folder of the same table\n"
+                   "(instead of road-km)");
   plan->add_option("--rows", plan_rows, "Ranks to list in the table (first and last; 0 = all)")->default_val(40);
   plan->add_option("--json", plan_json, "Also write the plan report as JSON to this file");
   plan->footer(kFooter);
@@ -267,6 +279,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1, 12));
   localise->add_option("--max-task-fraction", lo.plan.max_task_fraction,
                        "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
+  localise->add_option("--cost-from", lo.plan.cost_from,
+                       "Weigh tasks by the seconds measured in this earlier localise run folder of the same\n"
+                       "roads (balances by time where borders make some road-km costlier)");
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
   add_common(localise, lc);
   localise->footer(kFooter);
@@ -293,6 +308,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kOk : kUsage;
+  }
+  if (cover->parsed()) {
+    // --precision is the geohash precision (1-12) or the S2 level (1-30); defaults ~150 m cells.
+    if (cov_opt.grid == "geohash" && cov_precision && *cov_precision > 12) {
+      std::fprintf(stderr, "geoshard cover: --precision %d is outside 1..12 for --grid geohash\n", *cov_precision);
+      return kUsage;
+    }
+    cov_opt.precision = cov_precision ? *cov_precision : (cov_opt.grid == "s2" ? 16 : 7);
   }
 
   try {
@@ -350,7 +373,7 @@ int main(int argc, char** argv) {
     }
     if (plan->parsed()) {
       const auto p = geoshard::engine::plan_for_roads(plan_roads, plan_ranks, plan_opt);
-      std::printf("%s", geoshard::engine::plan_table(p, plan_rows).c_str());
+      std::printf("%s", geoshard::engine::plan_table(p, plan_rows, plan_opt.cost_from.empty() ? "road-km" : "s (measured)").c_str());
       if (!plan_json.empty()) {
         geoshard::write_atomically(plan_json, [&](const std::string& tmp) {
           std::FILE* f = std::fopen(tmp.c_str(), "w");
@@ -398,8 +421,8 @@ int main(int argc, char** argv) {
                              x.name.c_str(), (unsigned long long)x.areas, (unsigned long long)x.interior_cells,
                              (unsigned long long)x.boundary_cells, (unsigned long long)x.intervals, x.seconds);
             }
-            g_record->extra()["cover"] = {{"areas", cov_areas}, {"output", cov_out}, {"precision", cov_opt.precision},
-                                          {"merge", cov_opt.merge}, {"ranks", comm.size()}, {"layers", st}};
+            g_record->extra()["cover"] = {{"areas", cov_areas}, {"output", cov_out}, {"grid", cov_opt.grid},
+                                          {"precision", cov_opt.precision}, {"merge", cov_opt.merge}, {"ranks", comm.size()}, {"layers", st}};
             geoshard::DeadLetterWriter dl(cov_dead.empty() ? cov_out + ".dead-letter.jsonl" : cov_dead);
             for (const auto& d : res.dead) {
               const auto& l = layers[d.layer];

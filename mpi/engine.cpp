@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <condition_variable>
+#include <cmath>
 #include <csignal>
 #include <sys/resource.h>
 #include <cstdio>
@@ -361,7 +362,8 @@ void write_plan_json(const std::string& path, const Plan& plan, const RunOptions
                   {"max_task_fraction", plan.options.max_task_fraction},
                   {"max_task_rows", plan.options.max_task_rows},
                   {"target_imbalance", plan.options.target_imbalance},
-                  {"refine_rounds", plan.options.refine_rounds}};
+                  {"refine_rounds", plan.options.refine_rounds},
+                  {"cost_from", plan.options.cost_from}};
   j["ranks"] = plan.ranks();
   j["weight_unit"] = opt.weight_unit;
   j["total_weight"] = plan.total_weight();
@@ -455,6 +457,7 @@ std::string plan_id(const Plan& plan, const RunOptions& opt) {
   h.u64(plan.options.max_task_rows);
   h.f64(plan.options.target_imbalance);
   h.u64(static_cast<uint64_t>(plan.options.refine_rounds));
+  if (!plan.options.cost_from.empty()) h.str(plan.options.cost_from);  // (keeps road-km plan ids as they were)
   h.str(tasks_hash(plan));
   return h.hex();
 }
@@ -512,6 +515,7 @@ Plan read_plan(const std::string& run_dir) {
     plan.options.max_task_rows = o.value("max_task_rows", plan.options.max_task_rows);
     plan.options.target_imbalance = o.value("target_imbalance", plan.options.target_imbalance);
     plan.options.refine_rounds = o.value("refine_rounds", plan.options.refine_rounds);
+    plan.options.cost_from = o.value("cost_from", std::string());
     plan.rank_begin = j.at("rank_begin").get<std::vector<uint32_t>>();
     plan.rank_load = j.at("rank_load").get<std::vector<double>>();
     const nlohmann::json& t = j.at("tasks");
@@ -543,6 +547,38 @@ Plan read_plan(const std::string& run_dir) {
   } catch (const std::exception& e) {
     throw std::runtime_error("'" + path + "' is not a valid plan file: " + e.what());
   }
+}
+
+std::vector<double> measured_cum_weight(const std::string& run_dir, const std::vector<double>& cum_km) {
+  const Plan prev = read_plan(run_dir);
+  const uint64_t rows = cum_km.empty() ? 0 : cum_km.size() - 1;
+  auto fail = [&](const std::string& m) { return std::runtime_error("cost from run '" + run_dir + "': " + m); };
+  if (prev.tasks.empty() || prev.tasks.front().row_begin != 0 || prev.tasks.back().row_end != rows)
+    throw fail("its tasks do not cover the table's " + std::to_string(rows) + " rows (a run of another table?)");
+  std::vector<double> cum(cum_km.size(), 0.0);
+  for (size_t k = 0; k < prev.tasks.size(); ++k) {
+    const Task& t = prev.tasks[k];
+    if (t.row_begin != (k ? prev.tasks[k - 1].row_end : 0)) throw fail("tasks are not contiguous");
+    const std::string path = (fs::path(run_dir) / "shards" / t.shard_name()).string();
+    double sec = 0;
+    try {
+      h5::File f(path, h5::File::Mode::kRead);
+      const h5::Group g = f.root().open_group("shard");
+      if (g.attr_int("complete") != 1) throw std::runtime_error("not complete");
+      sec = g.attr_double("seconds");
+    } catch (const std::exception& e) {
+      throw fail("shard '" + path + "' is not a committed shard (" + e.what() + "): finish that run first");
+    }
+    if (!(sec >= 0) || !std::isfinite(sec)) throw fail("shard '" + path + "' has no valid seconds");
+    const double km = cum_km[t.row_end] - cum_km[t.row_begin];
+    const uint64_t n = t.row_end - t.row_begin;
+    for (uint64_t r = t.row_begin; r < t.row_end; ++r) {
+      const double share = km > 0 ? (cum_km[r + 1] - cum_km[r]) / km : 1.0 / static_cast<double>(n);
+      cum[r + 1] = cum[r] + sec * share;
+    }
+  }
+  // make_tasks needs a non-decreasing sum: rounding in the shares can only add, never subtract.
+  return cum;
 }
 
 std::string shard_path(const std::string& run_dir, const Task& t) {

@@ -92,6 +92,9 @@ struct PlanOptions {
   // refine_rounds times). Adds a few tasks where the cuts are; 0 rounds = off.
   double target_imbalance = 1.002;
   int refine_rounds = 8;
+  // plan_for_roads: weigh rows by the cost measured in an earlier run of the same table (that
+  // run folder) instead of road-km -- see measured_cum_weight. "" = road-km.
+  std::string cost_from;
 };
 
 // Tasks for a table whose rows have keys `zkey` (non-decreasing) and cumulative weight
@@ -134,6 +137,14 @@ Plan plan_for_table(const std::vector<uint64_t>& zkey, const std::vector<double>
 
 // The plan for a road table file: reads only its zkey and cum_km columns.
 Plan plan_for_roads(const std::string& roads_h5, int ranks, const PlanOptions& opt);
+
+// Cumulative per-row weights (rows+1 entries) from the cost an earlier run measured: every task
+// of the run in `run_dir` recorded the seconds it took (shard attribute `seconds`); each task's
+// seconds are spread over its rows in proportion to their road-km (`cum_km` of the same table;
+// evenly when the task has no length). Tasks cost what their borders, not their kilometres, make
+// them cost; weighing by measured cost balances the next run by time. Throws naming the run when
+// its plan does not cover exactly the table's rows or a shard is not committed.
+std::vector<double> measured_cum_weight(const std::string& run_dir, const std::vector<double>& cum_km);
 
 // `geoshard plan`: the plan's summary and per-rank loads as JSON, and as a text table of at
 // most max_rows ranks (all ranks when they fit, else the heaviest and the lightest).

@@ -391,6 +391,7 @@ Plan plan_for_roads(const std::string& roads_h5, int ranks, const PlanOptions& o
   if (cum.size() != zkey.size() + 1)
     throw std::runtime_error("'" + roads_h5 + "': cum_km has " + std::to_string(cum.size()) + " entries for " +
                              std::to_string(zkey.size()) + " rows (expected rows+1)");
+  if (!opt.cost_from.empty()) cum = measured_cum_weight(opt.cost_from, cum);
   try {
     return plan_for_table(zkey, cum, ranks, opt);
   } catch (const std::invalid_argument& e) {
@@ -417,7 +418,8 @@ nlohmann::json plan_report(const Plan& plan) {
                   {"max_task_fraction", plan.options.max_task_fraction},
                   {"max_task_rows", plan.options.max_task_rows},
                   {"target_imbalance", plan.options.target_imbalance},
-                  {"refine_rounds", plan.options.refine_rounds}};
+                  {"refine_rounds", plan.options.refine_rounds},
+                  {"cost_from", plan.options.cost_from}};
   std::map<int, uint64_t> by_precision;
   for (const Task& t : plan.tasks) ++by_precision[t.precision];
   nlohmann::json bp = nlohmann::json::object();

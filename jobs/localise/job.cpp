@@ -95,7 +95,8 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   cfg["ranks"] = comm.size();
   cfg["plan"] = {{"partition_precision", opt.plan.partition_precision},
                  {"max_precision", opt.plan.max_precision},
-                 {"max_task_fraction", opt.plan.max_task_fraction}};
+                 {"max_task_fraction", opt.plan.max_task_fraction},
+                 {"cost_from", absolute(opt.plan.cost_from)}};
   if (comm.root()) {
     fs::create_directories(opt.run_dir);
     write_atomically((fs::path(opt.run_dir) / "localise.json").string(), [&](const std::string& tmp) {
@@ -111,6 +112,7 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   ro.job = "localise";
   ro.inputs = cfg;
   ro.progress = opt.progress;
+  if (!opt.plan.cost_from.empty()) ro.weight_unit = "s (measured)";
   uint64_t max_task_bytes = 0;  // the largest road slice this rank held
   engine::RunResult res = eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
     const RoadTable roads = read_road_table(opt.roads, t.row_begin, t.row_end);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,57 @@ TEST(Engine, EveryTaskRunsOnceAndGatherSeesAllInOrder) {
     eng.gather(back, s.run_dir(), [&](const Task&, h5::Group&) { ++n; });
     EXPECT_EQ(n, plan.tasks.size());
     EXPECT_THROW(read_plan(s.run_dir() + "/nowhere"), std::runtime_error);
+  }
+}
+
+TEST(Engine, CostMeasuredInOneRunWeighsTheNextPlan) {
+  SharedRun s(13);
+  const Plan& plan = s.plan();
+  Engine eng(s.comm());
+  // Even tasks are slow: their measured cost, not their road-km, should weigh them.
+  eng.run(plan, s.options(), s.job(nullptr, [](const Task& t) {
+    if (t.index % 2 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }));
+  std::vector<double> seconds;
+  eng.gather(plan, s.run_dir(), [&](const Task&, h5::Group& g) { seconds.push_back(g.attr_double("seconds")); });
+  if (!s.comm().root()) return;
+  const RoadTable& t = s.table();
+  const std::vector<double>& km = t.cum_km;
+  const std::vector<double> cum = measured_cum_weight(s.run_dir(), km);
+  ASSERT_EQ(cum.size(), km.size());
+  EXPECT_EQ(cum[0], 0.0);
+  for (size_t r = 0; r + 1 < cum.size(); ++r) ASSERT_LE(cum[r], cum[r + 1]) << r;
+  double total = 0;
+  for (size_t k = 0; k < plan.tasks.size(); ++k) {
+    const Task& task = plan.tasks[k];
+    const double got = cum[task.row_end] - cum[task.row_begin];
+    EXPECT_NEAR(got, seconds[k], 1e-9 * seconds[k] + 1e-15) << "task " << k;
+    if (k % 2 == 0) EXPECT_GE(seconds[k], 0.019);
+    total += seconds[k];
+    // Within a task, in proportion to road-km.
+    const double task_km = km[task.row_end] - km[task.row_begin];
+    if (task.row_end - task.row_begin >= 2 && task_km > 0) {
+      const uint64_t r = task.row_begin;
+      EXPECT_NEAR((cum[r + 1] - cum[r]) / got, (km[r + 1] - km[r]) / task_km, 1e-9);
+    }
+  }
+  EXPECT_NEAR(cum.back(), total, 1e-9 * total);
+  // The next plan, by measured cost.
+  PlanOptions opt = plan.options;
+  opt.cost_from = s.run_dir();
+  const Plan by_cost = plan_for_roads(s.run_dir() + "/../roads.h5", s.comm().size(), opt);
+  EXPECT_NEAR(by_cost.total_weight(), total, 1e-9 * total);
+  EXPECT_EQ(by_cost.options.cost_from, s.run_dir());
+  // Not the same table, or a run that is not complete: clear errors.
+  std::vector<double> other(km.begin(), km.end() - 1);
+  EXPECT_THROW(measured_cum_weight(s.run_dir(), other), std::runtime_error);
+  EXPECT_THROW(measured_cum_weight(s.run_dir() + "/nowhere", km), std::runtime_error);
+  fs::remove(s.run_dir() + "/shards/" + plan.tasks.back().shard_name());
+  try {
+    measured_cum_weight(s.run_dir(), km);
+    ADD_FAILURE() << "a missing shard must be an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(plan.tasks.back().shard_name()), std::string::npos) << e.what();
   }
 }
 
