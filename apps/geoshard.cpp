@@ -283,6 +283,8 @@ int main(int argc, char** argv) {
                        "Weigh tasks by the seconds measured in this earlier localise run folder of the same\n"
                        "roads (balances by time where borders make some road-km costlier)");
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
+  std::string lo_fgb;
+  localise->add_option("--fgb", lo_fgb, "With --out: also write the roads layer as FlatGeobuf here");
   add_common(localise, lc);
   localise->footer(kFooter);
 
@@ -297,6 +299,7 @@ int main(int argc, char** argv) {
       "display_name) and table 'road_areas' (road_id, part, layer, area_id, length_m).");
   gather->add_option("--run", mo.run_dir, "Run folder of 'geoshard localise'")->required();
   gather->add_option("--out", mo.out, "Output map (GeoPackage)")->required();
+  gather->add_option("--fgb", mo.fgb, "Also write the roads layer as FlatGeobuf (with spatial index) here");
   gather->add_option("--rules", mo.rules, "Rules CSV (default: the one the run used, else the shipped table)");
   gather->add_option("--country-layer", mo.country_layer, "Layer whose primary area is the country")->default_val("country");
   gather->add_option("--urban-layer", mo.urban_layer, "Layer whose areas are urban (speed defaults)")->default_val("city");
@@ -472,6 +475,7 @@ int main(int argc, char** argv) {
           mo.out = lo_out;
           mo.rules = lo.rules;
           gc.quiet = lc.quiet;
+          mo.fgb = lo_fgb;
         }
         // gather (alone, or after localise --out)
         if (comm.root()) {

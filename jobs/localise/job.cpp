@@ -1,6 +1,7 @@
 #include "jobs/localise/job.h"
 
 #include <gdal_priv.h>
+#include <gdal_utils.h>
 #include <ogrsf_frmts.h>
 
 #include <algorithm>
@@ -287,6 +288,23 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
     sum.road_areas = mw.road_areas();
     sum.roads_without_area = mw.roads_without_area();
   });
+  if (!opt.fgb.empty()) {
+    // The roads layer as FlatGeobuf (with its spatial index), translated by GDAL from the map
+    // just written; road_areas has no geometry and stays in the GeoPackage only.
+    check_output_writable(opt.fgb);
+    write_atomically(opt.fgb, [&](const std::string& tmp) {
+      GdalDatasetPtr src = open_vector(opt.out);
+      const char* args[] = {"-f", "FlatGeobuf", "roads", nullptr};
+      GDALVectorTranslateOptions* o = GDALVectorTranslateOptionsNew(const_cast<char**>(args), nullptr);
+      if (!o) throw std::runtime_error("GDAL: bad translate options: " + gdal_last_error());
+      GDALDatasetH in = GDALDataset::ToHandle(src.get());
+      int usage_error = 0;
+      GDALDatasetH out = GDALVectorTranslate(tmp.c_str(), nullptr, 1, &in, o, &usage_error);
+      GDALVectorTranslateOptionsFree(o);
+      if (!out) throw std::runtime_error("cannot write FlatGeobuf '" + tmp + "': " + gdal_last_error());
+      GDALClose(out);
+    });
+  }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
 }

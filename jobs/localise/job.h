@@ -43,6 +43,7 @@ DeadLetterSummary write_dead_letters(engine::Engine& eng, const std::string& run
 
 struct MapOptions {
   std::string run_dir, out;
+  std::string fgb;  // also write the `roads` layer as FlatGeobuf here ("" = no)
   std::string rules;                    // rules CSV; "" = the one shipped with geoshard
   std::string country_layer = "country";  // layer whose primary area gives the country
   std::string urban_layer = "city";       // a road whose primary area in this layer exists is urban

@@ -6,7 +6,7 @@
 #  - a run stopped by a signal (SIGUSR1, as Slurm sends before a time limit) exits with code 4
 #    after committing the tasks in hand; the rerun of the same command reuses every committed
 #    shard, computes only the rest, and gives the identical map;
-#  - the run records account for every road.
+#  - the run records account for every road; gather --fgb writes a FlatGeobuf that ogrinfo opens.
 # Usage: pipeline_test.sh GEOSHARD MPIEXEC
 set -euo pipefail
 G=$1
@@ -43,6 +43,10 @@ for np in 1 2 3 4; do
 done
 n_roads=$(grep -c . < <(ogr2ogr -f CSV /vsistdout/ "$W/map1.gpkg" roads))
 [ "$n_roads" -eq $((rows + 1)) ] || fail "map has $((n_roads - 1)) roads, the table $rows"
+# The optional FlatGeobuf copy of the roads layer opens in ogrinfo with every road.
+"$G" gather -q --run "$W/run1" --out "$W/again.gpkg" --fgb "$W/roads.fgb"
+ogrinfo -so "$W/roads.fgb" roads | grep -q "Feature Count: $rows\$" || fail "roads.fgb does not hold $rows roads"
+cmp -s "$W/map1.csv" <(dump "$W/again.gpkg") || fail "a second gather of the same run differs"
 for np in 2 3 4; do
   cmp -s "$W/map1.csv" "$W/map$np.csv" || { diff "$W/map1.csv" "$W/map$np.csv" | head -5; fail "map of $np ranks differs from 1 rank"; }
 done
