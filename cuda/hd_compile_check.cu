@@ -6,6 +6,7 @@
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
 #include "kernels/predicates.h"
+#include "kernels/projection.h"
 #include "kernels/segment_walk.h"
 
 namespace geoshard::cuda {
@@ -35,6 +36,17 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   acc += static_cast<int>(point_in_rings(rings, lon[i], lat[i]));
   uint64_t n_out = 0;
   acc += static_cast<int>(clip_segment(rings, lon[i], lat[i], lon[i + 1], lat[i + 1], scratch, 64, intervals, 16, &n_out));
+  // projection (imagery): views, sampling, layout, back-projected outlines
+  const projection::Equirect eq{64, 32};
+  const projection::View view{lon[i], lat[i], 1.3, 1.3, 16, 16};
+  uint8_t px[3];
+  const uint8_t img[64 * 32 * 3] = {};
+  view_pixel_element(img, 64, 32, 3, 64 * 3, view, 3, 4, px);
+  projection::View views[40];
+  acc += projection::equirect_views(eq, 1.3, 0.26, views, 40) + px[0];
+  double bu[32], bv[32], vx, vy;
+  acc += projection::view_box_outline(view, eq, 2, 2, 9, 9, 4, bu, bv, 32);
+  acc += projection::view_pixel(view, projection::direction(lon[i], lat[i]), &vx, &vy) + projection::view_oversampling(view, eq);
   out[i] = acc + static_cast<double>(n_out);
 }
 

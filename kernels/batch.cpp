@@ -59,4 +59,16 @@ void polyline_length_batch(std::span<const double> lon, std::span<const double> 
   }
 }
 
+void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                          const projection::View& view, uint8_t* out, int64_t out_stride) {
+  require(W > 0 && H > 0 && channels > 0 && view.width > 0 && view.height > 0, "render_equirect_view: sizes must be positive");
+  require(W % 2 == 0, "render_equirect_view: the equirect width must be even (2:1 image)");
+  require(stride >= static_cast<int64_t>(W) * channels, "render_equirect_view: source stride too small");
+  require(out_stride >= static_cast<int64_t>(view.width) * channels, "render_equirect_view: output stride too small");
+  for (int y = 0; y < view.height; ++y) {
+    uint8_t* row = out + y * out_stride;
+    for (int x = 0; x < view.width; ++x) view_pixel_element(src, W, H, channels, stride, view, x, y, row + x * channels);
+  }
+}
+
 }  // namespace geoshard

@@ -20,6 +20,7 @@
 #include "kernels/geohash.h"
 #include "kernels/hd.h"
 #include "kernels/polygon.h"
+#include "kernels/projection.h"
 
 namespace geoshard {
 
@@ -48,5 +49,21 @@ void zkey_batch(std::span<const double> lon, std::span<const double> lat, std::s
 // out_m[k] = polyline_length_m of it (metres, haversine). offsets.size() == out_m.size() + 1.
 void polyline_length_batch(std::span<const double> lon, std::span<const double> lat,
                            std::span<const uint64_t> offsets, std::span<double> out_m);
+
+// The element function of render_equirect_view: view pixel (x, y) sampled from the equirect
+// source (bilinear; wraps at the seam, continues across the poles).
+GEOSHARD_HD_INLINE void view_pixel_element(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                                           const projection::View& view, int x, int y, uint8_t* out) {
+  double u, v;
+  projection::view_to_equirect(view, projection::Equirect{W, H}, x, y, &u, &v);
+  projection::sample_bilinear_equirect(src, W, H, channels, stride, u, v, out);
+}
+
+// Renders a perspective view from an 8-bit equirect image of W x H pixels with `channels`
+// interleaved channels (`stride` bytes per source row) into `out` (view.height rows of
+// `out_stride` bytes, view.width * channels used per row). Throws std::invalid_argument on
+// non-positive sizes, odd W, or strides too small.
+void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                          const projection::View& view, uint8_t* out, int64_t out_stride);
 
 }  // namespace geoshard

@@ -121,7 +121,7 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
   size_t h = 0;
   std::vector<std::vector<Hit>> per_layer(layers_.size());
   std::vector<std::pair<std::string, std::string>> variants;
-  size_t vpos = 0;  // variants are only loaded for whole tables; slices have none
+  size_t vpos = 0;  // cursor into the slice's name variants (sorted by row)
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t row = roads.row_offset + i;
     for (auto& v : per_layer) v.clear();
