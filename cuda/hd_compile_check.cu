@@ -2,6 +2,7 @@
 // nvcc (with -Werror all-warnings). The kernel is never launched; it only has to compile, so a
 // host-only construct slipping into a kernels/ header breaks the CUDA build at once.
 #include "kernels/batch.h"
+#include "kernels/dct.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
@@ -47,6 +48,15 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   double bu[32], bv[32], vx, vy;
   acc += projection::view_box_outline(view, eq, 2, 2, 9, 9, 4, bu, bv, 32);
   acc += projection::view_pixel(view, projection::direction(lon[i], lat[i]), &vx, &vy) + projection::view_oversampling(view, eq);
+  // JPEG block re-encoding
+  double blk[64], yy, cb, cr;
+  uint16_t qt[64];
+  int16_t coef[64];
+  for (int k = 0; k < 64; ++k) blk[k] = lon[i] + k, qt[k] = static_cast<uint16_t>(k + 1);
+  dct::rgb_to_ycbcr(lon[i], lat[i], 3.0, &yy, &cb, &cr);
+  dct::forward_dct_quantise(blk, qt, coef);
+  dct::inverse_dct(coef, qt, blk);
+  acc += yy + cb + cr + blk[5] + coef[0];
   out[i] = acc + static_cast<double>(n_out);
 }
 

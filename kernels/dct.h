@@ -1,0 +1,66 @@
+// The JPEG forward DCT of one 8×8 block, quantised with a file's own table, and the JFIF colour
+// conversion: what the lossless JPEG writer (io/jpeg_region.h) needs to re-encode only the
+// blocks a blur region touches. Plain double precision, one fixed operation order
+// (GEOSHARD_HD: the CUDA region blur may produce blocks with the same code).
+//
+//   F(u,v) = 1/4 C(u) C(v) Σx Σy (f(x,y) - 128) cos((2x+1)uπ/16) cos((2y+1)vπ/16),
+//   C(0) = 1/√2, C(k>0) = 1     (ITU-T T.81, A.3.3)
+//   coefficient = round(F(u,v) / Q(u,v))   (T.81 A.3.4), natural (row-major) order like libjpeg.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/hd.h"
+
+namespace geoshard::dct {
+
+// JFIF (ITU-R BT.601 full range) RGB -> Y, Cb, Cr as doubles (not rounded).
+GEOSHARD_HD_INLINE void rgb_to_ycbcr(double r, double g, double b, double* y, double* cb, double* cr) {
+  *y = 0.299 * r + 0.587 * g + 0.114 * b;
+  *cb = -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0;
+  *cr = 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0;
+}
+
+// Forward DCT of samples s[y*8 + x] (0..255, level shift applied here), quantised with q[k]
+// (natural order, > 0); out[k] in natural order, clamped to the baseline range [-1023, 1023]
+// scaled by nothing (libjpeg's JCOEF holds the quantised value).
+GEOSHARD_HD_INLINE void forward_dct_quantise(const double* s, const uint16_t* q, int16_t* out) {
+  const double kPi = 3.14159265358979323846;
+  double c[8][8];  // c[u][x] = C(u)/2 cos((2x+1)uπ/16)
+  for (int u = 0; u < 8; ++u)
+    for (int x = 0; x < 8; ++x) c[u][x] = (u == 0 ? 0.35355339059327373 : 0.5) * cos((2 * x + 1) * u * kPi / 16);
+  double tmp[8][8];  // rows transformed: tmp[y][u]
+  for (int y = 0; y < 8; ++y)
+    for (int u = 0; u < 8; ++u) {
+      double acc = 0;
+      for (int x = 0; x < 8; ++x) acc += c[u][x] * (s[y * 8 + x] - 128.0);
+      tmp[y][u] = acc;
+    }
+  for (int v = 0; v < 8; ++v)
+    for (int u = 0; u < 8; ++u) {
+      double acc = 0;
+      for (int y = 0; y < 8; ++y) acc += c[v][y] * tmp[y][u];
+      double k = floor(acc / q[v * 8 + u] + 0.5);
+      if (k > 32767) k = 32767;
+      if (k < -32768) k = -32768;
+      out[v * 8 + u] = static_cast<int16_t>(k);
+    }
+}
+
+// The inverse of the above without quantisation (for tests): samples from dequantised
+// coefficients, level shift added back, not rounded.
+GEOSHARD_HD_INLINE void inverse_dct(const int16_t* coef, const uint16_t* q, double* s) {
+  const double kPi = 3.14159265358979323846;
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      double acc = 0;
+      for (int v = 0; v < 8; ++v)
+        for (int u = 0; u < 8; ++u)
+          acc += (u == 0 ? 0.70710678118654752 : 1.0) * (v == 0 ? 0.70710678118654752 : 1.0) * coef[v * 8 + u] *
+                 q[v * 8 + u] * cos((2 * x + 1) * u * kPi / 16) * cos((2 * y + 1) * v * kPi / 16);
+      s[y * 8 + x] = acc / 4 + 128.0;
+    }
+}
+
+}  // namespace geoshard::dct
