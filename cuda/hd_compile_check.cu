@@ -2,6 +2,7 @@
 // nvcc (with -Werror all-warnings). The kernel is never launched; it only has to compile, so a
 // host-only construct slipping into a kernels/ header breaks the CUDA build at once.
 #include "kernels/batch.h"
+#include "kernels/blur.h"
 #include "kernels/dct.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
@@ -57,6 +58,12 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   dct::forward_dct_quantise(blk, qt, coef);
   dct::inverse_dct(coef, qt, blk);
   acc += yy + cb + cr + blk[5] + coef[0];
+  // region blur
+  double eu[8], ev[8];
+  int radii[3];
+  blur::ellipse_polygon(0, 0, 10, 8, 8, eu, ev);
+  blur::box_radii(blur::gaussian_sigma(10, 8, 0.25), radii);
+  acc += blur::covers(eu, ev, 8, 5, 4) + blur::box_element(img + 30, 3, 10, radii[0], 0, 63) + radii[2];
   out[i] = acc + static_cast<double>(n_out);
 }
 

@@ -3,6 +3,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
+#include <algorithm>
+#include <cmath>
 
 namespace geoshard {
 
@@ -69,6 +72,85 @@ void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_
     uint8_t* row = out + y * out_stride;
     for (int x = 0; x < view.width; ++x) view_pixel_element(src, W, H, channels, stride, view, x, y, row + x * channels);
   }
+}
+
+uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,
+                     const RegionBlurOptions& opt) {
+  require(W > 0 && H > 0 && channels > 0 && channels <= 4, "blur_region: bad image size or channels");
+  require(stride >= static_cast<int64_t>(W) * channels, "blur_region: stride too small");
+  require(n >= 3, "blur_region: a region needs at least 3 vertices");
+  double umin = u[0], umax = u[0], vmin = v[0], vmax = v[0];
+  for (int k = 1; k < n; ++k) umin = std::min(umin, u[k]), umax = std::max(umax, u[k]), vmin = std::min(vmin, v[k]), vmax = std::max(vmax, v[k]);
+  if (!(umax >= 0 && vmax >= 0 && umin <= W - 1 && vmin <= H - 1)) return 0;  // (also NaN)
+  // Pixels whose centres can be inside: [ceil(umin), floor(umax)] clipped to the image.
+  const int x0 = std::max(0, static_cast<int>(std::ceil(umin))), x1 = std::min(W - 1, static_cast<int>(std::floor(umax)));
+  const int y0 = std::max(0, static_cast<int>(std::ceil(vmin))), y1 = std::min(H - 1, static_cast<int>(std::floor(vmax)));
+  if (x0 > x1 || y0 > y1) return 0;
+  const double bw = umax - umin, bh = vmax - vmin;
+  // The values the region's pixels take, over the window [wx0, wx1] x [wy0, wy1].
+  int wx0 = x0, wx1 = x1, wy0 = y0, wy1 = y1;
+  std::vector<uint8_t> a;
+  if (opt.mode == blur::Mode::kGaussian) {
+    int r[3];
+    blur::box_radii(blur::gaussian_sigma(bw, bh, opt.strength), r);
+    const int grow = r[0] + r[1] + r[2];
+    wx0 = std::max(0, x0 - grow), wx1 = std::min(W - 1, x1 + grow), wy0 = std::max(0, y0 - grow), wy1 = std::min(H - 1, y1 + grow);
+    const int ww = wx1 - wx0 + 1, wh = wy1 - wy0 + 1;
+    a.resize(static_cast<size_t>(ww) * wh * channels);
+    for (int y = 0; y < wh; ++y)
+      std::copy_n(img + (wy0 + y) * stride + static_cast<int64_t>(wx0) * channels, static_cast<size_t>(ww) * channels,
+                  a.begin() + static_cast<size_t>(y) * ww * channels);
+    std::vector<uint8_t> b(a.size());
+    // One pass along an axis with running sums (the same integer sums as blur::box_element).
+    auto pass = [&](bool horizontal, int rad) {
+      const int len = horizontal ? ww : wh, lines = horizontal ? wh : ww;
+      const int64_t step = horizontal ? channels : static_cast<int64_t>(ww) * channels;
+      const int64_t line_step = horizontal ? static_cast<int64_t>(ww) * channels : channels;
+      const int w = 2 * rad + 1;
+      for (int l = 0; l < lines; ++l)
+        for (int c = 0; c < channels; ++c) {
+          const uint8_t* in = a.data() + l * line_step + c;
+          uint8_t* out = b.data() + l * line_step + c;
+          auto at = [&](int q) { return static_cast<int>(in[static_cast<int64_t>(q < 0 ? 0 : q >= len ? len - 1 : q) * step]); };
+          int sum = 0;
+          for (int k = -rad; k <= rad; ++k) sum += at(k);
+          for (int q = 0; q < len; ++q) {
+            out[q * step] = static_cast<uint8_t>((sum + w / 2) / w);
+            sum += at(q + rad + 1) - at(q - rad);
+          }
+        }
+      a.swap(b);
+    };
+    for (int k = 0; k < 3; ++k) pass(true, r[k]);
+    for (int k = 0; k < 3; ++k) pass(false, r[k]);
+  } else if (opt.mode == blur::Mode::kPixelate) {
+    const int cell = std::max(2, static_cast<int>(std::ceil(std::min(bw, bh) / std::max(1, opt.pixel_cells))));
+    const int ww = x1 - x0 + 1, wh = y1 - y0 + 1;
+    a.resize(static_cast<size_t>(ww) * wh * channels);
+    for (int cy = y0; cy <= y1; cy += cell)
+      for (int cx = x0; cx <= x1; cx += cell) {
+        const int ex = std::min(x1, cx + cell - 1), ey = std::min(y1, cy + cell - 1);
+        for (int c = 0; c < channels; ++c) {
+          int sum = 0, cnt = 0;
+          for (int y = cy; y <= ey; ++y)
+            for (int x = cx; x <= ex; ++x) sum += img[y * stride + static_cast<int64_t>(x) * channels + c], ++cnt;
+          const uint8_t m = static_cast<uint8_t>((sum + cnt / 2) / cnt);
+          for (int y = cy; y <= ey; ++y)
+            for (int x = cx; x <= ex; ++x) a[(static_cast<size_t>(y - y0) * ww + (x - x0)) * channels + c] = m;
+        }
+      }
+  }
+  const int ww = wx1 - wx0 + 1;
+  uint64_t written = 0;
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      if (!blur::covers(u, v, n, x, y)) continue;
+      uint8_t* p = img + y * stride + static_cast<int64_t>(x) * channels;
+      for (int c = 0; c < channels; ++c)
+        p[c] = opt.mode == blur::Mode::kSolid ? opt.solid[c] : a[(static_cast<size_t>(y - wy0) * ww + (x - wx0)) * channels + c];
+      ++written;
+    }
+  return written;
 }
 
 }  // namespace geoshard

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/blur.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/hd.h"
@@ -65,5 +66,22 @@ GEOSHARD_HD_INLINE void view_pixel_element(const uint8_t* src, int W, int H, int
 // non-positive sizes, odd W, or strides too small.
 void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_t stride,
                           const projection::View& view, uint8_t* out, int64_t out_stride);
+
+struct RegionBlurOptions {
+  blur::Mode mode = blur::Mode::kGaussian;
+  double strength = 0.25;   // gaussian: sigma = strength * smaller side of the region's box (>= 2 px)
+  int pixel_cells = 8;      // pixelate: cells across the smaller side (cell >= 2 px)
+  uint8_t solid[4] = {0, 0, 0, 0};  // solid: the fill per channel
+};
+
+// Anonymises one region of an 8-bit image (W x H, `channels` interleaved, `stride` bytes per
+// row) in place: every pixel whose centre the polygon (u, v, n vertices) covers gets the
+// gaussian / pixelated / solid value; no other pixel is written. The gaussian is three box
+// passes per axis (horizontal r0 r1 r2, then vertical r0 r1 r2, each rounded to 8 bits) over the
+// region's box grown by 3 sigma, edges replicated at the image border: running sums here, the
+// per-element blur::box_element on the GPU, identical bytes. Returns the pixels written.
+// Throws std::invalid_argument on bad sizes or fewer than 3 vertices.
+uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,
+                     const RegionBlurOptions& opt);
 
 }  // namespace geoshard
