@@ -22,12 +22,15 @@ std::string_view reason_code(Reason r) {
     case Reason::kInvalidId: return "INVALID_ID";
     case Reason::kInvalidPolygon: return "INVALID_POLYGON";
     case Reason::kGeometryFailure: return "GEOMETRY_FAILURE";
+    case Reason::kFileNotFound: return "FILE_NOT_FOUND";
+    case Reason::kUnreadableImage: return "UNREADABLE_IMAGE";
+    case Reason::kBadManifestRow: return "BAD_MANIFEST_ROW";
   }
   return "UNKNOWN";
 }
 
 std::optional<Reason> reason_from_code(std::string_view code) {
-  for (int r = 0; r <= static_cast<int>(Reason::kGeometryFailure); ++r)
+  for (int r = 0; r <= static_cast<int>(Reason::kBadManifestRow); ++r)
     if (reason_code(static_cast<Reason>(r)) == code) return static_cast<Reason>(r);
   return std::nullopt;
 }

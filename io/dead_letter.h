@@ -34,6 +34,10 @@ enum class Reason {
   // by other tools or older versions; ingest itself never writes them):
   kInvalidPolygon,       // area is not a valid polygon (self-intersection, ring < 4 points, unclosed ring)
   kGeometryFailure,      // GEOS (or the exact kernels) could not evaluate the record
+  // Images and manifests:
+  kFileNotFound,         // a listed or found file does not exist / cannot be opened
+  kUnreadableImage,      // not an image GDAL can read (corrupt, zero bytes, unknown format)
+  kBadManifestRow,       // manifest row with missing or extra columns, or a value that is not a number
 };
 
 std::string_view reason_code(Reason r);

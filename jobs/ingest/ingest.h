@@ -4,6 +4,9 @@
 //          first vertex, cumulative road-km.
 //   areas: polygon layers listed in a TOML spec → areas.h5 (io/area_table.h), repaired with
 //          GEOS make-valid when invalid, rings normalised.
+//   images: a folder of photos (EXIF GPS, XMP GPano) or a manifest (CSV with a header, or JSON
+//          lines: path, lat, lon, captured_at, heading, projection, hfov; paths relative to the
+//          manifest) → images.h5 (io/image_table.h), sorted by geohash, weighted by megapixels.
 //
 // Every feature read ends up either in the output or in the dead-letter file with a reason
 // code: records_in == records_out + dead_letter_total (asserted before the output is written).
@@ -79,5 +82,28 @@ struct AreaSummary {
 };
 
 AreaSummary ingest_areas(const AreaOptions& opt);
+
+struct ImageOptions {
+  std::string in;        // a folder, scanned recursively for .jpg .jpeg .png .tif .tiff
+  std::string manifest;  // or a manifest (.csv with header, .jsonl); exactly one of in / manifest
+  std::string out;
+  std::string dead_letter;  // default: <out>.dead-letter.jsonl
+  Progress progress;
+};
+
+struct ImageSummary {
+  Accounting acc;
+  uint64_t rows = 0, located = 0, equirect = 0;
+  double megapixels = 0, seconds = 0;
+  std::string dead_letter_path;
+  nlohmann::json to_json() const;
+};
+
+// Manifest values win over the photo's own metadata; projection: manifest, else XMP GPano
+// ProjectionType, else equirect for a 2:1 photo, else perspective. A manifest header without
+// `path` or with unknown columns is an error naming them; bad rows are dead letters
+// (BAD_MANIFEST_ROW, COORDINATE_OUT_OF_RANGE, NON_FINITE_COORDINATE), as are missing files
+// (FILE_NOT_FOUND) and files GDAL cannot open (UNREADABLE_IMAGE).
+ImageSummary ingest_images(const ImageOptions& opt);
 
 }  // namespace geoshard::ingest
