@@ -21,6 +21,7 @@ find_package(GTest CONFIG REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
 find_package(Threads REQUIRED)
 find_package(JPEG REQUIRED)   # libjpeg-turbo (libjpeg-dev): coefficient-level JPEG (io/jpeg_region)
+find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs dnn objdetect)
 
 # s2geometry ships neither a CMake config nor a .pc file.
 find_package(absl CONFIG REQUIRED)
