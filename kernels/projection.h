@@ -210,30 +210,27 @@ GEOSHARD_HD_INLINE int equirect_views(const Equirect& e, double fov, double over
   return n;
 }
 
-// ---- Back-projection of a box found in a view ----
+// ---- Back-projection of a region found in a view ----
 
-// The outline of the view rectangle [x0, x1] × [y0, y1] (continuous view pixel coordinates of
-// its edges) in equirect pixel coordinates, sampled densely: `per_edge` points per edge (corners
-// alone are wrong on a sphere: a box's edges are curves in the equirect image), clockwise in the
-// view starting at (x0, y0). u is unwrapped (each point within W/2 of the one before), so an
-// outline across the seam runs past u = -0.5 or W - 0.5 -- the caller splits it by clipping at
-// the image's side edges and shifting copies by ±W. A box holding a pole winds once around it:
-// then the outline is closed along that pole's edge row (v = -0.5 north, H - 0.5 south), so the
-// result is always one simple ring covering the box's region. Writes at most `max_points`
-// points; returns how many the outline has (4 * per_edge, + 3 around a pole).
-GEOSHARD_HD_INLINE int view_box_outline(const View& w, const Equirect& e, double x0, double y0, double x1, double y1,
-                                        int per_edge, double* u, double* v, int max_points) {
-  const int n = 4 * per_edge;
-  double prev_u = 0;
-  double first_u = 0, first_v = 0;
+// The outline of a closed polygon given in a view's continuous pixel coordinates (xs, ys: m
+// vertices; a box, or an ellipse's vertices) in equirect pixel coordinates, sampled densely:
+// `per_edge` points per polygon edge (edges of a view polygon are curves in the equirect image,
+// so vertices alone are wrong on a sphere). u is unwrapped (each point within W/2 of the one
+// before), so an outline across the seam runs past u = -0.5 or W - 0.5 -- the caller splits it
+// by clipping at the image's side edges with copies shifted by ±W. A polygon holding a pole
+// winds once around it: then the outline is closed along the first point's meridian and that
+// pole's edge row (v = -0.5 north, H - 0.5 south), so the result is always one simple ring
+// covering the region. `inside_x/inside_y`: a point inside the polygon (view coordinates), used
+// to tell which pole a winding outline holds. Writes at most `max_points` points; returns how
+// many the outline has (m * per_edge, + 3 around a pole).
+GEOSHARD_HD_INLINE int view_polygon_outline(const View& w, const Equirect& e, const double* xs, const double* ys, int m,
+                                            int per_edge, double* u, double* v, int max_points) {
+  const int n = m * per_edge;
+  double prev_u = 0, first_u = 0, first_v = 0;
   for (int k = 0; k < n; ++k) {
-    const int edge = k / per_edge;
+    const int edge = k / per_edge, next = edge + 1 == m ? 0 : edge + 1;
     const double t = static_cast<double>(k % per_edge) / per_edge;
-    double x, y;
-    if (edge == 0) x = x0 + t * (x1 - x0), y = y0;
-    else if (edge == 1) x = x1, y = y0 + t * (y1 - y0);
-    else if (edge == 2) x = x1 - t * (x1 - x0), y = y1;
-    else x = x0, y = y1 - t * (y1 - y0);
+    const double x = xs[edge] + t * (xs[next] - xs[edge]), y = ys[edge] + t * (ys[next] - ys[edge]);
     double pu, pv;
     view_to_equirect(w, e, x, y, &pu, &pv);
     if (k > 0) {
@@ -251,15 +248,27 @@ GEOSHARD_HD_INLINE int view_box_outline(const View& w, const Equirect& e, double
   while (close_u - prev_u > e.width / 2.0) close_u -= e.width;
   while (prev_u - close_u > e.width / 2.0) close_u += e.width;
   if (fabs(close_u - first_u) < e.width / 2.0) return n;  // no pole inside
-  // A pole inside: the one whose direction projects into the box (north when in doubt).
+  // A pole inside: north when the north pole's direction projects inside the polygon.
   double px, py;
-  const bool north = view_pixel(w, Vec3{0, 1, 0}, &px, &py) && px >= x0 && px <= x1 && py >= y0 && py <= y1;
+  bool north = false;
+  if (view_pixel(w, Vec3{0, 1, 0}, &px, &py)) {
+    for (int i = 0, j = m - 1; i < m; j = i++)
+      if ((ys[i] > py) != (ys[j] > py) && px < xs[i] + (py - ys[i]) * (xs[j] - xs[i]) / (ys[j] - ys[i])) north = !north;
+  }
   const double vp = north ? -0.5 : e.height - 0.5;
   // The cut along the first point's meridian: (first point, one turn on) -> pole row -> back.
   if (n < max_points) u[n] = close_u, v[n] = first_v;
   if (n + 1 < max_points) u[n + 1] = close_u, v[n + 1] = vp;
   if (n + 2 < max_points) u[n + 2] = first_u, v[n + 2] = vp;
   return n + 3;
+}
+
+// The box [x0, x1] x [y0, y1] (continuous view coordinates of its edges), clockwise from
+// (x0, y0): view_polygon_outline of its four corners.
+GEOSHARD_HD_INLINE int view_box_outline(const View& w, const Equirect& e, double x0, double y0, double x1, double y1,
+                                        int per_edge, double* u, double* v, int max_points) {
+  const double xs[4] = {x0, x1, x1, x0}, ys[4] = {y0, y0, y1, y1};
+  return view_polygon_outline(w, e, xs, ys, 4, per_edge, u, v, max_points);
 }
 
 }  // namespace geoshard::projection
