@@ -22,6 +22,11 @@
 // The file also holds a copy of the area layers it was built from (/areas, the same layout as
 // areas.h5) so localise and gather need only coverage.h5, and so roads lying exactly along a
 // grid line can be clipped against the full area (see jobs/localise).
+//
+// grid = "s2" (cover --grid s2): keys are S2 leaf-cell ids, `precision` is the S2 level L of the
+// BOUNDARY cells, an interval is a closed range of leaf ids that is a union of whole cells of
+// level <= L, and a piece is the area clipped to the cell's expanded lon/lat rectangle
+// (jobs/cover/s2_grid.h) instead of to the cell. The roads table stays in geohash order.
 #pragma once
 
 #include <cstdint>

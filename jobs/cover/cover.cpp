@@ -17,13 +17,23 @@
 #include <stdexcept>
 
 #include "jobs/cover/clip.h"
+#include "jobs/cover/cover_detail.h"
 #include "jobs/cover/flatten.h"
+#include "jobs/cover/s2_grid.h"
 #include "kernels/geohash.h"
 
 #include "io/geos.h"
 
 namespace geoshard::cover {
+namespace detail {
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b; }
+}  // namespace detail
 namespace {
+
+using detail::LayerCounters;
+using detail::PreparedPart;
+using detail::polygon_geometry;
+using detail::saturating_add;
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -36,47 +46,13 @@ using geos::GeomDeleter;
 using geos::Prepared;
 using geos::PreparedDeleter;
 
-// One polygon of an area as a GEOS Polygon, coordinates copied as they are (no snapping, no
-// repair: ingest made the area valid).
-Geom polygon_geometry(const GeosContext& c, const AreaLayer& l, size_t a, uint64_t p) {
-  const GEOSContextHandle_t h = c.h();
-  auto fail = [&](const char* what) -> std::runtime_error {
-    return std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS " + what + ": " +
-                              c.last_error());
-  };
-  auto ring = [&](uint64_t r) {
-    const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
-    GEOSCoordSequence* s = GEOSCoordSeq_copyFromArrays_r(h, l.lon.data() + v0, l.lat.data() + v0, nullptr, nullptr,
-                                                         static_cast<unsigned>(v1 - v0));
-    if (!s) throw fail("coordinates");
-    GEOSGeometry* g = GEOSGeom_createLinearRing_r(h, s);
-    if (!g) throw fail("ring");
-    return g;
-  };
-  const uint64_t r0 = l.ring_offset[p], r1 = l.ring_offset[p + 1];
-  std::vector<GEOSGeometry*> rings;
-  try {
-    for (uint64_t r = r0; r < r1; ++r) rings.push_back(ring(r));
-  } catch (...) {
-    for (GEOSGeometry* g : rings) GEOSGeom_destroy_r(h, g);
-    throw;
-  }
-  GEOSGeometry* poly = GEOSGeom_createPolygon_r(h, rings[0], rings.data() + 1, static_cast<unsigned>(rings.size() - 1));
-  if (!poly) throw fail("polygon");
-  return Geom(poly, GeomDeleter{h});
-}
-
 // The area's polygons, each prepared, with its bounding box. The predicates are asked per
 // polygon: for a valid multipolygon (parts meet at most in points) a cell is covered by the
 // area iff one part covers it -- the cell minus finitely many points is connected, so it cannot
 // be split between closed parts -- and intersects the area iff it intersects a part. Asking
 // only the parts whose box can matter keeps GEOS away from the other parts of, say, a country
 // with a thousand islands (GEOS's covers() visits every component of its target).
-struct PreparedPart {
-  Geom geom;
-  Prepared prep;
-  double x0, y0, x1, y1;
-};
+// (struct detail::PreparedPart, cover_detail.h)
 
 // ---- The invariants covering relies on (see DeadArea in cover.h) ----
 
@@ -141,12 +117,6 @@ void rollback(RawLayer& r, const RawMark& m) {
 
 // ---- Covering one area ----
 
-struct LayerCounters {
-  uint64_t areas = 0, interior_cells = 0, interior_at_p = 0, boundary_cells = 0, touch_dropped = 0, geos_calls = 0;
-  double seconds = 0;
-};
-
-uint64_t saturating_add(uint64_t a, uint64_t b) { return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b; }
 
 // Number of precision-P cells in a cell of precision q (saturating).
 uint64_t cells_at(int q, int P) {
@@ -154,26 +124,13 @@ uint64_t cells_at(int q, int P) {
   return bits >= 64 ? std::numeric_limits<uint64_t>::max() : uint64_t{1} << bits;
 }
 
-class AreaCoverer {
+class AreaCoverer : public detail::Coverer {
  public:
   AreaCoverer(const GeosContext& c, int precision, bool clip_first, RawLayer& out, LayerCounters& counters)
       : c_(c), P_(precision), clip_first_(clip_first), out_(out), n_(counters), level_(static_cast<size_t>(precision) + 1) {}
 
-  void cover(const AreaLayer& l, size_t a) {
-    parts_.clear();
-    for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p) {
-      if (l.ring_offset[p + 1] == l.ring_offset[p]) continue;
-      PreparedPart part{polygon_geometry(c_, l, a, p), Prepared(nullptr, PreparedDeleter{c_.h()}), 0, 0, 0, 0};
-      part.prep.reset(GEOSPrepare_r(c_.h(), part.geom.get()));
-      if (!part.prep)
-        throw std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS prepare: " + c_.last_error());
-      const uint64_t v0 = l.vertex_offset[l.ring_offset[p]], v1 = l.vertex_offset[l.ring_offset[p] + 1];  // the shell
-      part.x0 = *std::min_element(l.lon.begin() + v0, l.lon.begin() + v1);
-      part.x1 = *std::max_element(l.lon.begin() + v0, l.lon.begin() + v1);
-      part.y0 = *std::min_element(l.lat.begin() + v0, l.lat.begin() + v1);
-      part.y1 = *std::max_element(l.lat.begin() + v0, l.lat.begin() + v1);
-      parts_.push_back(std::move(part));
-    }
+  void cover(const AreaLayer& l, size_t a) override {
+    parts_ = detail::prepare_parts(c_, l, a);
     layer_ = &l;
     area_ = static_cast<uint32_t>(a);
     // Bounding box from the vertices themselves (exact: no rounding involved).
@@ -414,9 +371,66 @@ void deserialise(Reader& in, RawLayer& r, LayerCounters& n) {
 
 }  // namespace
 
+namespace detail {
+
+// One polygon of an area as a GEOS Polygon, coordinates copied as they are (no snapping, no
+// repair: ingest made the area valid).
+geos::Geom polygon_geometry(const geos::Context& c, const AreaLayer& l, size_t a, uint64_t p) {
+  const GEOSContextHandle_t h = c.h();
+  auto fail = [&](const char* what) -> std::runtime_error {
+    return std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS " + what + ": " +
+                              c.last_error());
+  };
+  auto ring = [&](uint64_t r) {
+    const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+    GEOSCoordSequence* s = GEOSCoordSeq_copyFromArrays_r(h, l.lon.data() + v0, l.lat.data() + v0, nullptr, nullptr,
+                                                         static_cast<unsigned>(v1 - v0));
+    if (!s) throw fail("coordinates");
+    GEOSGeometry* g = GEOSGeom_createLinearRing_r(h, s);
+    if (!g) throw fail("ring");
+    return g;
+  };
+  const uint64_t r0 = l.ring_offset[p], r1 = l.ring_offset[p + 1];
+  std::vector<GEOSGeometry*> rings;
+  try {
+    for (uint64_t r = r0; r < r1; ++r) rings.push_back(ring(r));
+  } catch (...) {
+    for (GEOSGeometry* g : rings) GEOSGeom_destroy_r(h, g);
+    throw;
+  }
+  GEOSGeometry* poly = GEOSGeom_createPolygon_r(h, rings[0], rings.data() + 1, static_cast<unsigned>(rings.size() - 1));
+  if (!poly) throw fail("polygon");
+  return geos::Geom(poly, geos::GeomDeleter{h});
+}
+
+
+std::vector<PreparedPart> prepare_parts(const geos::Context& c, const AreaLayer& l, size_t a) {
+  std::vector<PreparedPart> parts;
+  for (uint64_t p = l.polygon_offset[a]; p < l.polygon_offset[a + 1]; ++p) {
+    if (l.ring_offset[p + 1] == l.ring_offset[p]) continue;
+    PreparedPart part{polygon_geometry(c, l, a, p), geos::Prepared(nullptr, geos::PreparedDeleter{c.h()}), 0, 0, 0, 0};
+    part.prep.reset(GEOSPrepare_r(c.h(), part.geom.get()));
+    if (!part.prep)
+      throw std::runtime_error("cover: layer '" + l.name + "' area '" + l.id[a] + "': GEOS prepare: " + c.last_error());
+    const uint64_t v0 = l.vertex_offset[l.ring_offset[p]], v1 = l.vertex_offset[l.ring_offset[p] + 1];  // the shell
+    part.x0 = *std::min_element(l.lon.begin() + v0, l.lon.begin() + v1);
+    part.x1 = *std::max_element(l.lon.begin() + v0, l.lon.begin() + v1);
+    part.y0 = *std::min_element(l.lat.begin() + v0, l.lat.begin() + v1);
+    part.y1 = *std::max_element(l.lat.begin() + v0, l.lat.begin() + v1);
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+}  // namespace detail
+
 CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOptions& opt, const mpi::Comm* comm) {
-  if (opt.precision < 1 || opt.precision > geohash::kMaxPrecision)
+  const bool s2 = opt.grid == "s2";
+  if (!s2 && opt.grid != "geohash") throw std::invalid_argument("cover: unknown grid '" + opt.grid + "' (geohash or s2)");
+  if (!s2 && (opt.precision < 1 || opt.precision > geohash::kMaxPrecision))
     throw std::invalid_argument("cover: precision " + std::to_string(opt.precision) + " outside 1..12");
+  if (s2 && (opt.precision < 1 || opt.precision > s2grid::kMaxLevel))
+    throw std::invalid_argument("cover: S2 level " + std::to_string(opt.precision) + " outside 1..30");
   const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
   const size_t nl = layers.size();
 
@@ -428,9 +442,10 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
   {
     GeosContext ctx;
     const std::vector<WorkItem> items = my_items(layers, rank, size);
-    std::vector<std::unique_ptr<AreaCoverer>> coverers;
+    std::vector<std::unique_ptr<detail::Coverer>> coverers;
     for (size_t li = 0; li < nl; ++li)
-      coverers.push_back(std::make_unique<AreaCoverer>(ctx, opt.precision, opt.clip_first, raw[li], counters[li]));
+      coverers.push_back(s2 ? detail::make_s2_coverer(ctx, opt.precision, opt.clip_first, raw[li], counters[li])
+                            : std::make_unique<AreaCoverer>(ctx, opt.precision, opt.clip_first, raw[li], counters[li]));
     uint64_t done = 0;
     for (const WorkItem& it : items) my_weight += static_cast<double>(it.weight);
     const auto cover_t0 = Clock::now();
@@ -522,6 +537,7 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
     for (size_t li = 0; li < nl; ++li) {
       res.layers[li].name = layers[li].name;
       res.layers[li].precision = opt.precision;
+      res.layers[li].grid = opt.grid;
     }
     return res;
   }
@@ -532,7 +548,7 @@ CoverResult cover_layers(const std::vector<AreaLayer>& layers, const CoverOption
   res.rank_weight = rank_weight;
   for (size_t li = 0; li < nl; ++li) {
     const auto t0 = Clock::now();
-    res.layers[li] = flatten(raw[li], layers[li].name, FlattenOptions{opt.precision, opt.merge});
+    res.layers[li] = flatten(raw[li], layers[li].name, FlattenOptions{opt.precision, opt.merge, opt.grid});
     raw[li] = RawLayer();
     const double ft = seconds_since(t0);
     const CoverageLayer& L = res.layers[li];

@@ -59,11 +59,26 @@
 //   cover::CoverResult r = cover::cover_layers(layers, o);           // serial
 //   write_coverage("coverage.h5", r.layers, layers);
 //
+// The S2 grid (grid = "s2", jobs/cover/cover_s2.cpp): the same method with S2 cells, which
+// are not lon/lat rectangles. Each cell stands for a planar lon/lat rectangle that surely holds
+// it and every point assigned to it (s2grid::expanded_bounds: S2Cell::GetRectBound() grown by
+// 1e-9 degrees; full width where the bound crosses the antimeridian), intersected with its
+// parent's rectangle so that the hierarchical clipping stays exact. Step 1 starts from the cells
+// of the level whose cells are about as wide as the area's bounding box that meet the box; step 2
+// decides INTERIOR by GEOS covers() of the RECTANGLE (stricter than covering the cell: exact and
+// conservative), clips BOUNDARY pieces to the rectangle and refines into the 4 children down to
+// level P. Entries are the closed ranges of S2 leaf ids of the cells [range_min, range_max];
+// flatten works on them halved (aligned blocks, jobs/cover/s2_grid.h). Areas crossing the
+// antimeridian are out of scope for both grids (ingest keeps lon in [-180, 180]; an area drawn
+// across the line is a different planar polygon); areas reaching a pole are handled (the bound
+// of a polar cell is the full longitude range).
+//
 // Thread-safety: cover_layers is reentrant (own GEOS context per call); MPI use follows mpi/comm.h.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -75,7 +90,10 @@
 namespace geoshard::cover {
 
 struct CoverOptions {
-  int precision = 7;  // 1..12: precision of the BOUNDARY cells
+  int precision = 7;  // 1..12: precision of the BOUNDARY cells; with grid "s2": their S2 level, 1..30
+  // "geohash" (default) or "s2": S2 cells (Hilbert order) as an exact, conservative index; see
+  // "The S2 grid" below and jobs/cover/s2_grid.h. The coverage records it (layer attribute grid).
+  std::string grid = "geohash";
   bool merge = true;  // see the header comment; false is for benchmarks
   // true: clip a cell before asking GEOS; a cell with nothing left after clipping gets no entry
   // without a GEOS call, and intersects() is never needed (see the header comment, step 2).

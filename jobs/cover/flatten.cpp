@@ -24,9 +24,23 @@ void RawLayer::append(const RawLayer& o) {
 }
 
 CoverageLayer flatten(const RawLayer& raw, const std::string& name, const FlattenOptions& opt) {
-  if (opt.precision < 1 || opt.precision > geohash::kMaxPrecision)
+  const bool s2 = opt.grid == "s2";
+  if (!s2 && opt.grid != "geohash") throw std::invalid_argument("cover: unknown grid '" + opt.grid + "'");
+  if (!s2 && (opt.precision < 1 || opt.precision > geohash::kMaxPrecision))
     throw std::invalid_argument("cover: precision " + std::to_string(opt.precision) + " outside 1..12");
-  const auto& E = raw.entries;
+  if (s2 && (opt.precision < 1 || opt.precision > 30))
+    throw std::invalid_argument("cover: S2 level " + std::to_string(opt.precision) + " outside 1..30");
+  // S2: sweep over halved leaf ids (see FlattenOptions::grid), map back at the end.
+  std::vector<RawEntry> halved;
+  if (s2) {
+    halved = raw.entries;
+    for (RawEntry& e : halved) {
+      if (!(e.lo & 1) || !(e.hi & 1)) throw std::logic_error("cover: S2 entry bounds must be leaf ids (odd)");
+      e.lo >>= 1;
+      e.hi >>= 1;
+    }
+  }
+  const auto& E = s2 ? halved : raw.entries;
   const size_t n = E.size();
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
@@ -36,12 +50,12 @@ CoverageLayer flatten(const RawLayer& raw, const std::string& name, const Flatte
 
   CoverageLayer out;
   out.name = name;
-  out.grid = "geohash";
+  out.grid = opt.grid;
   out.precision = opt.precision;
   out.entry_offset.assign(1, 0);
   out.piece_ring_offset.assign(1, 0);
   out.ring_vertex_offset.assign(1, 0);
-  const int shift = 64 - 5 * opt.precision;
+  const int shift = s2 ? 2 * (30 - opt.precision) : 64 - 5 * opt.precision;
   const uint64_t cell_mask = (uint64_t{1} << shift) - 1;
   constexpr uint64_t kMaxSplit = uint64_t{1} << 32;
 
@@ -130,6 +144,11 @@ CoverageLayer flatten(const RawLayer& raw, const std::string& name, const Flatte
     if (end == std::numeric_limits<uint64_t>::max()) break;
     pos = end + 1;
   }
+  if (s2)
+    for (size_t i = 0; i < out.lo.size(); ++i) {
+      out.lo[i] = 2 * out.lo[i] + 1;
+      out.hi[i] = 2 * out.hi[i] + 1;
+    }
   return out;
 }
 

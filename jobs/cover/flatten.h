@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "io/coverage_table.h"
@@ -50,9 +51,15 @@ struct RawLayer {
 struct FlattenOptions {
   int precision = 7;
   bool merge = true;
+  // "geohash": keys are Z-order keys, cells of precision p are aligned blocks of 2^(64-5p) keys.
+  // "s2": keys are S2 leaf ids (odd), a cell of level k is the range [range_min, range_max] of its
+  // leaf ids; halved (id >> 1) these are aligned blocks of 4^(30-k) keys, so the same sweep
+  // works on the halved keys and the output is mapped back (2k + 1). Adjacent means no leaf id
+  // between (hi + 2 == next lo in leaf ids).
+  std::string grid = "geohash";
 };
 
-// Builds the layer (name and precision set, grid "geohash"). Throws std::logic_error when two
+// Builds the layer (name, precision and grid set). Throws std::logic_error when two
 // entries of one area overlap (a bug in the producer), std::length_error when merge = false
 // would need more than 2^32 intervals.
 CoverageLayer flatten(const RawLayer& raw, const std::string& name, const FlattenOptions& opt);

@@ -19,6 +19,7 @@
 #include "io/road_table.h"
 #include "io/run_record.h"
 #include "jobs/localise/localise.h"
+#include "jobs/localise/localise_s2.h"
 #include "jobs/localise/map_writer.h"
 
 namespace geoshard::localise {
@@ -82,7 +83,7 @@ RoadTable geometry_slice(const RoadTable& t, size_t b, size_t e) {
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
   // Every rank loads the coverage (it is small next to the roads) and plans identically.
-  const Localiser loc(opt.coverage, opt.layers);
+  const GridLocaliser loc(opt.coverage, opt.layers);  // geohash or S2, by the coverage's grid attribute
   const engine::Plan plan = engine::plan_for_roads(opt.roads, comm.size(), opt.plan);
   nlohmann::json cfg;
   cfg["job"] = "localise";
@@ -93,6 +94,7 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   for (const auto& l : loc.layers()) names.push_back(l.coverage.name);
   cfg["layers"] = names;
   cfg["precision"] = loc.precision();
+  cfg["grid"] = loc.grid();
   cfg["ranks"] = comm.size();
   cfg["plan"] = {{"partition_precision", opt.plan.partition_precision},
                  {"max_precision", opt.plan.max_precision},

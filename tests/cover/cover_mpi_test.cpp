@@ -111,6 +111,25 @@ TEST(CoverMpiEdge, DeadAreasOfEveryRankReachRankZero) {
   expect_same(par.layers[0], ser.layers[0]);
 }
 
+TEST(CoverMpiEdge, S2GridIdenticalToSerialWithDeadAreas) {
+  // cover --grid s2: the same deal and gather; the flattening works on S2 leaf ids.
+  mpi::Comm comm;
+  testing::Geos g;
+  AreaLayer l = testing::random_layer(g, 77, 5, 30.0, 50.0, 14);
+  const auto bad = testing::add_bad_areas(l, 30.0, 50.0);
+  cover::CoverOptions o;
+  o.grid = "s2";
+  o.precision = 11;
+  const auto par = cover::cover_layers({l}, o, &comm);
+  EXPECT_EQ(par.layers[0].grid, "s2");
+  if (!comm.root()) return;
+  const auto ser = cover::cover_layers({l}, o);
+  ASSERT_EQ(par.dead.size(), bad.size());
+  ASSERT_NO_THROW(par.layers[0].validate());
+  EXPECT_GT(par.layers[0].pieces(), 0u);
+  expect_same(par.layers[0], ser.layers[0]);
+}
+
 INSTANTIATE_TEST_SUITE_P(PrecisionAndMerge, CoverMpi,
                          ::testing::Values(std::tuple{4, true}, std::tuple{6, true}, std::tuple{5, false}));
 

@@ -99,7 +99,8 @@ TEST(CoverageLayer, ValidateNamesTheBrokenInvariant) {
   { auto l = sample(); l.ring_vertex_offset[1] = 3; expect_invalid(l, "fewer than 4 vertices"); }
   { auto l = sample(); l.lat.pop_back(); expect_invalid(l, "lon/lat"); }
   { auto l = sample(); l.precision = 0; expect_invalid(l, "precision 0"); }
-  { auto l = sample(); l.grid = "s2"; expect_invalid(l, "unknown grid"); }
+  { auto l = sample(); l.grid = "h3"; expect_invalid(l, "unknown grid"); }
+  { auto l = sample(); l.grid = "s2"; expect_invalid(l, "S2 interval ends must be leaf ids"); }
   {  // A BOUNDARY entry on an interval wider than one cell.
     auto l = sample();
     l.entry_kind = {2, 2, 1};
