@@ -24,7 +24,8 @@
 // Usage:
 //   localise_vs_geos --roads roads.h5 --areas areas.h5 [--layer L]... [--sample N]
 //                    [--brute-seconds S] [--geos-sample N] [--geoshard-csv FILE]
-//                    [--geoshard-seconds S] [--repeat N] [--markdown FILE] [--oracle-csv FILE]
+//                    [--geoshard-seconds S] [--coverage coverage.h5] [--repeat N] [--markdown FILE]
+//                    [--oracle-csv FILE]
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -147,8 +148,29 @@ std::map<std::string, std::vector<RoadAreaLength>> read_geoshard_csv(const std::
 // geoshard's localiser in-process on (roads, layer), one thread: cover the layer at precision 7
 // (cover is the rare step, run when borders change: not timed here; `geoshard cover` reports it),
 // then time localise() alone in thread CPU seconds.
+// With `coverage` (an existing coverage.h5 of the same areas.h5, e.g. `geoshard cover ...
+// --precision 7`), its layer is used instead of covering again.
 std::optional<std::pair<std::vector<RoadAreaLength>, double>> run_geoshard_localiser(const RoadTable& roads,
-                                                                                     const AreaLayer& layer) {
+                                                                                     const AreaLayer& layer,
+                                                                                     const std::string& coverage,
+                                                                                     uint64_t repeat) {
+  if (!coverage.empty()) {  // best of `repeat`
+    const localise::Localiser loc(coverage, {layer.name});
+    std::vector<localise::Hit> hits;
+    std::vector<double> len;
+    double secs = INFINITY;
+    for (uint64_t k = 0; k < repeat; ++k) {
+      hits.clear();
+      len.clear();
+      const double c0 = thread_cpu_seconds();
+      loc.localise(roads, hits, len);
+      secs = std::min(secs, thread_cpu_seconds() - c0);
+    }
+    std::vector<RoadAreaLength> out;
+    out.reserve(hits.size());
+    for (const auto& h : hits) out.push_back({h.row - roads.row_offset, h.area, h.length_m});
+    return std::make_pair(std::move(out), secs);
+  }
   char tmpl[] = "/tmp/geoshard-bench-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   const std::string cov_path = dir + "/coverage.h5";
@@ -192,7 +214,7 @@ double rate(uint64_t segs, double s) { return s > 0 ? segs / s : 0.0; }
 int main(int argc, char** argv) {
   CLI::App app{"localise vs GEOS: one-thread GEOS joins (good-user, oracle definition, brute force) against "
                "geoshard's localiser, with exactness checks"};
-  std::string roads_path, areas_path, csv_path, markdown_path, oracle_csv_path;
+  std::string roads_path, areas_path, csv_path, markdown_path, oracle_csv_path, coverage_path;
   std::vector<std::string> layers;
   uint64_t sample = 0, geos_sample = 0, seed = 1, repeat = 1;
   double brute_seconds = 60, geoshard_seconds = 0;
@@ -209,6 +231,10 @@ int main(int argc, char** argv) {
   app.add_option("--geoshard-seconds", geoshard_seconds,
                  "geoshard localiser one-thread seconds (CPU time, as this driver measures) for the same layers over "
                  "the whole table");
+  app.add_option("--coverage", coverage_path,
+                 "geoshard side: use this coverage.h5 (of the same areas.h5) instead of covering each layer at "
+                 "precision 7, and time the all-layers job on it (one Localiser, whole table) unless "
+                 "--geoshard-seconds is given");
   app.add_option("--markdown", markdown_path, "also append the result table to this file");
   app.add_option("--oracle-csv", oracle_csv_path,
                  "write the oracle's pairs (b) in the --geoshard-csv format (a reference output; rows of roads.h5)");
@@ -338,7 +364,7 @@ int main(int argc, char** argv) {
       }
 
       // geoshard: the direct call when wired, else the CSV.
-      if (auto direct = run_geoshard_localiser(roads, layer)) {
+      if (auto direct = run_geoshard_localiser(roads, layer, coverage_path, repeat)) {
         sort_pairs(direct->first);
         r.geoshard_vs_oracle = oracle::compare(truth, direct->first, roads, layer);
         r.geoshard_s = direct->second;
@@ -354,6 +380,20 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "[%s] geoshard vs oracle: %s%s\n", r.layer.c_str(),
                      r.geoshard_vs_oracle->exact() ? "EXACT " : "NOT EXACT ", r.geoshard_vs_oracle->summary().c_str());
       results.push_back(std::move(r));
+    }
+
+    // geoshard's all-layers job, one thread, whole table (best of --repeat).
+    if (!coverage_path.empty() && geoshard_seconds <= 0) {
+      const localise::Localiser loc(coverage_path, layers);
+      geoshard_seconds = INFINITY;
+      for (uint64_t k = 0; k < repeat; ++k) {
+        std::vector<localise::Hit> hits;
+        std::vector<double> len;
+        Stopwatch w;
+        loc.localise(all, hits, len);
+        geoshard_seconds = std::min(geoshard_seconds, w.cpu());
+      }
+      std::fprintf(stderr, "geoshard all %zu layers (one job): %.3f s CPU\n", layers.size(), geoshard_seconds);
     }
 
     // Report (Markdown).

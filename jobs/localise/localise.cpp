@@ -66,7 +66,14 @@ void index_edges(LayerData& d, int p) {
 // on the original segment, so a road drawn along a border stays collinear with it: inside, as
 // GEOS says); each sub-interval between cuts is inside when it overlaps an edge collinearly, else
 // by its midpoint against the area clipped to the cell (equal to the area in the open cell).
-double boundary_fraction(const LayerData& d, uint64_t cell_key, uint32_t a, const RingSet& clipped, double ax,
+// The edges of area a in the cell with key_lo cell_key: a range of d.edges.
+std::pair<const CellEdge*, const CellEdge*> cell_edges(const LayerData& d, uint64_t cell_key, uint32_t a) {
+  auto cmp = [](const CellEdge& x, const CellEdge& y) { return x.key != y.key ? x.key < y.key : x.area < y.area; };
+  const auto r = std::equal_range(d.edges.begin(), d.edges.end(), CellEdge{cell_key, a, 0}, cmp);
+  return {d.edges.data() + (r.first - d.edges.begin()), d.edges.data() + (r.second - d.edges.begin())};
+}
+
+double boundary_fraction(const LayerData& d, const CellEdge* e0, const CellEdge* e1, const RingSet& clipped, double ax,
                          double ay, double bx, double by, double t0, double t1, std::vector<double>& ts,
                          std::vector<TInterval>& overlaps) {
   const double dx = bx - ax, dy = by - ay;
@@ -75,11 +82,7 @@ double boundary_fraction(const LayerData& d, uint64_t cell_key, uint32_t a, cons
   ts.push_back(t0);
   ts.push_back(t1);
   const AreaLayer& l = d.areas;
-  auto it = std::lower_bound(d.edges.begin(), d.edges.end(), CellEdge{cell_key, a, 0},
-                             [](const CellEdge& x, const CellEdge& y) {
-                               return x.key != y.key ? x.key < y.key : x.area < y.area;
-                             });
-  for (; it != d.edges.end() && it->key == cell_key && it->area == a; ++it) {
+  for (const CellEdge* it = e0; it != e1; ++it) {
     const double ux = l.lon[it->v], uy = l.lat[it->v], vx = l.lon[it->v + 1], vy = l.lat[it->v + 1];
     const int oa = orient2d_sign(ax, ay, bx, by, ux, uy);
     const int ob = orient2d_sign(ax, ay, bx, by, vx, vy);
@@ -163,6 +166,31 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     if (d.coverage.precision != precision_)
       throw std::runtime_error("coverage '" + coverage_path + "': layers have different precisions");
     index_edges(d, precision_);
+    std::vector<uint8_t> io(d.coverage.intervals(), 1);
+    for (size_t i = 0; i < io.size(); ++i)
+      for (uint64_t e = d.coverage.entry_offset[i]; e < d.coverage.entry_offset[i + 1]; ++e)
+        if (d.coverage.entry_kind[e] != static_cast<uint8_t>(CoverKind::kInterior)) io[i] = 0;
+    interior_only_.push_back(std::move(io));
+    // Per entry e: its edges are edges[ee[2e], ee[2e+1]) when its interval is one cell of the
+    // precision; ee[2e] > ee[2e+1] marks "look up by the piece's cell".
+    const CoverageLayer& c = d.coverage;
+    std::vector<uint64_t> ee(2 * c.entry_area.size(), 0);
+    const uint64_t cell_span = ~uint64_t{0} >> (5 * precision_);
+    for (size_t i = 0; i < c.intervals(); ++i) {
+      const bool one_cell = c.hi[i] - c.lo[i] == cell_span;
+      for (uint64_t e = c.entry_offset[i]; e < c.entry_offset[i + 1]; ++e) {
+        if (c.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) continue;
+        if (one_cell) {
+          const auto r = cell_edges(d, c.lo[i], c.entry_area[e]);
+          ee[2 * e] = r.first - d.edges.data();
+          ee[2 * e + 1] = r.second - d.edges.data();
+        } else {
+          ee[2 * e] = 1;
+          ee[2 * e + 1] = 0;
+        }
+      }
+    }
+    entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
   }
   if (layers_.size() > 65535) throw std::runtime_error("too many layers");
@@ -176,21 +204,147 @@ uint64_t Localiser::bytes() const {
          c.ring_vertex_offset.size() * 8 + c.piece_ring_offset.size() * 8;
     b += l.areas.lon.size() * 16 + l.areas.vertex_offset.size() * 8;
   }
+  for (const auto& v : interior_only_) b += v.size();
+  for (const auto& v : entry_edges_) b += v.size() * 8;
   return b;
 }
 
-// acc[layer][area] += metres of segment A-B inside the area.
-void Localiser::segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const {
-  const double seg_m = haversine_m(ax, ay, bx, by);
-  thread_local std::vector<double> scratch;
-  thread_local std::vector<TInterval> out;
-  thread_local std::vector<uint32_t> candidates;
-  thread_local std::vector<double> ts;
-  thread_local std::vector<TInterval> overlaps;
+struct Localiser::Scratch {
+  std::vector<double> clip;            // clip_segment scratch
+  std::vector<TInterval> out;          // clip_segment output
+  std::vector<uint32_t> candidates;    // on-line pieces: areas of the cells on both sides
+  std::vector<double> ts;              // boundary_fraction cuts
+  std::vector<TInterval> overlaps;     // boundary_fraction collinear overlaps
+  std::vector<uint64_t> zk;            // per vertex of the road: key_lo of its cell
+  std::vector<double> cos_lat;         // per vertex: cos(lat) (haversine_m_short)
+  std::vector<char> near;              // per vertex: near a grid line (CellKeyer)
+  std::vector<double> seg_m;           // per segment: haversine_m
+  std::vector<size_t> cursor;          // per layer: interval search position of the walk
+};
+
+namespace {
+
+// First k in [a, b) with !pred(k), where pred holds on a prefix of [a, b) (b when it holds
+// everywhere); searched outward from `hint` (exponential steps, then binary): O(log |answer -
+// hint|). Roads come in Z order and segments of a road are local, so hints are close.
+template <class P>
+size_t gallop(size_t a, size_t b, size_t hint, P pred) {
+  if (hint < a) hint = a;
+  if (hint > b) hint = b;
+  size_t lo, hi;  // answer in [lo, hi]; pred true below lo; hi == b or !pred(hi)
+  if (hint < b && pred(hint)) {
+    lo = hint + 1;
+    hi = b;
+    for (size_t step = 1;; step *= 2) {
+      const size_t probe = lo + step - 1;
+      if (probe >= b) break;
+      if (!pred(probe)) {
+        hi = probe;
+        break;
+      }
+      lo = probe + 1;
+    }
+  } else {
+    hi = hint;
+    lo = a;
+    for (size_t step = 1; hi > a; step *= 2) {
+      const size_t probe = hi - a >= step ? hi - step : a;
+      if (pred(probe)) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+    }
+  }
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (pred(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// gallop, but a plain scan from a for short ranges (cheaper below ~8 entries).
+template <class P>
+size_t search(size_t a, size_t b, size_t hint, P pred) {
+  if (b - a <= 8) {
+    while (a < b && pred(a)) ++a;
+    return a;
+  }
+  return gallop(a, b, hint, pred);
+}
+
+// The smallest aligned Z-order block of at most `cell_bits` key bits (a union of whole cells of
+// the coverage's precision) whose key range holds every key whose bits differ from k only
+// where `diff` has bits: [*lo, *hi]. Such a block is a half-open lon/lat rectangle.
+inline void z_block(uint64_t k, uint64_t diff, int cell_bits, uint64_t* lo, uint64_t* hi) {
+  int common = diff == 0 ? 64 : __builtin_clzll(diff);
+  if (common > cell_bits) common = cell_bits;  // cell_bits = 5 P <= 60: the shift below is defined
+  const uint64_t mask = ~(~uint64_t{0} >> common);
+  *lo = k & mask;
+  *hi = *lo | ~mask;
+}
+
+// key_lo of the cell of the coverage's precision holding (lon, lat): geohash::zkey(lon, lat)
+// with the bits below the cell cleared, exactly (half-open rule). The cell indices are estimated
+// with one multiplication each (error < 1e-10 of a cell width); away from the grid lines (more
+// than 1e-6 of a cell width) the estimate's integer part is exact; near one (or on it, or out of
+// range), *near is set and the exact zkey decides. A point not near any grid line lies off every
+// edge line of every block made of whole cells (and off lon = 180 and lat = 90).
+struct CellKeyer {
+  explicit CellKeyer(int p)
+      : sx(32 - geohash::lon_bits(p)), sy(32 - geohash::lat_bits(p)),
+        fx(static_cast<double>(geohash::columns(p)) / 360.0), fy(static_cast<double>(geohash::rows(p)) / 180.0),
+        nx(static_cast<double>(geohash::columns(p))), ny(static_cast<double>(geohash::rows(p))),
+        mask(~(~uint64_t{0} >> (5 * p))) {}
+  __attribute__((always_inline)) uint64_t operator()(double lon, double lat, bool* near) const {
+    const double ex = (lon + 180.0) * fx, ey = (lat + 90.0) * fy;
+    if (ex >= 0.0 && ey >= 0.0 && ex < nx && ey < ny) {  // false for NaN
+      const int64_t kx = static_cast<int64_t>(ex), ky = static_cast<int64_t>(ey);  // floor: both >= 0
+      const double rx = ex - static_cast<double>(kx), ry = ey - static_cast<double>(ky);
+      if (rx > 1e-6 && rx < 1.0 - 1e-6 && ry > 1e-6 && ry < 1.0 - 1e-6) {
+        *near = false;
+        return (spread(static_cast<uint64_t>(kx) << sx) << 1) | spread(static_cast<uint64_t>(ky) << sy);
+      }
+    }
+    *near = true;
+    return exact(lon, lat);
+  }
+  // geohash::detail::spread32, inlined (GCC does not inline it here at -O2).
+  __attribute__((always_inline)) static uint64_t spread(uint64_t x) {
+    x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
+    x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
+    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
+    x = (x | (x << 2)) & 0x3333333333333333ull;
+    x = (x | (x << 1)) & 0x5555555555555555ull;
+    return x;
+  }
+  __attribute__((noinline)) uint64_t exact(double lon, double lat) const { return geohash::zkey(lon, lat) & mask; }
+  int sx, sy;
+  double fx, fy, nx, ny;
+  uint64_t mask;
+};
+
+// True when the closed bounding box [minx, maxx] x [miny, maxy] keeps off the west and south
+// edges of the block starting at key blo (and off lon = +180 / lat = +90, where the closing
+// lines belong to the cells inside): no piece of a segment in it lies along the block's edge
+// lines, so every on-line piece has the cells of the block on both sides.
+inline bool off_block_edges(uint64_t blo, double minx, double miny, double maxx, double maxy) {
+  return minx > geohash::detail::lon_line32(geohash::detail::compact32(blo >> 1)) &&
+         miny > geohash::detail::lat_line32(geohash::detail::compact32(blo)) && maxx < 180.0 && maxy < 90.0;
+}
+
+}  // namespace
+
+// acc[layer][area] += metres of segment A-B (length seg_m) inside the area, for the layers with
+// walk[layer] set; a cell of the walk lies in interval range [rlo[layer], rhi[layer]) or in none.
+void Localiser::segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
+                        const size_t* rlo, const size_t* rhi, Scratch& s) const {
   SegmentWalker w(ax, ay, bx, by, precision_);
   for (Piece p; w.next(p);) {
     const double piece_m = piece_length_m(seg_m, p.t0, p.t1);
     if (piece_m <= 0) continue;
+    const uint64_t key = p.cell.key_lo();
     const geohash::Bounds b = p.cell.bounds();
     // Along a grid line: the piece is on an edge of its cell (half-open rule: west or south
     // edge; at +180 / +90 the east or north edge). The cell across the line, if any in the
@@ -207,9 +361,20 @@ void Localiser::segment(double ax, double ay, double bx, double by, Accumulator&
       if (p.y0 == b.north) across = p.cell.neighbour(geohash::Direction::N);
     }
     for (size_t li = 0; li < layers_.size(); ++li) {
-      if (skip[li]) continue;  // settled for the whole road by the fast path
+      if (!walk[li]) continue;
       const CoverageLayer& cov = layers_[li].coverage;
-      const int64_t iv = cov.find(p.cell.key_lo());
+      // The interval holding the cell: the last one of the range starting at or before key.
+      int64_t iv = -1;
+      {
+        size_t j = rlo[li];
+        const size_t e = rhi[li];
+        if (e - j <= 8) {
+          while (j < e && cov.lo[j] <= key) ++j;
+        } else {
+          j = std::upper_bound(cov.lo.begin() + j, cov.lo.begin() + e, key) - cov.lo.begin();
+        }
+        if (j > rlo[li] && cov.hi[j - 1] >= key) iv = static_cast<int64_t>(j - 1);
+      }
       if (!on_line) {
         if (iv < 0) continue;
         for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e) {
@@ -217,88 +382,268 @@ void Localiser::segment(double ax, double ay, double bx, double by, Accumulator&
           if (cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) {
             acc.add(li, a, piece_m);
           } else {
-            const double f = boundary_fraction(layers_[li], p.cell.key_lo(), a, cov.piece_rings(cov.entry_piece[e]), ax,
-                                               ay, bx, by, p.t0, p.t1, ts, overlaps);
+            // The entry's edges, indexed at load when its interval is one cell, else looked up.
+            const uint64_t eb = entry_edges_[li][2 * e], ee = entry_edges_[li][2 * e + 1];
+            const auto r = eb <= ee ? std::make_pair(layers_[li].edges.data() + eb, layers_[li].edges.data() + ee)
+                                    : cell_edges(layers_[li], key, a);
+            const double f = boundary_fraction(layers_[li], r.first, r.second, cov.piece_rings(cov.entry_piece[e]), ax, ay,
+                                               bx, by, p.t0, p.t1, s.ts, s.overlaps);
             if (f > 0) acc.add(li, a, f * seg_m);
           }
         }
         continue;
       }
+      std::vector<uint32_t>& candidates = s.candidates;
       candidates.clear();
       auto collect = [&](int64_t i) {
         if (i < 0) return;
         for (uint64_t e = cov.entry_offset[i]; e < cov.entry_offset[i + 1]; ++e) candidates.push_back(cov.entry_area[e]);
       };
       collect(iv);
-      if (across.is_valid()) collect(cov.find(across.key_lo()));
+      if (across.is_valid()) collect(cov.find(across.key_lo()));  // may lie outside the range
       std::sort(candidates.begin(), candidates.end());
       candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
       for (uint32_t a : candidates) {
-        const double f = inside_fraction(area_rings(layers_[li].areas, a), p.x0, p.y0, p.x1, p.y1, scratch, out);
+        const double f = inside_fraction(area_rings(layers_[li].areas, a), p.x0, p.y0, p.x1, p.y1, s.clip, s.out);
         if (f > 0) acc.add(li, a, f * piece_m);
       }
     }
   }
 }
 
+// Per road: the vertices' zkeys and cos(lat) once, each segment's haversine once (the road's
+// length is their sum; pieces take shares of them). Then per layer:
+//   - road level: the smallest aligned Z-order block holding the road (a rectangle, half-open,
+//     like cells, made of whole cells of the coverage's precision) and the range of intervals
+//     overlapping it (searched from the previous road's, roads come in Z order). When the road
+//     keeps off the block's west and south edges (a road along such an edge may run along a
+//     border that areas on the other side share), no interval in the block → no area; one
+//     INTERIOR-only interval holding the block → those areas, whole.
+//   - segment level, the same on each segment's own block within the road's range: settled
+//     segments cost a comparison and an addition (runs of segments in one INTERIOR-only interval
+//     are summed and added to its areas once); only the others are walked, for only the layers
+//     that need it.
 void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::vector<double>& road_length_m) const {
+  const size_t nl = layers_.size();
   Accumulator acc;
-  acc.len.resize(layers_.size());
-  acc.touched.resize(layers_.size());
-  for (size_t li = 0; li < layers_.size(); ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
+  acc.len.resize(nl);
+  acc.touched.resize(nl);
+  for (size_t li = 0; li < nl; ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
+  Scratch s;
+  const int cell_bits = 5 * precision_;
+  const CellKeyer cell_key(precision_);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
-  std::vector<char> whole(layers_.size());
+  std::vector<size_t> hint(nl, 0), rlo(nl), rhi(nl), slo(nl), shi(nl);
+  std::vector<char> settled(nl), walk(nl);
+  std::vector<int64_t> run_iv(nl);  // INTERIOR-only interval of the current run of segments, or -1
+  std::vector<double> run_m(nl);    // metres of that run
+  // Per layer, a key range [known_lo, known_hi] whose cells are settled: no interval there
+  // (known_iv = -1: a gap between intervals) or inside INTERIOR-only interval known_iv. Kept
+  // across segments and roads (roads come in Z order): most blocks fall in the last one.
+  std::vector<uint64_t> known_lo(nl, 1), known_hi(nl, 0);
+  std::vector<int64_t> known_iv(nl, -1);
+  // j0 = the first interval with hi >= blo. Returns 1 when no interval meets [blo, bhi], 2 when
+  // an INTERIOR-only interval holds it (known_* updated in both cases), 0 otherwise.
+  auto learn = [&](size_t li, size_t j0, uint64_t blo, uint64_t bhi) -> int {
+    const CoverageLayer& cov = layers_[li].coverage;
+    const size_t ni = cov.intervals();
+    if (j0 == ni || cov.lo[j0] > bhi) {
+      known_lo[li] = j0 > 0 ? cov.hi[j0 - 1] + 1 : 0;
+      known_hi[li] = j0 < ni ? cov.lo[j0] - 1 : ~uint64_t{0};
+      known_iv[li] = -1;
+      return 1;
+    }
+    if (cov.lo[j0] <= blo && bhi <= cov.hi[j0] && interior_only_[li][j0]) {
+      known_lo[li] = cov.lo[j0];
+      known_hi[li] = cov.hi[j0];
+      known_iv[li] = static_cast<int64_t>(j0);
+      return 2;
+    }
+    return 0;
+  };
+  auto add_interval = [&](size_t li, int64_t iv, double m) {
+    const CoverageLayer& cov = layers_[li].coverage;
+    for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e) acc.add(li, cov.entry_area[e], m);
+  };
+  auto flush = [&](size_t li) {
+    if (run_iv[li] >= 0 && run_m[li] > 0) {
+      const CoverageLayer& cov = layers_[li].coverage;
+      for (uint64_t e = cov.entry_offset[run_iv[li]]; e < cov.entry_offset[run_iv[li] + 1]; ++e)
+        acc.add(li, cov.entry_area[e], run_m[li]);
+    }
+    run_iv[li] = -1;
+    run_m[li] = 0;
+  };
+  // The interval of layer li holding the cell with key_lo `key` within the road's range, or -1.
+  auto find_in = [&](size_t li, uint64_t key) -> int64_t {
+    const CoverageLayer& cov = layers_[li].coverage;
+    size_t j = rlo[li];
+    const size_t e = rhi[li];
+    if (e - j <= 8) {
+      while (j < e && cov.lo[j] <= key) ++j;
+    } else {
+      j = std::upper_bound(cov.lo.begin() + j, cov.lo.begin() + e, key) - cov.lo.begin();
+    }
+    return j > rlo[li] && cov.hi[j - 1] >= key ? static_cast<int64_t>(j - 1) : -1;
+  };
+  // Intervals i1, i2 of layer li list the same areas.
+  auto same_areas = [&](size_t li, int64_t i1, int64_t i2) {
+    if (i1 == i2) return true;
+    const CoverageLayer& cov = layers_[li].coverage;
+    const uint64_t e1 = cov.entry_offset[i1], e2 = cov.entry_offset[i2], n1 = cov.entry_offset[i1 + 1] - e1;
+    if (cov.entry_offset[i2 + 1] - e2 != n1) return false;
+    for (uint64_t k = 0; k < n1; ++k)
+      if (cov.entry_area[e1 + k] != cov.entry_area[e2 + k]) return false;
+    return true;
+  };
+  const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
-    double len = 0;
-    for (uint64_t v = a; v + 1 < b; ++v) len += haversine_m(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1]);
-    road_length_m.push_back(len);
-    // Fast path: the smallest aligned Z-order block holding the road's bounding box is a
-    // rectangle (half-open, like cells). When one coverage interval contains the whole block and
-    // holds only INTERIOR entries, the road lies inside exactly those areas, whole -- provided it
-    // keeps off the block's west and south edges (a road along such an edge may run along a
-    // border that the areas on the other side share).
-    double minx = roads.lon[a], maxx = minx, miny = roads.lat[a], maxy = miny;
-    for (uint64_t v = a + 1; v < b; ++v) {
-      minx = std::min(minx, roads.lon[v]), maxx = std::max(maxx, roads.lon[v]);
-      miny = std::min(miny, roads.lat[v]), maxy = std::max(maxy, roads.lat[v]);
+    const double* lon = roads.lon.data() + a;
+    const double* lat = roads.lat.data() + a;
+    const size_t n = b - a;
+    if (n == 0) {
+      road_length_m.push_back(0);
+      continue;
     }
-    const uint64_t k0 = geohash::zkey(minx, miny), k1 = geohash::zkey(maxx, maxy);
-    const int common = k0 == k1 ? 64 : __builtin_clzll(k0 ^ k1);
-    const uint64_t mask = common == 64 ? ~uint64_t{0} : ~(~uint64_t{0} >> common);
-    const uint64_t blo = k0 & mask, bhi = blo | ~mask;
-    const uint32_t bx = geohash::detail::compact32(blo >> 1), by = geohash::detail::compact32(blo);
-    const bool off_edges = minx > geohash::detail::lon_line32(bx) && miny > geohash::detail::lat_line32(by);
-    bool all_whole = true;
-    for (size_t li = 0; li < layers_.size(); ++li) {
-      whole[li] = 0;
-      if (!off_edges) {
-        all_whole = false;
+    s.zk.resize(n);
+    s.cos_lat.resize(n);
+    s.seg_m.resize(n > 0 ? n - 1 : 0);
+    s.near.resize(n);
+    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
+    for (size_t v = 0; v < n; ++v) {
+      s.cos_lat[v] = cos(lat[v] * kDegToRad);
+      minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
+      miny = std::min(miny, lat[v]), maxy = std::max(maxy, lat[v]);
+    }
+    double len = 0;
+    for (size_t v = 0; v + 1 < n; ++v) {
+      s.seg_m[v] = haversine_m_short(lon[v], lat[v], s.cos_lat[v], lon[v + 1], lat[v + 1], s.cos_lat[v + 1]);
+      len += s.seg_m[v];
+    }
+    road_length_m.push_back(len);
+
+    // The road's block: that of its bounding box's corners (the smallest aligned block holding
+    // both holds the box: it is a rectangle). Corners away from grid lines are off its edges.
+    uint64_t blo, bhi;
+    bool near_min, near_max;
+    const uint64_t kmin = cell_key(minx, miny, &near_min);
+    z_block(kmin, kmin ^ cell_key(maxx, maxy, &near_max), cell_bits, &blo, &bhi);
+    const bool road_off = !(near_min || near_max) || off_block_edges(blo, minx, miny, maxx, maxy);
+    bool need_segments = false;
+    for (size_t li = 0; li < nl; ++li) {
+      settled[li] = 0;
+      run_iv[li] = -1;
+      run_m[li] = 0;
+      if (road_off && known_lo[li] <= blo && bhi <= known_hi[li]) {  // settled by what we know
+        settled[li] = 1;
+        if (known_iv[li] >= 0) add_interval(li, known_iv[li], len);
         continue;
       }
       const CoverageLayer& cov = layers_[li].coverage;
-      const int64_t iv = cov.find(blo);
-      if (iv < 0) {
-        // No area anywhere in the block? Only if the interval after blo starts beyond bhi.
-        const auto next = std::upper_bound(cov.lo.begin(), cov.lo.end(), blo);
-        whole[li] = next == cov.lo.end() || *next > bhi;
-      } else if (cov.hi[iv] >= bhi) {
-        bool interior = true;
-        for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e)
-          interior = interior && cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior);
-        if (interior) {
-          whole[li] = 1;
-          for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e) acc.add(li, cov.entry_area[e], len);
+      const uint64_t* lo = cov.lo.data();
+      const uint64_t* hi = cov.hi.data();
+      const size_t ni = cov.intervals();
+      const size_t i0 = gallop(0, ni, hint[li], [&](size_t k) { return hi[k] < blo; });
+      const size_t i1 = gallop(i0, ni, i0, [&](size_t k) { return lo[k] <= bhi; });
+      hint[li] = i0;
+      rlo[li] = i0;
+      rhi[li] = i1;
+      if (road_off) {
+        const int c = learn(li, i0, blo, bhi);
+        if (c == 1) settled[li] = 1;  // no area anywhere in the block
+        if (c == 2) {                 // wholly inside the interval's areas
+          settled[li] = 1;
+          add_interval(li, known_iv[li], len);
         }
       }
-      all_whole = all_whole && whole[li];
+      need_segments = need_segments || !settled[li];
     }
-    if (!all_whole) {
-      for (uint64_t v = a; v + 1 < b; ++v) segment(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1], acc, whole);
+
+    // 1 when segment v lies in two edge-adjacent cells and keeps off the west and south edges of
+    // their union (and off lon = 180, lat = 90); else 0.
+    auto two_cells = [&](size_t v, double ax, double ay, double bx, double by) -> int {
+      const uint64_t k1 = s.zk[v], k2 = s.zk[v + 1];
+      const uint64_t x1 = geohash::detail::compact32(k1 >> 1), y1 = geohash::detail::compact32(k1);
+      const uint64_t x2 = geohash::detail::compact32(k2 >> 1), y2 = geohash::detail::compact32(k2);
+      const uint64_t sx = uint64_t{1} << shift_x, sy = uint64_t{1} << shift_y;
+      const bool adjacent = (x1 == x2 && (y1 + sy == y2 || y2 + sy == y1)) || (y1 == y2 && (x1 + sx == x2 || x2 + sx == x1));
+      if (!adjacent) return 0;
+      if (!(s.near[v] || s.near[v + 1])) return 1;
+      return std::min(ax, bx) > geohash::detail::lon_line32(std::min(x1, x2)) &&
+                     std::min(ay, by) > geohash::detail::lat_line32(std::min(y1, y2)) && std::max(ax, bx) < 180.0 &&
+                     std::max(ay, by) < 90.0
+                 ? 1
+                 : 0;
+    };
+    if (need_segments) {
+      for (size_t v = 0; v < n; ++v) {
+        bool nr;
+        s.zk[v] = cell_key(lon[v], lat[v], &nr);
+        s.near[v] = nr;
+      }
+      for (size_t v = 0; v + 1 < n; ++v) {
+        const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
+        const double sm = s.seg_m[v];
+        uint64_t sblo, sbhi;
+        z_block(s.zk[v], s.zk[v] ^ s.zk[v + 1], cell_bits, &sblo, &sbhi);
+        const bool off = !(s.near[v] || s.near[v + 1]) ||
+                         off_block_edges(sblo, std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by));
+        bool any_walk = false;
+        int two = -1;  // two_cells(), computed when first needed
+        for (size_t li = 0; li < nl; ++li) {
+          walk[li] = 0;
+          if (settled[li]) continue;
+          int c = 0;
+          size_t j0 = 0;
+          if (off && known_lo[li] <= sblo && sbhi <= known_hi[li]) {
+            c = known_iv[li] >= 0 ? 2 : 1;
+          } else {
+            const uint64_t* hi = layers_[li].coverage.hi.data();
+            j0 = search(rlo[li], rhi[li], known_iv[li] >= 0 ? static_cast<size_t>(known_iv[li]) : rlo[li],
+                        [&](size_t k) { return hi[k] < sblo; });
+            if (off) c = learn(li, j0, sblo, sbhi);
+          }
+          if (c == 1) continue;  // no area in the segment's block
+          if (c == 2) {          // in the INTERIOR-only interval known_iv: extend or start a run
+            if (run_iv[li] != known_iv[li]) {
+              flush(li);
+              run_iv[li] = known_iv[li];
+            }
+            run_m[li] += sm;
+            continue;
+          }
+          if (two < 0) two = two_cells(v, ax, ay, bx, by);
+          if (two == 1) {
+            // In two edge-adjacent cells, off the edges of their union (a rectangle): both cells
+            // without area → nothing; both in INTERIOR-only intervals of the same areas → the
+            // whole segment is in those areas (what the walk gives, piece by piece).
+            const int64_t i1 = find_in(li, s.zk[v]), i2 = find_in(li, s.zk[v + 1]);
+            if (i1 < 0 && i2 < 0) continue;
+            if (i1 >= 0 && i2 >= 0 && interior_only_[li][i1] && interior_only_[li][i2] && same_areas(li, i1, i2)) {
+              if (run_iv[li] != i1) {
+                flush(li);
+                run_iv[li] = i1;
+              }
+              run_m[li] += sm;
+              continue;
+            }
+          }
+          const uint64_t* lo = layers_[li].coverage.lo.data();
+          const bool overlap = j0 < rhi[li] && lo[j0] <= sbhi;
+          slo[li] = j0;
+          shi[li] = overlap ? search(j0, rhi[li], j0, [&](size_t k) { return lo[k] <= sbhi; }) : j0;
+          walk[li] = 1;
+          any_walk = true;
+        }
+        if (any_walk) segment(ax, ay, bx, by, sm, acc, walk.data(), slo.data(), shi.data(), s);
+      }
+      for (size_t li = 0; li < nl; ++li) flush(li);
     }
-    for (size_t li = 0; li < layers_.size(); ++li) {
+
+    for (size_t li = 0; li < nl; ++li) {
       std::vector<uint32_t>& t = acc.touched[li];
-      std::sort(t.begin(), t.end());
+      if (t.size() > 1) std::sort(t.begin(), t.end());
       for (uint32_t k : t) {
         hits.push_back(Hit{roads.row_offset + i, static_cast<uint16_t>(li), k, acc.len[li][k]});
         acc.len[li][k] = 0;

@@ -9,9 +9,15 @@
 //     the full area polygons of the cells on both sides of the line: there the area clipped to
 //     one cell cannot tell a border from a cell edge, and GEOS counts a road along a shared
 //     border as inside both areas.
+// Fast paths (localise.cpp, docs/benchmarks.md "localise vs GEOS — geoshard side"): per road
+// and per segment, an aligned Z-order block made of whole cells holds it; when it keeps off the
+// block's west/south edges, no coverage interval in the block means no area, and one
+// INTERIOR-only interval holding the block means those areas, whole; a segment in two
+// edge-adjacent cells likewise. Only the other segments are walked, for the layers that need it.
 // Lengths follow kernels/geodesic.h: a piece [t0, t1] of a segment has (t1 - t0) × haversine
-// of the segment; areas the road only touches at points (length 0) are not listed.
-// Result: identical to the GEOS oracle (tests/oracle) up to rounding (1e-9 relative).
+// of the segment (haversine_m_short: within 1e-15 of haversine_m), computed once per segment;
+// the road's length is their sum; areas the road only touches at points (length 0) are not
+// listed. Result: identical to the GEOS oracle (tests/oracle) up to rounding (1e-9 relative).
 //
 // Thread-safety: a Localiser is immutable after construction; localise() may run concurrently.
 #pragma once
@@ -72,7 +78,15 @@ class Localiser {
       len[layer][area] += m;
     }
   };
-  void segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const;
+  struct Scratch;  // per-call buffers (localise.cpp)
+  // Walks segment A-B (length seg_m) for the layers with walk[layer] set; [rlo[l], rhi[l]) is the
+  // range of layer l's intervals that can hold a piece of it (every cell it passes through).
+  void segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
+               const size_t* rlo, const size_t* rhi, Scratch& s) const;
+  // Per layer, per interval: 1 when it holds only INTERIOR entries.
+  std::vector<std::vector<uint8_t>> interior_only_;
+  // Per layer, per entry: its cell's edges (see the constructor).
+  std::vector<std::vector<uint64_t>> entry_edges_;
   std::vector<LayerData> layers_;
   int precision_ = 0;
 };
