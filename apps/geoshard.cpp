@@ -18,6 +18,7 @@
 #include "io/coverage_table.h"
 #include "io/output.h"
 #include "io/road_table.h"
+#include "jobs/blur/job.h"
 #include "jobs/cover/cover.h"
 #include "jobs/localise/job.h"
 #include "jobs/synth/synth.h"
@@ -185,6 +186,28 @@ int main(int argc, char** argv) {
   add_common(areas, ac);
   areas->footer(kFooter);
 
+  geoshard::ingest::ImageOptions io;
+  Common ic;
+  CLI::App* images = ingest->add_subcommand(
+      "images",
+      "Photos -> images.h5: one row per photo (path, location, size, megapixels, projection, field of\n"
+      "view, heading, capture time, EXIF orientation), sorted by the geohash of the capture point and\n"
+      "weighted by megapixels, so the engine plans image tasks by geohash density. Photos without a\n"
+      "location sort last and form a task of their own.\n"
+      "--in DIR: every .jpg/.jpeg/.png/.tif/.tiff below DIR; location from EXIF GPS, projection from\n"
+      "  XMP GPano (ProjectionType=equirectangular, cropped-area fields), else 2:1 = equirect.\n"
+      "--manifest FILE: CSV with a header row, or JSON lines (.jsonl), columns/keys\n"
+      "  path (required, relative to the manifest), lat, lon, captured_at, heading, projection\n"
+      "  (equirect|perspective|fisheye), hfov (degrees); given values win over the photo's metadata.\n"
+      "Missing files, unreadable images and bad manifest rows go to the dead letters.");
+  auto* img_in = images->add_option("--in", io.in, "Folder of photos (scanned recursively)");
+  auto* img_manifest = images->add_option("--manifest", io.manifest, "Manifest (.csv with header, or .jsonl)");
+  img_in->excludes(img_manifest);
+  images->add_option("--out", io.out, "Output image index (HDF5)")->required();
+  images->add_option("--dead-letter", io.dead_letter, "Dead-letter file (default: <out>.dead-letter.jsonl)");
+  add_common(images, ic);
+  images->footer(kFooter);
+
   // ---- synth ----
   geoshard::synth::SynthOptions so;
   Common sc;
@@ -306,6 +329,35 @@ int main(int argc, char** argv) {
   add_common(gather, gc, false);
   gather->footer(kFooter);
 
+  // ---- blur ----
+  geoshard::blur::BlurJobOptions bo;
+  Common bc;
+  std::string blur_mode = "gaussian";
+  CLI::App* blurc = app.add_subcommand(
+      "blur",
+      "Find and blur every face and licence plate in the photos of an image index (from 'ingest\n"
+      "images'), on the engine: tasks by geohash cell weighted by megapixels, one shard per task,\n"
+      "resumable. 360-degree photos are searched in overlapping perspective views (every object up\n"
+      "to --overlap degrees lies wholly in one view; zenith and nadir included); boxes are mapped\n"
+      "back densely, grown by --grow, faces blurred as ellipses, plates as quads. Outputs mirror the\n"
+      "input tree under --out: JPEGs re-encode only the 8x8 blocks a region touches (every other\n"
+      "block and every metadata segment is copied), PNG/TIFF are re-encoded losslessly. Writes\n"
+      "NAME.EXT.json beside each output (detections, polygons in original pixels, model and\n"
+      "checksum), --out/blur-summary.json and --out/blur.dead-letter.jsonl.");
+  blurc->add_option("--images", bo.images, "Image index from 'ingest images'")->required();
+  blurc->add_option("--models", bo.models, "Models file (TOML; default: the shipped jobs/blur/models/default.toml)");
+  blurc->add_option("--run", bo.run_dir, "Run folder (shards, plan, run record); rerun to resume")->required();
+  blurc->add_option("--out", bo.out_dir, "Output folder (mirrors the input tree)")->required();
+  blurc->add_option("--mode", blur_mode, "gaussian (irreversible, strength by region size), pixelate or solid")
+      ->check(CLI::IsMember({"gaussian", "pixelate", "solid"}))->capture_default_str();
+  blurc->add_option("--fov", bo.anonymise.view_fov_deg, "Field of view of the 360-degree views (degrees)")->capture_default_str();
+  blurc->add_option("--overlap", bo.anonymise.view_overlap_deg, "Overlap of the views (degrees): the largest object kept whole")->capture_default_str();
+  blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
+  blurc->add_option("--partition-precision", bo.plan.partition_precision, "Geohash precision of base tasks")
+      ->capture_default_str()->check(CLI::Range(1, 12));
+  add_common(blurc, bc);
+  blurc->footer(kFooter);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -322,6 +374,27 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (images->parsed()) {
+      if (io.in.empty() == io.manifest.empty()) {
+        std::fprintf(stderr, "geoshard ingest images: give --in DIR or --manifest FILE\n");
+        return kUsage;
+      }
+      g_record = std::make_unique<RunRecord>("ingest images", g_args);
+      g_record_path = io.out + ".run.json";
+      g_report_path = ic.report;
+      geoshard::ProgressMeter pm("ingest images", "images", 2.0, !ic.quiet);
+      io.progress = [&](uint64_t d, uint64_t t) { progress_cb(pm, d, t); };
+      const auto s = geoshard::ingest::ingest_images(io);
+      pm.finish(s.acc.records_in);
+      g_record->extra()["output"] = io.out;
+      g_record->extra()["ingest"] = s.to_json();
+      if (!ic.quiet)
+        std::fprintf(stderr, "[ingest images] %llu images (%llu located, %llu equirect, %.1f MP) -> %s; %llu dead letters\n",
+                     (unsigned long long)s.rows, (unsigned long long)s.located, (unsigned long long)s.equirect, s.megapixels,
+                     io.out.c_str(), (unsigned long long)s.acc.dead_letter_total);
+      return finish_run(*g_record, ic, g_record_path, s.acc.records_in, s.acc.records_out, s.acc.dead_letter_total,
+                        s.acc.dead_letter);
+    }
     if (roads->parsed()) {
       g_record = std::make_unique<RunRecord>("ingest roads", g_args);
       RunRecord& rec = *g_record;
@@ -387,6 +460,52 @@ int main(int argc, char** argv) {
         });
       }
       return kOk;
+    }
+    if (blurc->parsed()) {
+      geoshard::mpi::Environment env(&argc, &argv);
+      geoshard::mpi::Comm comm;
+      try {
+        const std::string why = geoshard::mpi::check_slurm_size(comm.size());
+        if (!why.empty()) throw std::runtime_error(why);
+        if (comm.root()) {
+          std::filesystem::create_directories(bo.run_dir);
+          g_record = std::make_unique<RunRecord>("blur", g_args);
+          g_record_path = (std::filesystem::path(bo.run_dir) / "blur.run.json").string();
+          g_report_path = bc.report;
+          std::filesystem::create_directories(bo.out_dir);
+          geoshard::check_output_writable((std::filesystem::path(bo.out_dir) / "blur-summary.json").string());
+        }
+        bo.anonymise.blur.mode = blur_mode == "solid" ? geoshard::blur::Mode::kSolid
+                                 : blur_mode == "pixelate" ? geoshard::blur::Mode::kPixelate
+                                                           : geoshard::blur::Mode::kGaussian;
+        bo.progress = !bc.quiet;
+        geoshard::engine::Engine eng(comm);
+        const auto res = geoshard::blur::run_blur(eng, bo);
+        if (res.interrupted) {
+          if (comm.root()) {
+            g_record->extra()["engine"] = res.record;
+            g_record->set_status("interrupted", "stopped by a signal; rerun the same command to resume");
+            finish_run(*g_record, bc, g_record_path, 0, 0, 0, {}, false);
+          }
+          return kInterrupted;
+        }
+        const auto a = geoshard::blur::write_audit(eng, bo.run_dir);
+        if (!comm.root()) return kOk;
+        g_record->extra()["engine"] = res.record;
+        g_record->extra()["blur"] = {{"images", a.images}, {"written", a.written}, {"with_detections", a.with_detections},
+                                     {"detections", a.detections}, {"summary", a.summary_path}};
+        if (!bc.quiet)
+          std::fprintf(stderr, "[blur] %llu photos written (%llu with detections), %llu dead letters -> %s\n",
+                       (unsigned long long)a.written, (unsigned long long)a.with_detections, (unsigned long long)a.dead,
+                       bo.out_dir.c_str());
+        return finish_run(*g_record, bc, g_record_path, a.images, a.written, a.dead, a.dead_reasons);
+      } catch (const std::exception& e) {
+        const bool internal = dynamic_cast<const std::logic_error*>(&e) != nullptr;
+        std::fprintf(stderr, "geoshard: %s(rank %d): %s\n", internal ? "internal error " : "error ", comm.rank(), e.what());
+        write_failure_record(internal ? "internal_error" : "failed", e.what());
+        if (comm.size() > 1) MPI_Abort(comm.get(), internal ? kInternal : kFailed);
+        return internal ? kInternal : kFailed;
+      }
     }
     if (cover->parsed() || localise->parsed() || gather->parsed()) {
       geoshard::mpi::Environment env(&argc, &argv);

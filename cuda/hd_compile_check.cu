@@ -43,7 +43,7 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   const projection::View view{lon[i], lat[i], 1.3, 1.3, 16, 16};
   uint8_t px[3];
   const uint8_t img[64 * 32 * 3] = {};
-  view_pixel_element(img, 64, 32, 3, 64 * 3, view, 3, 4, px);
+  view_pixel_element(img, 64, 32, 3, 64 * 3, projection::view_frame(view), 3, 4, px);
   projection::View views[40];
   acc += projection::equirect_views(eq, 1.3, 0.26, views, 40) + px[0];
   double bu[32], bv[32], vx, vy;

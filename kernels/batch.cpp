@@ -68,9 +68,10 @@ void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_
   require(W % 2 == 0, "render_equirect_view: the equirect width must be even (2:1 image)");
   require(stride >= static_cast<int64_t>(W) * channels, "render_equirect_view: source stride too small");
   require(out_stride >= static_cast<int64_t>(view.width) * channels, "render_equirect_view: output stride too small");
+  const projection::ViewFrame frame = projection::view_frame(view);
   for (int y = 0; y < view.height; ++y) {
     uint8_t* row = out + y * out_stride;
-    for (int x = 0; x < view.width; ++x) view_pixel_element(src, W, H, channels, stride, view, x, y, row + x * channels);
+    for (int x = 0; x < view.width; ++x) view_pixel_element(src, W, H, channels, stride, frame, x, y, row + x * channels);
   }
 }
 

@@ -52,11 +52,12 @@ void polyline_length_batch(std::span<const double> lon, std::span<const double> 
                            std::span<const uint64_t> offsets, std::span<double> out_m);
 
 // The element function of render_equirect_view: view pixel (x, y) sampled from the equirect
-// source (bilinear; wraps at the seam, continues across the poles).
+// source (bilinear; wraps at the seam, continues across the poles), through the view's
+// precomputed frame (projection::view_frame: no trigonometry per pixel but two atan2).
 GEOSHARD_HD_INLINE void view_pixel_element(const uint8_t* src, int W, int H, int channels, int64_t stride,
-                                           const projection::View& view, int x, int y, uint8_t* out) {
+                                           const projection::ViewFrame& frame, int x, int y, uint8_t* out) {
   double u, v;
-  projection::view_to_equirect(view, projection::Equirect{W, H}, x, y, &u, &v);
+  projection::equirect_pixel(projection::Equirect{W, H}, projection::frame_ray(frame, x, y), &u, &v);
   projection::sample_bilinear_equirect(src, W, H, channels, stride, u, v, out);
 }
 

@@ -67,7 +67,7 @@ class UltraFace : public Detector {
 class BlazeFace : public Detector {
  public:
   explicit BlazeFace(ModelSpec s) : Detector(std::move(s)), net_(cv::dnn::readNetFromONNX(spec_.weights)) {
-    for (const auto [grid, per] : {std::pair{16, 2}, std::pair{8, 6}})
+    for (const auto& [grid, per] : {std::pair{16, 2}, std::pair{8, 6}})
       for (int y = 0; y < grid; ++y)
         for (int x = 0; x < grid; ++x)
           for (int k = 0; k < per; ++k) anchors_.push_back({(x + 0.5) / grid, (y + 0.5) / grid});

@@ -96,7 +96,9 @@ TEST(Anonymise, OracleTargetsAreCoveredEverywhereOnTheSphere) {
         changed += diff;
         const int t = target_of.at<int>(j, i);
         if (t >= 0 && out.at<cv::Vec3b>(j, i) != cv::Vec3b(0, 255, 0)) ++missed[t];
-        if (diff) ASSERT_TRUE(allowed.at<uint8_t>(j, i)) << "pixel " << i << "," << j << " changed outside every region";
+        if (diff) {
+          ASSERT_TRUE(allowed.at<uint8_t>(j, i)) << "pixel " << i << "," << j << " changed outside every region";
+        }
       }
     for (size_t t = 0; t < targets.size(); ++t)
       EXPECT_EQ(missed[t], 0u) << det->spec().cls << " target " << t << " at (" << targets[t].lon << ", " << targets[t].lat

@@ -136,7 +136,9 @@ TEST_P(JpegRegion, OnlyTouchedBlocksChange) {
         const bool t = bx * 8 * sx < W && by * 8 * sy < H && block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy);
         touched += t;
         differing += !same;
-        if (!t) ASSERT_TRUE(same) << "component " << c << " block " << bx << "," << by << " changed";
+        if (!t) {
+          ASSERT_TRUE(same) << "component " << c << " block " << bx << "," << by << " changed";
+        }
       }
   }
   EXPECT_EQ(touched, st.blocks_rewritten);
@@ -154,7 +156,9 @@ TEST_P(JpegRegion, OnlyTouchedBlocksChange) {
       const bool mcu_touched = block_touches(mask, W, H, mx, my, max_h, max_v);
       for (int c = 0; c < a.channels; ++c) {
         const size_t i = (static_cast<size_t>(y) * W + x) * a.channels + c;
-        if (!mcu_touched) ASSERT_EQ(a.pixels[i], b.pixels[i]) << x << "," << y;
+        if (!mcu_touched) {
+          ASSERT_EQ(a.pixels[i], b.pixels[i]) << x << "," << y;
+        }
         if (mask[static_cast<size_t>(y) * W + x]) {
           err += std::abs(static_cast<int>(b.pixels[i]) - edited.pixels[i]);
           ++n_in;

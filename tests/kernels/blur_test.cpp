@@ -87,13 +87,18 @@ TEST(Blur, RunningSumsEqualPerElementPassesAndNothingOutsideChanges) {
           covered += in;
           for (int c = 0; c < C; ++c) {
             const size_t i = (static_cast<size_t>(y) * W + x) * C + c;
-            if (!in) ASSERT_EQ(out[i], img[i]) << "pixel outside the region changed";
-            if (in && mode == blur::Mode::kSolid) ASSERT_EQ(out[i], o.solid[c]);
+            if (!in) {
+              ASSERT_EQ(out[i], img[i]) << "pixel outside the region changed";
+            }
+            if (in && mode == blur::Mode::kSolid) {
+              ASSERT_EQ(out[i], o.solid[c]);
+            }
           }
         }
       ASSERT_EQ(written, covered);
-      if (mode == blur::Mode::kGaussian)
+      if (mode == blur::Mode::kGaussian) {
         ASSERT_EQ(out, reference_gaussian(img, W, H, C, u.data(), v.data(), n, o.strength)) << "case " << t;
+      }
     }
   }
 }
@@ -159,9 +164,11 @@ TEST(Blur, PixelateCellsAreFlatAndEllipseMatchesItsEquation) {
       if (!in) continue;
       // Cells start at the region's first covered column/row (ceil of the box): x0 = 40, y0 = 30.
       const int cx = 40 + (x - 40) / 10 * 10, cy = 30 + (y - 30) / 10 * 10;
-      if (blur::covers(u, v, 256, cx, cy))
-        for (int c = 0; c < 3; ++c)
+      if (blur::covers(u, v, 256, cx, cy)) {
+        for (int c = 0; c < 3; ++c) {
           ASSERT_EQ(out[(static_cast<size_t>(y) * W + x) * 3 + c], out[(static_cast<size_t>(cy) * W + cx) * 3 + c]);
+        }
+      }
     }
   EXPECT_EQ(disagree, 0);
   EXPECT_THROW(blur_region(out.data(), W, H, 3, W * 3, u, v, 2, o), std::invalid_argument);

@@ -32,7 +32,9 @@ TEST(Projection, DirectionAndLonLatRoundTrip) {
     const Vec3 d = direction(lon, lat);
     ASSERT_NEAR(dot(d, d), 1.0, 1e-15);
     ASSERT_NEAR(latitude(d), lat, 1e-12);
-    if (std::fabs(lat) < kPi / 2 - 1e-6) ASSERT_NEAR(std::remainder(longitude(d) - lon, 2 * kPi), 0.0, 1e-9);
+    if (std::fabs(lat) < kPi / 2 - 1e-6) {
+      ASSERT_NEAR(std::remainder(longitude(d) - lon, 2 * kPi), 0.0, 1e-9);
+    }
   }
   // Axes of the frame.
   EXPECT_NEAR(direction(0, 0).z, 1, 1e-15);
@@ -138,6 +140,11 @@ TEST(Projection, ViewPixelRoundTripAndOrientation) {
     ASSERT_LT(dist(axis, Vec3{centre.x / std::sqrt(dot(centre, centre)), centre.y / std::sqrt(dot(centre, centre)),
                               centre.z / std::sqrt(dot(centre, centre))}),
               1e-12);
+    // The precomputed frame gives the same ray (up to rounding).
+    const Vec3 fr = frame_ray(view_frame(w), x, y);
+    ASSERT_LT(dist(Vec3{fr.x / std::sqrt(dot(fr, fr)), fr.y / std::sqrt(dot(fr, fr)), fr.z / std::sqrt(dot(fr, fr))},
+                   Vec3{d.x / std::sqrt(dot(d, d)), d.y / std::sqrt(dot(d, d)), d.z / std::sqrt(dot(d, d))}),
+              1e-13);
     // Behind the camera: not visible.
     ASSERT_FALSE(view_pixel(w, Vec3{-axis.x, -axis.y, -axis.z}, &x2, &y2));
   }
@@ -212,7 +219,9 @@ TEST(Projection, ViewLayoutCoversEveryObjectUpToTheOverlap) {
     }
     // Not wildly more views than needed: the worst direction is close to the bound.
     EXPECT_GT(worst, 0.6 * rho);
-    if (c.fov == 75 && c.overlap == 15) EXPECT_EQ(n, 33);  // docs: 7 + 2x7 + 2x5 + zenith + nadir
+    if (c.fov == 75 && c.overlap == 15) {
+      EXPECT_EQ(n, 33);  // docs: 7 + 2x7 + 2x5 + zenith + nadir
+    }
   }
 }
 

@@ -186,7 +186,9 @@ TEST(Engine, CostMeasuredInOneRunWeighsTheNextPlan) {
     const Task& task = plan.tasks[k];
     const double got = cum[task.row_end] - cum[task.row_begin];
     EXPECT_NEAR(got, seconds[k], 1e-9 * seconds[k] + 1e-15) << "task " << k;
-    if (k % 2 == 0) EXPECT_GE(seconds[k], 0.019);
+    if (k % 2 == 0) {
+      EXPECT_GE(seconds[k], 0.019);
+    }
     total += seconds[k];
     // Within a task, in proportion to road-km.
     const double task_km = km[task.row_end] - km[task.row_begin];

@@ -1,0 +1,287 @@
+#include "jobs/blur/job.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+
+#include "io/dead_letter.h"
+#include "io/hdf5.h"
+#include "io/image_table.h"
+#include "io/jpeg_region.h"
+#include "io/output.h"
+
+namespace geoshard::blur {
+namespace fs = std::filesystem;
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read '" + path + "': is this a blur run folder?");
+  return nlohmann::json::parse(in);
+}
+
+// Writes bytes to `path` through a temporary name in the same folder and a rename.
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  write_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+  });
+}
+
+// One photo: decoded (BGR), anonymised, written. Returns the regions; throws jpeg::JpegError /
+// std::runtime_error for an unreadable photo (the caller dead-letters it).
+std::vector<Region> process(const std::string& in, const std::string& out, const std::string& projection,
+                            std::vector<Detector*>& dets, const AnonymiseOptions& opt, int* width, int* height) {
+  const std::string ext = lower(fs::path(in).extension().string());
+  const bool jpeg = ext == ".jpg" || ext == ".jpeg";
+  std::vector<uint8_t> bytes;
+  cv::Mat bgr;
+  jpeg::Image decoded;
+  if (jpeg) {
+    bytes = jpeg::read_file(in);
+    decoded = jpeg::decode_memory(bytes, in);
+    cv::Mat m(decoded.height, decoded.width, decoded.channels == 1 ? CV_8UC1 : CV_8UC3, decoded.pixels.data());
+    cv::cvtColor(m, bgr, decoded.channels == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);
+  } else {
+    bgr = cv::imread(in, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw std::runtime_error("'" + in + "' is not a readable image");
+  }
+  *width = bgr.cols;
+  *height = bgr.rows;
+  const bool equirect = projection == "equirect" && bgr.cols == 2 * bgr.rows && bgr.cols % 2 == 0;
+  std::vector<Region> regions = find_regions(bgr, equirect ? "equirect" : "perspective", dets, opt);
+  if (regions.empty()) {
+    // Nothing to blur: the output is the input, byte for byte.
+    if (bytes.empty()) bytes = jpeg::read_file(in);
+    write_file(out, bytes);
+    return regions;
+  }
+  cv::Mat edited = bgr.clone();
+  apply_regions(edited, equirect, regions, opt);
+  if (jpeg) {
+    jpeg::Image e{decoded.width, decoded.height, decoded.channels, {}};
+    cv::Mat back;
+    cv::cvtColor(edited, back, decoded.channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
+    e.pixels.assign(back.data, back.data + back.total() * back.elemSize());
+    std::vector<uint8_t> changed(static_cast<size_t>(e.width) * e.height, 0);
+    for (int y = 0; y < e.height; ++y)
+      for (int x = 0; x < e.width; ++x)
+        changed[static_cast<size_t>(y) * e.width + x] = edited.at<cv::Vec3b>(y, x) != bgr.at<cv::Vec3b>(y, x);
+    std::vector<uint8_t> out_bytes;
+    jpeg::rewrite_blocks(bytes, in, e, changed, out_bytes);
+    write_file(out, out_bytes);
+  } else {
+    fs::create_directories(fs::path(out).parent_path());
+    // imwrite picks the format by extension: keep it at the end of the temporary name.
+    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).filename().string())).string();
+    if (!cv::imwrite(tmp, edited)) throw std::runtime_error("cannot write '" + tmp + "'");
+    fs::rename(tmp, out);
+  }
+  return regions;
+}
+
+}  // namespace
+
+std::string file_checksum(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read '" + path + "'");
+  uint64_t h = 1469598103934665603ull;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<uint8_t>(buf[i])) * 1099511628211ull;
+    if (!in) break;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
+  const mpi::Comm& comm = eng.comm();
+  // Detectors first: a models file naming a missing model fails before any work.
+  std::vector<std::unique_ptr<Detector>> owned;
+  std::vector<Detector*> dets = opt.detectors;
+  std::map<std::string, std::string> checksum;
+  if (dets.empty()) {
+    for (const ModelSpec& m : read_models(opt.models.empty() ? default_models_path() : opt.models)) {
+      owned.push_back(make_detector(m));
+      dets.push_back(owned.back().get());
+      checksum[m.name] = file_checksum(m.weights);
+    }
+  }
+  std::vector<uint64_t> zkey;
+  std::vector<double> cum_mp;
+  std::string root;
+  {
+    h5::File f(opt.images, h5::File::Mode::kRead);
+    const h5::Group g = f.root().open_group("images");
+    zkey = g.read_column<uint64_t>("zkey");
+    cum_mp = g.read_column<double>("cum_mp");
+    root = g.attr_string("root");
+  }
+  const engine::Plan plan = engine::plan_for_table(zkey, cum_mp, comm.size(), opt.plan);
+  nlohmann::json cfg;
+  cfg["job"] = "blur";
+  cfg["images"] = fs::absolute(opt.images).lexically_normal().string();
+  cfg["models"] = opt.detectors.empty() ? fs::absolute(opt.models.empty() ? default_models_path() : opt.models).string() : "(given)";
+  cfg["out_dir"] = fs::absolute(opt.out_dir).lexically_normal().string();
+  const AnonymiseOptions& a = opt.anonymise;
+  cfg["options"] = {{"view_fov_deg", a.view_fov_deg}, {"view_overlap_deg", a.view_overlap_deg}, {"grow", a.grow},
+                    {"edge_samples", a.edge_samples}, {"mode", static_cast<int>(a.blur.mode)}, {"strength", a.blur.strength},
+                    {"pixel_cells", a.blur.pixel_cells}};
+  if (comm.root()) {
+    fs::create_directories(opt.run_dir);
+    write_atomically((fs::path(opt.run_dir) / "blur.json").string(), [&](const std::string& tmp) {
+      std::ofstream(tmp) << cfg.dump(2) << "\n";
+    });
+  }
+  comm.barrier();
+  engine::RunOptions ro;
+  ro.run_dir = opt.run_dir;
+  ro.job = "blur";
+  ro.inputs = cfg;
+  ro.progress = opt.progress;
+  ro.weight_unit = "MP";
+  return eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
+    const ImageTable tab = read_image_table(opt.images, t.row_begin, t.row_end);
+    std::vector<uint64_t> img_row, reg_row;
+    std::vector<int32_t> img_w, img_h, reg_view;
+    std::vector<double> img_seconds, reg_score, pu, pv;
+    std::vector<std::string> img_status, img_reason, img_message, reg_class, reg_model, reg_checksum;
+    std::vector<uint64_t> reg_poly{0}, poly_vertex{0};
+    for (size_t i = 0; i < tab.rows(); ++i) {
+      const uint64_t row = t.row_begin + i;
+      const std::string in = (fs::path(tab.root.empty() ? root : tab.root) / tab.path[i]).string();
+      const std::string out = (fs::path(opt.out_dir) / tab.path[i]).string();
+      const auto t0 = std::chrono::steady_clock::now();
+      int W = 0, H = 0;
+      std::string status = "ok", reason, message;
+      std::vector<Region> regions;
+      try {
+        regions = process(in, out, tab.projection[i], dets, opt.anonymise, &W, &H);
+      } catch (const std::exception& e) {
+        status = "dead";
+        reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
+        message = e.what();
+      }
+      img_row.push_back(row), img_w.push_back(W), img_h.push_back(H);
+      img_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      img_status.push_back(status), img_reason.push_back(reason), img_message.push_back(message);
+      w.add_bytes_read(static_cast<uint64_t>(tab.megapixels[i] * 1e6 * 3));
+      for (const Region& r : regions) {
+        reg_row.push_back(row), reg_class.push_back(r.cls), reg_score.push_back(r.score), reg_view.push_back(r.view);
+        reg_model.push_back(r.model);
+        reg_checksum.push_back(checksum.count(r.model) ? checksum[r.model] : "");
+        for (const auto& poly : r.polygons) {
+          for (const auto& [x, y] : poly) pu.push_back(x), pv.push_back(y);
+          poly_vertex.push_back(pu.size());
+        }
+        reg_poly.push_back(poly_vertex.size() - 1);
+      }
+    }
+    h5::Group& g = w.group();
+    g.write_column("image_row", img_row);
+    g.write_column("image_width", img_w);
+    g.write_column("image_height", img_h);
+    g.write_column("image_seconds", img_seconds);
+    g.write_strings("image_status", img_status);
+    g.write_strings("image_reason", img_reason);
+    g.write_strings("image_message", img_message);
+    g.write_column("region_row", reg_row);
+    g.write_strings("region_class", reg_class);
+    g.write_column("region_score", reg_score);
+    g.write_column("region_view", reg_view);
+    g.write_strings("region_model", reg_model);
+    g.write_strings("region_model_checksum", reg_checksum);
+    g.write_column("region_polygon_offset", reg_poly);
+    g.write_column("polygon_vertex_offset", poly_vertex);
+    g.write_column("u", pu);
+    g.write_column("v", pv);
+    w.commit(tab.rows());
+  });
+}
+
+AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
+  const nlohmann::json cfg = read_json((fs::path(run_dir) / "blur.json").string());
+  const std::string images = cfg.at("images"), out_dir = cfg.at("out_dir");
+  const engine::Plan plan = engine::read_plan(run_dir);
+  AuditSummary sum;
+  sum.summary_path = (fs::path(out_dir) / "blur-summary.json").string();
+  sum.dead_letter_path = (fs::path(out_dir) / "blur.dead-letter.jsonl").string();
+  if (!eng.comm().root()) {
+    eng.gather(plan, run_dir, [](const engine::Task&, h5::Group&) {});
+    return sum;
+  }
+  fs::create_directories(out_dir);
+  DeadLetterWriter dl(sum.dead_letter_path);
+  double seconds = 0;
+  eng.gather(plan, run_dir, [&](const engine::Task& t, h5::Group& g) {
+    const ImageTable tab = read_image_table(images, t.row_begin, t.row_end);
+    const auto row = g.read_column<uint64_t>("image_row");
+    const auto iw = g.read_column<int32_t>("image_width"), ih = g.read_column<int32_t>("image_height");
+    const auto status = g.read_strings("image_status"), reason = g.read_strings("image_reason"), message = g.read_strings("image_message");
+    const auto isec = g.read_column<double>("image_seconds");
+    const auto rrow = g.read_column<uint64_t>("region_row");
+    const auto rcls = g.read_strings("region_class"), rmodel = g.read_strings("region_model"), rsum = g.read_strings("region_model_checksum");
+    const auto rscore = g.read_column<double>("region_score");
+    const auto rview = g.read_column<int32_t>("region_view");
+    const auto rpoly = g.read_column<uint64_t>("region_polygon_offset"), pvert = g.read_column<uint64_t>("polygon_vertex_offset");
+    const auto u = g.read_column<double>("u"), v = g.read_column<double>("v");
+    size_t r = 0;
+    for (size_t i = 0; i < row.size(); ++i) {
+      ++sum.images;
+      seconds += isec[i];
+      const std::string& rel = tab.path[row[i] - t.row_begin];
+      if (status[i] != "ok") {
+        ++sum.dead;
+        ++sum.dead_reasons[reason[i]];
+        dl.write(images, rel, reason_from_code(reason[i]).value_or(Reason::kUnreadableImage), message[i]);
+        continue;
+      }
+      ++sum.written;
+      nlohmann::json side;
+      side["image"] = rel;
+      side["width"] = iw[i];
+      side["height"] = ih[i];
+      side["detections"] = nlohmann::json::array();
+      for (; r < rrow.size() && rrow[r] == row[i]; ++r) {
+        ++sum.detections[rcls[r]];
+        for (uint64_t p = rpoly[r]; p < rpoly[r + 1]; ++p) {
+          nlohmann::json poly = nlohmann::json::array();
+          for (uint64_t k = pvert[p]; k < pvert[p + 1]; ++k) poly.push_back({u[k] + 0.5, v[k] + 0.5});  // pixel-edge coordinates
+          side["detections"].push_back({{"class", rcls[r]}, {"score", rscore[r]}, {"polygon", poly}, {"view", rview[r]},
+                                        {"model", rmodel[r]}, {"model_checksum", rsum[r]}});
+        }
+      }
+      if (!side["detections"].empty()) ++sum.with_detections;
+      const std::string path = (fs::path(out_dir) / rel).string() + ".json";
+      write_atomically(path, [&](const std::string& tmp) { std::ofstream(tmp) << side.dump(1) << "\n"; });
+    }
+  });
+  dl.close();
+  nlohmann::json s;
+  s["images"] = sum.images;
+  s["written"] = sum.written;
+  s["with_detections"] = sum.with_detections;
+  s["without_detections"] = sum.written - sum.with_detections;
+  s["detections"] = sum.detections;
+  s["dead_letters"] = sum.dead;
+  s["dead_letter_reasons"] = sum.dead_reasons;
+  s["image_seconds_total"] = seconds;
+  write_atomically(sum.summary_path, [&](const std::string& tmp) { std::ofstream(tmp) << s.dump(2) << "\n"; });
+  return sum;
+}
+
+}  // namespace geoshard::blur

@@ -1,0 +1,52 @@
+// The blur job on the engine (DESIGN.md "The imagery chain"; issue: imagery, item 8):
+//
+//   geoshard blur --images images.h5 --models models.toml --run RUN --out DIR
+//
+// Tasks are geohash cells of the image index weighted by megapixels (engine::plan_for_table over
+// zkey + cum_mp). Each task, for each of its photos: decode, find regions (jobs/blur/anonymise.h),
+// blur them, and write the output photo under DIR at the same relative path (JPEG: only the
+// touched blocks re-encoded, every marker copied -- io/jpeg_region.h; PNG/TIFF: re-encoded
+// losslessly), written to a temporary name and renamed. The task's shard holds every detection
+// (image row, class, score, polygon in original pixels, view, model, model checksum) and every
+// photo that could not be read (dead letters). Gather (write_audit) writes one JSON sidecar per
+// photo beside its output (NAME.EXT.json) and DIR/blur-summary.json.
+//
+// Resume: a rerun reuses committed shards; their photos were written before the shard was
+// committed (so a committed shard implies its outputs exist).
+#pragma once
+
+#include <map>
+#include <vector>
+#include <string>
+
+#include "jobs/blur/anonymise.h"
+#include "mpi/engine.h"
+
+namespace geoshard::blur {
+
+struct BlurJobOptions {
+  std::string images, models, run_dir, out_dir;
+  // Detectors to use instead of the models file (tests: an oracle detector). Not owned.
+  std::vector<Detector*> detectors;
+  AnonymiseOptions anonymise;
+  engine::PlanOptions plan;
+  bool progress = true;
+};
+
+engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt);
+
+struct AuditSummary {
+  uint64_t images = 0, written = 0, with_detections = 0, dead = 0;
+  std::map<std::string, uint64_t> detections;  // per class
+  std::map<std::string, uint64_t> dead_reasons;
+  std::string summary_path, dead_letter_path;
+};
+
+// Collective; rank 0 reads the shards in task order and writes the sidecars, the summary and
+// the dead-letter file (DIR/blur.dead-letter.jsonl).
+AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir);
+
+// FNV-1a 64 of a file's bytes as 16 hex digits (the model checksum in audits).
+std::string file_checksum(const std::string& path);
+
+}  // namespace geoshard::blur
