@@ -18,6 +18,7 @@
 #include "jobs/blur/job.h"
 #include "jobs/ingest/ingest.h"
 #include "kernels/projection.h"
+#include "tests/testing/jpeg_fixture.h"
 #include "tests/testing/mpi_main.h"
 
 namespace geoshard::blur {
@@ -40,29 +41,12 @@ class OracleDetector : public Detector {
 };
 
 std::vector<uint8_t> encode_jpeg(const cv::Mat& bgr, const std::vector<std::string>& app1) {
-  jpeg_compress_struct c;
-  jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_width = bgr.cols, c.image_height = bgr.rows, c.input_components = 3, c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 92, TRUE);
-  jpeg_start_compress(&c, TRUE);
-  for (const auto& m : app1) jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(m.data()), m.size());
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW r = rgb.ptr(static_cast<int>(c.next_scanline));
-    jpeg_write_scanlines(&c, &r, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  std::vector<uint8_t> out(buf, buf + size);
-  std::free(buf);
-  return out;
+  testing::JpegOptions o;
+  o.quality = 92;
+  for (const auto& m : app1) o.markers.emplace_back(JPEG_APP0 + 1, m);
+  return testing::encode_jpeg(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, o);
 }
 
 void write_bytes(const std::string& p, const std::vector<uint8_t>& b) {

@@ -16,6 +16,7 @@
 #include "jobs/ingest/ingest.h"
 #include "kernels/geohash.h"
 #include "mpi/engine.h"
+#include "tests/testing/jpeg_fixture.h"
 #include "tests/testing/temp_dir.h"
 
 namespace geoshard {
@@ -52,25 +53,11 @@ std::string exif_app1(double lat, double lon, int orientation) {
 }
 
 void write_jpeg(const std::string& path, int W, int H, const std::vector<std::string>& app1) {
-  jpeg_compress_struct c;
-  jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  FILE* f = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  jpeg_stdio_dest(&c, f);
-  c.image_width = W, c.image_height = H, c.input_components = 3, c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_start_compress(&c, TRUE);
-  for (const auto& m : app1) jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(m.data()), m.size());
-  std::vector<uint8_t> row(static_cast<size_t>(W) * 3, 120);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW r = row.data();
-    jpeg_write_scanlines(&c, &r, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  std::fclose(f);
+  const std::vector<uint8_t> grey(static_cast<size_t>(W) * H * 3, 120);
+  testing::JpegOptions o;
+  for (const auto& m : app1) o.markers.emplace_back(JPEG_APP0 + 1, m);
+  const auto bytes = testing::encode_jpeg(grey.data(), W, H, 3, static_cast<size_t>(W) * 3, o);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_png(const std::string& path, int W, int H) {

@@ -2,6 +2,7 @@
 // other block's coefficients, every marker segment, every pixel outside the touched MCUs -- is
 // unchanged; re-encoded blocks decode to the edited pixels; bad files are clear errors.
 #include "io/jpeg_region.h"
+#include "tests/testing/jpeg_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -21,43 +22,18 @@ struct EncodeOptions {
   bool gray = false, progressive = false;
 };
 
-// Encodes with libjpeg, adding an EXIF APP1, an XMP APP1, an ICC APP2 and a comment.
+// Encodes with libjpeg (tests/testing/jpeg_fixture.h), adding an EXIF APP1, an XMP APP1, an ICC
+// APP2 and a comment.
 std::vector<uint8_t> encode(const Image& img, const EncodeOptions& o) {
-  jpeg_compress_struct c;
-  jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_width = img.width;
-  c.image_height = img.height;
-  c.input_components = img.channels;
-  c.in_color_space = img.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, o.quality, TRUE);
-  if (!o.gray) {
-    c.comp_info[0].h_samp_factor = o.h_samp;
-    c.comp_info[0].v_samp_factor = o.v_samp;
-  }
-  if (o.progressive) jpeg_simple_progression(&c);
-  jpeg_start_compress(&c, TRUE);
-  const std::string exif = std::string("Exif\0\0", 6) + "MM\0*fake-tiff-payload-with-GPS";
-  const std::string xmp = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><GPano:ProjectionType>equirectangular</GPano:ProjectionType></x:xmpmeta>";
-  const std::string icc = std::string("ICC_PROFILE\0\1\1", 14) + std::string(300, '\x42');
-  jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(exif.data()), exif.size());
-  jpeg_write_marker(&c, JPEG_APP0 + 1, reinterpret_cast<const JOCTET*>(xmp.data()), xmp.size());
-  jpeg_write_marker(&c, JPEG_APP0 + 2, reinterpret_cast<const JOCTET*>(icc.data()), icc.size());
-  jpeg_write_marker(&c, JPEG_COM, reinterpret_cast<const JOCTET*>("made by the test"), 16);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row = const_cast<JSAMPROW>(img.pixels.data() + static_cast<size_t>(c.next_scanline) * img.width * img.channels);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  jpeg_destroy_compress(&c);
-  std::vector<uint8_t> out(buf, buf + size);
-  std::free(buf);
-  return out;
+  testing::JpegOptions j;
+  j.quality = o.quality, j.h_samp = o.h_samp, j.v_samp = o.v_samp, j.progressive = o.progressive;
+  j.markers = {{JPEG_APP0 + 1, std::string("Exif\0\0", 6) + "MM\0*fake-tiff-payload-with-GPS"},
+               {JPEG_APP0 + 1, std::string("http://ns.adobe.com/xap/1.0/\0", 29) +
+                                   "<x:xmpmeta><GPano:ProjectionType>equirectangular</GPano:ProjectionType></x:xmpmeta>"},
+               {JPEG_APP0 + 2, std::string("ICC_PROFILE\0\1\1", 14) + std::string(300, '\x42')},
+               {JPEG_COM, "made by the test"}};
+  return testing::encode_jpeg(img.pixels.data(), img.width, img.height, img.channels,
+                              static_cast<size_t>(img.width) * img.channels, j);
 }
 
 // A textured test picture: gradients, stripes and noise (so that blocks differ).

@@ -24,34 +24,46 @@
 namespace geoshard {
 namespace {
 
-TEST(LocaliseEngine, MapEqualsSerialLocalisationAtAnyRankCount) {
-  mpi::Comm comm;
+// Rank 0 writes a synthetic region (jobs/synth) into a new temporary folder and ingests it:
+// DIR/<roads_name> and DIR/areas.h5. Every rank gets the folder's name.
+std::string make_region(const mpi::Comm& comm, const char* prefix, uint64_t segments, uint64_t seed,
+                        const std::string& roads_name = "roads.h5") {
   std::string dir;
   if (comm.root()) {
-    char tmpl[] = "/tmp/geoshard-loc-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
+    dir = ::mkdtemp(tmpl.data());
     synth::SynthOptions so;
-    so.segments = 40000;
-    so.seed = 11;
+    so.segments = segments;
+    so.seed = seed;
     so.out_dir = dir + "/region";
     synth::generate(so);
     ingest::RoadOptions ro;
     ro.in = dir + "/region/roads.fgb";
-    ro.out = dir + "/roads.h5";
+    ro.out = dir + "/" + roads_name;
     ingest::ingest_roads(ro);
     ingest::AreaOptions ao;
     ao.layers = ingest::read_area_spec(dir + "/region/areas.toml");
     ao.out = dir + "/areas.h5";
     ingest::ingest_areas(ao);
   }
-  dir = comm.broadcast(dir);
+  return comm.broadcast(dir);
+}
+
+// Covers DIR/areas.h5 at precision p on all ranks; rank 0 writes DIR/coverage.h5.
+void make_coverage(const mpi::Comm& comm, const std::string& dir, int p) {
   std::vector<AreaLayer> layers;
   for (const auto& n : area_layer_names(dir + "/areas.h5")) layers.push_back(read_area_layer(dir + "/areas.h5", n));
   cover::CoverOptions co;
-  co.precision = 7;
+  co.precision = p;
   const auto cov = cover::cover_layers(layers, co, &comm);
   if (comm.root()) write_coverage(dir + "/coverage.h5", cov.layers, layers);
   comm.barrier();
+}
+
+TEST(LocaliseEngine, MapEqualsSerialLocalisationAtAnyRankCount) {
+  mpi::Comm comm;
+  const std::string dir = make_region(comm, "geoshard-loc", 40000, 11);
+  make_coverage(comm, dir, 7);
 
   engine::Engine eng(comm);
   localise::JobOptions jo;
@@ -107,24 +119,9 @@ TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
   // such rows are not localised, go to RUN/localise.dead-letter.jsonl with a reason code, and
   // are left out of the map; every other road is localised as usual.
   mpi::Comm comm;
-  std::string dir;
   std::map<int64_t, std::string> bad;  // road id -> expected reason
+  const std::string dir = make_region(comm, "geoshard-locbad", 20000, 5, "good.h5");
   if (comm.root()) {
-    char tmpl[] = "/tmp/geoshard-locbad-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    synth::SynthOptions so;
-    so.segments = 20000;
-    so.seed = 5;
-    so.out_dir = dir + "/region";
-    synth::generate(so);
-    ingest::RoadOptions ro;
-    ro.in = dir + "/region/roads.fgb";
-    ro.out = dir + "/good.h5";
-    ingest::ingest_roads(ro);
-    ingest::AreaOptions ao;
-    ao.layers = ingest::read_area_spec(dir + "/region/areas.toml");
-    ao.out = dir + "/areas.h5";
-    ingest::ingest_areas(ao);
     RoadTable t = read_road_table(dir + "/good.h5");
     const size_t n = t.rows();
     auto vertex = [&](size_t row, size_t k) { return t.vertex_offset[row] + k; };
@@ -142,14 +139,7 @@ TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
     ASSERT_EQ(bad.size(), 4u);
     write_road_table(t, dir + "/roads.h5", "test: corrupted copy");
   }
-  dir = comm.broadcast(dir);
-  std::vector<AreaLayer> layers;
-  for (const auto& n : area_layer_names(dir + "/areas.h5")) layers.push_back(read_area_layer(dir + "/areas.h5", n));
-  cover::CoverOptions co;
-  co.precision = 6;
-  const auto cov = cover::cover_layers(layers, co, &comm);
-  if (comm.root()) write_coverage(dir + "/coverage.h5", cov.layers, layers);
-  comm.barrier();
+  make_coverage(comm, dir, 6);
 
   engine::Engine eng(comm);
   localise::JobOptions jo;
