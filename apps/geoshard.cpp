@@ -3,6 +3,7 @@
 // results to files.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -461,6 +462,10 @@ int main(int argc, char** argv) {
       }
       return kOk;
     }
+    // SIGUSR1 (Slurm's warning before a time limit) outside the engine's run must not kill a
+    // rank: the engine handles it while tasks run (finish, commit, exit 4); before and after,
+    // there is nothing to stop.
+    if (blurc->parsed() || localise->parsed() || cover->parsed() || gather->parsed()) std::signal(SIGUSR1, SIG_IGN);
     if (blurc->parsed()) {
       geoshard::mpi::Environment env(&argc, &argv);
       geoshard::mpi::Comm comm;

@@ -61,7 +61,7 @@ for _ in $(seq 1 1200); do
   [ "$n" -ge 20 ] && break
   sleep 0.05
 done
-pkill -USR1 -f -- "--run $W/runi" || true
+pkill -USR1 -P "$pid" || true   # the ranks (children of mpirun), once
 set +e
 wait "$pid"
 code=$?
