@@ -95,11 +95,11 @@ void flood(uint64_t start, Meets meets, std::vector<uint64_t>& out) {
   // Most floods see a handful of cells: a linear scan of `seen` beats hashing until it grows.
   thread_local std::vector<uint64_t> seen;
   thread_local absl::flat_hash_set<uint64_t> seen_set;
-  thread_local std::vector<uint64_t> todo;
+  thread_local std::vector<uint64_t> frontier;
   constexpr size_t kLinear = 48;
   seen.clear();
   seen_set.clear();
-  todo.clear();
+  frontier.clear();
   out.clear();
   auto insert = [&](uint64_t id) {
     if (seen.size() < kLinear) {
@@ -111,10 +111,10 @@ void flood(uint64_t start, Meets meets, std::vector<uint64_t>& out) {
     return seen_set.insert(id).second;
   };
   insert(start);
-  todo.push_back(start);
-  while (!todo.empty()) {
-    const uint64_t id = todo.back();
-    todo.pop_back();
+  frontier.push_back(start);
+  while (!frontier.empty()) {
+    const uint64_t id = frontier.back();
+    frontier.pop_back();
     // The start cell holds (up to rounding, well inside the margin) the region's first point:
     // keep it even if a degenerate test says otherwise.
     CellInfo& c = info(id);
@@ -128,7 +128,7 @@ void flood(uint64_t start, Meets meets, std::vector<uint64_t>& out) {
     }
     const uint64_t nb[4] = {c.nb[0], c.nb[1], c.nb[2], c.nb[3]};  // `c` may be evicted below
     for (uint64_t n : nb)
-      if (insert(n)) todo.push_back(n);
+      if (insert(n)) frontier.push_back(n);
   }
   std::sort(out.begin(), out.end());
   if (seen_set.size() > 4096) seen_set = absl::flat_hash_set<uint64_t>();  // do not keep a huge table per thread

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "jobs/localise/cuts.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
@@ -82,51 +83,11 @@ double boundary_fraction(const LayerData& d, const CellEdge* e0, const CellEdge*
   ts.push_back(t0);
   ts.push_back(t1);
   const AreaLayer& l = d.areas;
-  for (const CellEdge* it = e0; it != e1; ++it) {
-    const double ux = l.lon[it->v], uy = l.lat[it->v], vx = l.lon[it->v + 1], vy = l.lat[it->v + 1];
-    const int oa = orient2d_sign(ax, ay, bx, by, ux, uy);
-    const int ob = orient2d_sign(ax, ay, bx, by, vx, vy);
-    if (oa == ob && oa != 0) continue;
-    if (oa == 0 && ob == 0) {
-      double ta = detail::project_t(ax, ay, dx, dy, ux, uy), tb = detail::project_t(ax, ay, dx, dy, vx, vy);
-      if (ta > tb) std::swap(ta, tb);
-      ta = std::max(ta, t0);
-      tb = std::min(tb, t1);
-      if (tb > ta) {
-        overlaps.push_back(TInterval{ta, tb});
-        ts.push_back(ta);
-        ts.push_back(tb);
-      }
-      continue;
-    }
-    const int oc = orient2d_sign(ux, uy, vx, vy, ax, ay);
-    const int od = orient2d_sign(ux, uy, vx, vy, bx, by);
-    if (oc == od && oc != 0) continue;
-    double t;
-    if (oa == 0) t = detail::project_t(ax, ay, dx, dy, ux, uy);
-    else if (ob == 0) t = detail::project_t(ax, ay, dx, dy, vx, vy);
-    else if (oc == 0) t = 0.0;
-    else if (od == 0) t = 1.0;
-    else {
-      const double ex = vx - ux, ey = vy - uy;
-      t = ((ux - ax) * ey - (uy - ay) * ex) / (dx * ey - dy * ex);
-    }
-    if (t > t0 && t < t1) ts.push_back(t);
-  }
-  std::sort(ts.begin(), ts.end());
-  double f = 0;
-  for (size_t k = 0; k + 1 < ts.size(); ++k) {
-    const double lo = ts[k], hi = ts[k + 1];
-    if (!(hi > lo)) continue;
-    bool in = false;
-    for (const TInterval& o : overlaps) in = in || (o.t0 <= lo && hi <= o.t1);
-    if (!in) {
-      const double mid = 0.5 * (lo + hi);
-      in = point_in_rings(clipped, ax + mid * dx, ay + mid * dy) != PipResult::kOutside;
-    }
-    if (in) f += hi - lo;
-  }
-  return f;
+  for (const CellEdge* it = e0; it != e1; ++it)
+    cut_at_edge(ax, ay, bx, by, l.lon[it->v], l.lat[it->v], l.lon[it->v + 1], l.lat[it->v + 1], t0, t1, ts, overlaps);
+  return inside_between_cuts(ts, overlaps, [&](double mid) {
+    return point_in_rings(clipped, ax + mid * dx, ay + mid * dy) != PipResult::kOutside;
+  });
 }
 
 }  // namespace

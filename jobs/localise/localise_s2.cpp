@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "jobs/cover/s2_grid.h"
+#include "jobs/localise/cuts.h"
 #include "kernels/geodesic.h"
 #include "kernels/polygon.h"
 
@@ -84,8 +85,8 @@ bool point_in_area(const CoverageLayer& cov, uint64_t leaf, uint32_t a, double x
   return point_in_rings(cov.piece_rings(cov.entry_piece[k]), x, y) != PipResult::kOutside;
 }
 
-// Fraction of segment A-B inside area a (see localise_s2.h, step 3). Same cut logic as
-// boundary_fraction in localise.cpp, over the edges of a indexed in any of `cells`.
+// Fraction of segment A-B inside area a (see localise_s2.h, step 3): the shared exact cuts
+// (cuts.h) by the edges of a indexed in any of `cells`, midpoints by the midpoint's cell.
 double area_fraction(const LayerData& d, const std::vector<uint64_t>& cells, uint32_t a, double ax, double ay,
                      double bx, double by, std::vector<double>& ts, std::vector<TInterval>& overlaps) {
   const double dx = bx - ax, dy = by - ay;
@@ -99,53 +100,13 @@ double area_fraction(const LayerData& d, const std::vector<uint64_t>& cells, uin
                                [](const CellEdge& x, const CellEdge& y) {
                                  return x.key != y.key ? x.key < y.key : x.area < y.area;
                                });
-    for (; it != d.edges.end() && it->key == cell && it->area == a; ++it) {
-      const double ux = l.lon[it->v], uy = l.lat[it->v], vx = l.lon[it->v + 1], vy = l.lat[it->v + 1];
-      const int oa = orient2d_sign(ax, ay, bx, by, ux, uy);
-      const int ob = orient2d_sign(ax, ay, bx, by, vx, vy);
-      if (oa == ob && oa != 0) continue;
-      if (oa == 0 && ob == 0) {
-        double ta = detail::project_t(ax, ay, dx, dy, ux, uy), tb = detail::project_t(ax, ay, dx, dy, vx, vy);
-        if (ta > tb) std::swap(ta, tb);
-        ta = std::max(ta, 0.0);
-        tb = std::min(tb, 1.0);
-        if (tb > ta) {
-          overlaps.push_back(TInterval{ta, tb});
-          ts.push_back(ta);
-          ts.push_back(tb);
-        }
-        continue;
-      }
-      const int oc = orient2d_sign(ux, uy, vx, vy, ax, ay);
-      const int od = orient2d_sign(ux, uy, vx, vy, bx, by);
-      if (oc == od && oc != 0) continue;
-      double t;
-      if (oa == 0) t = detail::project_t(ax, ay, dx, dy, ux, uy);
-      else if (ob == 0) t = detail::project_t(ax, ay, dx, dy, vx, vy);
-      else if (oc == 0) t = 0.0;
-      else if (od == 0) t = 1.0;
-      else {
-        const double ex = vx - ux, ey = vy - uy;
-        t = ((ux - ax) * ey - (uy - ay) * ex) / (dx * ey - dy * ex);
-      }
-      if (t > 0.0 && t < 1.0) ts.push_back(t);
-    }
+    for (; it != d.edges.end() && it->key == cell && it->area == a; ++it)
+      cut_at_edge(ax, ay, bx, by, l.lon[it->v], l.lat[it->v], l.lon[it->v + 1], l.lat[it->v + 1], 0.0, 1.0, ts, overlaps);
   }
-  std::sort(ts.begin(), ts.end());
-  double f = 0;
-  for (size_t k = 0; k + 1 < ts.size(); ++k) {
-    const double lo = ts[k], hi = ts[k + 1];
-    if (!(hi > lo)) continue;
-    bool in = false;
-    for (const TInterval& o : overlaps) in = in || (o.t0 <= lo && hi <= o.t1);
-    if (!in) {
-      const double mid = 0.5 * (lo + hi);
-      const double x = ax + mid * dx, y = ay + mid * dy;
-      in = point_in_area(d.coverage, s2grid::leaf_of(x, y), a, x, y);
-    }
-    if (in) f += hi - lo;
-  }
-  return f;
+  return inside_between_cuts(ts, overlaps, [&](double mid) {
+    const double x = ax + mid * dx, y = ay + mid * dy;
+    return point_in_area(d.coverage, s2grid::leaf_of(x, y), a, x, y);
+  });
 }
 
 }  // namespace
