@@ -19,8 +19,8 @@ struct Candidate {
   double x0, y0, x1, y1;  // bounding box of the first polygon (u normalised so its centre is in [0, W))
 };
 
-// The grown box as a polygon in view/photo coordinates with pixel centres at integers:
-// detectors report edges (pixel i spans [i, i+1]), so subtract 0.5.
+// The grown box (or plate quad) as a polygon in view/photo coordinates with pixel centres at
+// integers: detectors report edges (pixel i spans [i, i+1]), so subtract 0.5.
 std::vector<std::pair<double, double>> region_polygon(const Detection& d, const AnonymiseOptions& opt) {
   const double cx = (d.x0 + d.x1) / 2 - 0.5, cy = (d.y0 + d.y1) / 2 - 0.5;
   const double hw = (d.x1 - d.x0) / 2 * opt.grow, hh = (d.y1 - d.y0) / 2 * opt.grow;
@@ -30,6 +30,12 @@ std::vector<std::pair<double, double>> region_polygon(const Detection& d, const 
     std::vector<double> u(n), v(n);
     ellipse_polygon(cx - hw, cy - hh, cx + hw, cy + hh, n, u.data(), v.data());
     for (int k = 0; k < n; ++k) p.emplace_back(u[k], v[k]);
+  } else if (d.quad) {
+    // A detector that gives the plate's corners (lpd_yunet): that quad, grown by the same factor
+    // about its centre (the corners' mean), so a tilted plate is covered without its whole box.
+    double qx = 0, qy = 0;
+    for (const auto& [x, y] : *d.quad) qx += x / 4, qy += y / 4;
+    for (const auto& [x, y] : *d.quad) p.emplace_back(qx + (x - qx) * opt.grow - 0.5, qy + (y - qy) * opt.grow - 0.5);
   } else {
     p = {{cx - hw, cy - hh}, {cx + hw, cy - hh}, {cx + hw, cy + hh}, {cx - hw, cy + hh}};
   }
@@ -145,6 +151,8 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
       st.detections += found.size();
       for (Detection det : found) {
         det.x0 += tiles[ti].x, det.x1 += tiles[ti].x, det.y0 += tiles[ti].y, det.y1 += tiles[ti].y;
+        if (det.quad)
+          for (auto& [x, y] : *det.quad) x += tiles[ti].x, y += tiles[ti].y;
         cands.push_back(candidate(Region{det.cls, det.model, det.score, static_cast<int>(ti) - 1, {region_polygon(det, opt)}}, 0));
       }
     }
