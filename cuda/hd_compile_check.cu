@@ -46,6 +46,19 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   view_pixel_element(img, 64, 32, 3, 64 * 3, projection::view_frame(view), 3, 4, px);
   projection::View views[40];
   acc += projection::equirect_views(eq, 1.3, 0.26, views, 40) + px[0];
+  // fast view rendering: exact corners (atan2_poly), the tile bound, fixed-point positions and sampler
+  const projection::ViewRays rays = projection::view_rays(view);
+  double cu[4], cv[4];
+  for (int k = 0; k < 4; ++k) projection::frame_to_equirect(rays.frame, eq, (k & 1) * 8, (k >> 1) * 8, &cu[k], &cv[k]);
+  acc += projection::view_tile_error_bound(rays, eq, 0, 0, 8) + projection::atan2_poly(lat[i], lon[i]);
+  const projection::ViewTile tile = projection::make_view_tile(eq, 0, 0, 3, cu, cv);
+  int64_t qu, qv;
+  projection::view_tile_position(tile, 2, 5, &qu, &qv);
+  projection::view_position_exact(cu[0], cv[0], &qu, &qv);
+  projection::sample_bilinear_fixed(img, 64, 32, 3, 64 * 3, qu, qv, px);
+  view_tile_pixel_element(img, 64, 32, 3, 64 * 3, tile, 1, 6, px);
+  view_exact_pixel_element(img, 64, 32, 3, 64 * 3, rays.frame, 3, 4, px);
+  acc += px[1] + static_cast<double>(qu + qv);
   double bu[32], bv[32], vx, vy;
   acc += projection::view_box_outline(view, eq, 2, 2, 9, 9, 4, bu, bv, 32);
   acc += projection::view_pixel(view, projection::direction(lon[i], lat[i]), &vx, &vy) + projection::view_oversampling(view, eq);

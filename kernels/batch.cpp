@@ -6,6 +6,10 @@
 #include <vector>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace geoshard {
 
@@ -62,17 +66,270 @@ void polyline_length_batch(std::span<const double> lon, std::span<const double> 
   }
 }
 
+namespace {
+
+void check_view_args(const char* who, int W, int H, int channels, int64_t stride, const projection::View& view,
+                     int64_t out_stride) {
+  const std::string w(who);
+  require(W > 0 && H > 0 && channels > 0 && view.width > 0 && view.height > 0, (w + ": sizes must be positive").c_str());
+  require(W % 2 == 0, (w + ": the equirect width must be even (2:1 image)").c_str());
+  require(stride >= static_cast<int64_t>(W) * channels, (w + ": source stride too small").c_str());
+  require(out_stride >= static_cast<int64_t>(view.width) * channels, (w + ": output stride too small").c_str());
+}
+
+// Walks a view's tiles (projection.h, "Fast view rendering"): top-level tiles of
+// 2^kViewTileShift px over a grid of exact corners shared by neighbouring tiles; a tile is handed
+// to sink.tile(ViewTile, cols, rows) (cols x rows: the part inside the view) when
+// view_tile_error_bound allows, else split in four (five new exact nodes), down to single pixels
+// handed to sink.exact(x, y, u, v) with their exact coordinates.
+template <class Sink>
+class TileWalker {
+ public:
+  TileWalker(const projection::View& view, const projection::Equirect& e, Sink& sink, ViewTilingStats& st)
+      : view_(view), e_(e), rays_(projection::view_rays(view)), sink_(sink), st_(st) {}
+
+  void run() {
+    const int S = projection::kViewTileShift, T = 1 << S;
+    const int nx = (view_.width + T - 1) / T, ny = (view_.height + T - 1) / T;
+    std::vector<double> top(2 * (nx + 1)), bot(2 * (nx + 1));
+    for (int k = 0; k <= nx; ++k) node(k * T, 0, &top[2 * k]);
+    for (int by = 0; by < ny; ++by) {
+      for (int k = 0; k <= nx; ++k) node(k * T, (by + 1) * T, &bot[2 * k]);
+      for (int bx = 0; bx < nx; ++bx) {
+        const double cu[4] = {top[2 * bx], top[2 * bx + 2], bot[2 * bx], bot[2 * bx + 2]};
+        const double cv[4] = {top[2 * bx + 1], top[2 * bx + 3], bot[2 * bx + 1], bot[2 * bx + 3]};
+        tile(bx * T, by * T, S, cu, cv, 1e300);
+      }
+      top.swap(bot);
+    }
+  }
+
+ private:
+  void node(int x, int y, double* uv) {
+    projection::frame_to_equirect(rays_.frame, e_, x, y, &uv[0], &uv[1]);
+    ++st_.nodes;
+  }
+
+  // bound: a bound for this tile already known (its parent's / 4), else 1e300.
+  void tile(int x0, int y0, int shift, const double* cu, const double* cv, double bound) {
+    if (x0 >= view_.width || y0 >= view_.height) return;
+    if (shift == 0) {
+      sink_.exact(x0, y0, cu[0], cv[0]);
+      ++st_.exact_pixels;
+      return;
+    }
+    const int T = 1 << shift;
+    if (bound > projection::kViewTileTolerance) {
+      bound = std::min(bound, projection::view_tile_error_bound(rays_, e_, x0, y0, T));
+      ++st_.bounds;
+    }
+    if (bound <= projection::kViewTileTolerance) {
+      const int cols = std::min(T, view_.width - x0), rows = std::min(T, view_.height - y0);
+      sink_.tile(projection::make_view_tile(e_, x0, y0, shift, cu, cv), cols, rows);
+      ++st_.interpolated_tiles[shift];
+      st_.interpolated_pixels += static_cast<int64_t>(cols) * rows;
+      return;
+    }
+    // A 3 x 3 grid of nodes: the corners and five new exact ones.
+    const int h = T / 2;
+    double g[9][2];
+    g[0][0] = cu[0], g[0][1] = cv[0], g[2][0] = cu[1], g[2][1] = cv[1];
+    g[6][0] = cu[2], g[6][1] = cv[2], g[8][0] = cu[3], g[8][1] = cv[3];
+    node(x0 + h, y0, g[1]);
+    node(x0, y0 + h, g[3]);
+    node(x0 + h, y0 + h, g[4]);
+    node(x0 + T, y0 + h, g[5]);
+    node(x0 + h, y0 + T, g[7]);
+    for (int q = 0; q < 4; ++q) {
+      const int qx = q & 1, qy = q >> 1, b = qy * 3 + qx;
+      const double su[4] = {g[b][0], g[b + 1][0], g[b + 3][0], g[b + 4][0]};
+      const double sv[4] = {g[b][1], g[b + 1][1], g[b + 3][1], g[b + 4][1]};
+      tile(x0 + qx * h, y0 + qy * h, shift - 1, su, sv, bound / 4);
+    }
+  }
+
+  const projection::View& view_;
+  projection::Equirect e_;
+  projection::ViewRays rays_;
+  Sink& sink_;
+  ViewTilingStats& st_;
+};
+
+#if defined(__SSE2__)
+#define GEOSHARD_VIEW_SSE2 1
+// sample_bilinear_fixed's integers for C = 3 or 4 channels with SSE2: p, q point at p00 and p01
+// (p10, p11 follow them); 8 bytes are read from each.
+//   top = 128 p00 + a (p10 - p00) = (128 - a) p00 + a p10   (int16: <= 32640)
+//   out = (top (128 - b) + bot b + 8192) >> 14              (int32 via pmaddwd)
+template <int C>
+inline void sample_pair_rows_sse2(const uint8_t* p, const uint8_t* q, int a, int b, uint8_t* out, bool wide_store) {
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i rp = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), zero);
+  const __m128i rq = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)), zero);
+  const __m128i wa = _mm_set1_epi16(static_cast<short>(a));
+  const __m128i top = _mm_add_epi16(_mm_slli_epi16(rp, projection::kViewSampleBits),
+                                    _mm_mullo_epi16(_mm_sub_epi16(_mm_srli_si128(rp, 2 * C), rp), wa));
+  const __m128i bot = _mm_add_epi16(_mm_slli_epi16(rq, projection::kViewSampleBits),
+                                    _mm_mullo_epi16(_mm_sub_epi16(_mm_srli_si128(rq, 2 * C), rq), wa));
+  const __m128i wb = _mm_set1_epi32((projection::kViewSampleOne - b) | (b << 16));
+  __m128i r = _mm_madd_epi16(_mm_unpacklo_epi16(top, bot), wb);
+  r = _mm_srai_epi32(_mm_add_epi32(r, _mm_set1_epi32(1 << (2 * projection::kViewSampleBits - 1))),
+                     2 * projection::kViewSampleBits);
+  r = _mm_packus_epi16(_mm_packs_epi32(r, r), zero);
+  const uint32_t v = static_cast<uint32_t>(_mm_cvtsi128_si32(r));
+  if (C == 4 || wide_store) {
+    std::memcpy(out, &v, 4);  // C = 3: the 4th byte is the next pixel's, written after this one
+  } else {
+    const uint16_t lo = static_cast<uint16_t>(v);
+    std::memcpy(out, &lo, 2);
+    out[2] = static_cast<uint8_t>(v >> 16);
+  }
+}
+#else
+#define GEOSHARD_VIEW_SSE2 0
+#endif
+
+// Renders tiles: the incremental form of view_tile_position (same integers) and
+// sample_bilinear_fixed, with the wrap tests hoisted out of tiles whose whole footprint is inside
+// the image, and the channel loop unrolled for C = 1, 3, 4 (C = 0: any count).
+template <int C>
+struct RenderSink {
+  const uint8_t* src;
+  int W, H, channels;
+  int64_t stride;
+  uint8_t* out;
+  int64_t out_stride;
+  int view_width;
+
+  int ch() const { return C > 0 ? C : channels; }
+
+  void exact(int x, int y, double u, double v) {
+    int64_t qu, qv;
+    projection::view_position_exact(u, v, &qu, &qv);
+    projection::sample_bilinear_fixed(src, W, H, ch(), stride, qu, qv, out + y * out_stride + static_cast<int64_t>(x) * ch());
+  }
+
+  void tile(const projection::ViewTile& t, int cols, int rows) {
+    using namespace projection;
+    constexpr int B = kViewSampleBits, M = kViewSampleOne, FB = kViewCoordBits - kViewSampleBits;
+    const int sh = view_tile_sum_shift(t.shift);
+    const int64_t T = int64_t{1} << t.shift, half = int64_t{1} << (sh - 1), hq = int64_t{1} << (FB - 1);
+    int64_t umin = t.u[0], umax = t.u[0], vmin = t.v[0], vmax = t.v[0];
+    for (int k = 1; k < 4; ++k) {
+      umin = std::min(umin, t.u[k]), umax = std::max(umax, t.u[k]);
+      vmin = std::min(vmin, t.v[k]), vmax = std::max(vmax, t.v[k]);
+    }
+    // Every position of the tile lies between the corners' (a convex combination, rounded alike).
+    const bool interior = ((umin + hq) >> FB >> B) >= 0 && ((umax + hq) >> FB >> B) + 1 < W &&
+                          ((vmin + hq) >> FB >> B) >= 0 && ((vmax + hq) >> FB >> B) + 1 < H;
+    const int n = ch();
+    // 8-byte loads at p00 and p01 read up to 2 columns past p10 (3 channels): stay 2 columns in.
+    const bool simd_ok = interior && ((umax + hq) >> FB >> B) + 2 < W;
+    const bool last_column = t.x0 + cols == view_width;
+    (void)simd_ok, (void)last_column;
+    for (int b = 0; b < rows; ++b) {
+      const int64_t lu = t.u[0] * (T - b) + t.u[2] * b, ru = t.u[1] * (T - b) + t.u[3] * b;
+      const int64_t lv = t.v[0] * (T - b) + t.v[2] * b, rv = t.v[1] * (T - b) + t.v[3] * b;
+      int64_t au = lu * T + half, av = lv * T + half;
+      const int64_t su = ru - lu, sv = rv - lv;
+      uint8_t* o = out + (t.y0 + b) * out_stride + static_cast<int64_t>(t.x0) * n;
+      if (!interior) {
+        for (int a = 0; a < cols; ++a, au += su, av += sv, o += n)
+          sample_bilinear_fixed(src, W, H, n, stride, au >> sh, av >> sh, o);
+        continue;
+      }
+#if GEOSHARD_VIEW_SSE2
+      // The same integers 8 bytes at a time: (p00 | p10) of a row per 64-bit load (3 or 4
+      // channels; the bytes past p10 are read, not used: hence the two-column margin below).
+      // 3 channels are stored 4 bytes at a time, the 4th byte being the next pixel's: every
+      // pixel to the right of a tile is rendered after it (tiles left to right, quadrants in
+      // order), so only the view's last column needs the 3-byte store.
+      if ((C == 3 || C == 4) && simd_ok) {
+        const int wide = cols - (last_column ? 1 : 0);
+        int a = 0;
+        for (; a < wide; ++a, au += su, av += sv, o += n) {
+          const int64_t qu = au >> sh, qv = av >> sh;
+          const uint8_t* p = src + (qv >> B) * stride + (qu >> B) * n;
+          sample_pair_rows_sse2<C>(p, p + stride, static_cast<int>(qu & (M - 1)), static_cast<int>(qv & (M - 1)), o, true);
+        }
+        if (a < cols) {
+          const int64_t qu = au >> sh, qv = av >> sh;
+          const uint8_t* p = src + (qv >> B) * stride + (qu >> B) * n;
+          sample_pair_rows_sse2<C>(p, p + stride, static_cast<int>(qu & (M - 1)), static_cast<int>(qv & (M - 1)), o, false);
+        }
+        continue;
+      }
+#endif
+      for (int a = 0; a < cols; ++a, au += su, av += sv, o += n) {
+        const int64_t qu = au >> sh, qv = av >> sh;
+        const int fa = static_cast<int>(qu & (M - 1)), fb = static_cast<int>(qv & (M - 1));
+        const int na = M - fa, nb = M - fb;
+        const uint8_t* p = src + (qv >> B) * stride + (qu >> B) * n;
+        const uint8_t* q = p + stride;
+        for (int c = 0; c < (C > 0 ? C : n); ++c) {
+          const int top = na * p[c] + fa * p[c + n], bot = na * q[c] + fa * q[c + n];
+          o[c] = static_cast<uint8_t>((top * nb + bot * fb + (1 << (2 * B - 1))) >> (2 * B));
+        }
+      }
+    }
+  }
+};
+
+// Records the positions (the direct formula view_tile_position: what a GPU kernel computes).
+struct PositionSink {
+  int width;
+  int64_t* qu;
+  int64_t* qv;
+  void exact(int x, int y, double u, double v) {
+    const int64_t i = static_cast<int64_t>(y) * width + x;
+    projection::view_position_exact(u, v, &qu[i], &qv[i]);
+  }
+  void tile(const projection::ViewTile& t, int cols, int rows) {
+    for (int b = 0; b < rows; ++b)
+      for (int a = 0; a < cols; ++a) {
+        const int64_t i = static_cast<int64_t>(t.y0 + b) * width + t.x0 + a;
+        projection::view_tile_position(t, a, b, &qu[i], &qv[i]);
+      }
+  }
+};
+
+template <int C>
+void render_view_tiles(const uint8_t* src, int W, int H, int channels, int64_t stride, const projection::View& view,
+                       uint8_t* out, int64_t out_stride) {
+  RenderSink<C> sink{src, W, H, channels, stride, out, out_stride, view.width};
+  ViewTilingStats st;
+  TileWalker<RenderSink<C>>(view, projection::Equirect{W, H}, sink, st).run();
+}
+
+}  // namespace
+
 void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_t stride,
                           const projection::View& view, uint8_t* out, int64_t out_stride) {
-  require(W > 0 && H > 0 && channels > 0 && view.width > 0 && view.height > 0, "render_equirect_view: sizes must be positive");
-  require(W % 2 == 0, "render_equirect_view: the equirect width must be even (2:1 image)");
-  require(stride >= static_cast<int64_t>(W) * channels, "render_equirect_view: source stride too small");
-  require(out_stride >= static_cast<int64_t>(view.width) * channels, "render_equirect_view: output stride too small");
+  check_view_args("render_equirect_view", W, H, channels, stride, view, out_stride);
+  switch (channels) {
+    case 1: render_view_tiles<1>(src, W, H, channels, stride, view, out, out_stride); break;
+    case 3: render_view_tiles<3>(src, W, H, channels, stride, view, out, out_stride); break;
+    case 4: render_view_tiles<4>(src, W, H, channels, stride, view, out, out_stride); break;
+    default: render_view_tiles<0>(src, W, H, channels, stride, view, out, out_stride); break;
+  }
+}
+
+void render_equirect_view_exact(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                                const projection::View& view, uint8_t* out, int64_t out_stride) {
+  check_view_args("render_equirect_view_exact", W, H, channels, stride, view, out_stride);
   const projection::ViewFrame frame = projection::view_frame(view);
   for (int y = 0; y < view.height; ++y) {
     uint8_t* row = out + y * out_stride;
     for (int x = 0; x < view.width; ++x) view_pixel_element(src, W, H, channels, stride, frame, x, y, row + x * channels);
   }
+}
+
+ViewTilingStats equirect_view_positions(int W, int H, const projection::View& view, int64_t* qu, int64_t* qv) {
+  check_view_args("equirect_view_positions", W, H, 1, W, view, view.width);
+  PositionSink sink{view.width, qu, qv};
+  ViewTilingStats st;
+  TileWalker<PositionSink>(view, projection::Equirect{W, H}, sink, st).run();
+  return st;
 }
 
 uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,

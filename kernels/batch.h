@@ -51,9 +51,10 @@ void zkey_batch(std::span<const double> lon, std::span<const double> lat, std::s
 void polyline_length_batch(std::span<const double> lon, std::span<const double> lat,
                            std::span<const uint64_t> offsets, std::span<double> out_m);
 
-// The element function of render_equirect_view: view pixel (x, y) sampled from the equirect
-// source (bilinear; wraps at the seam, continues across the poles), through the view's
-// precomputed frame (projection::view_frame: no trigonometry per pixel but two atan2).
+// The exact element function (render_equirect_view_exact): view pixel (x, y) sampled from the
+// equirect source (bilinear, double weights; wraps at the seam, continues across the poles),
+// through the view's precomputed frame (projection::view_frame: no trigonometry per pixel but two
+// atan2).
 GEOSHARD_HD_INLINE void view_pixel_element(const uint8_t* src, int W, int H, int channels, int64_t stride,
                                            const projection::ViewFrame& frame, int x, int y, uint8_t* out) {
   double u, v;
@@ -61,12 +62,56 @@ GEOSHARD_HD_INLINE void view_pixel_element(const uint8_t* src, int W, int H, int
   projection::sample_bilinear_equirect(src, W, H, channels, stride, u, v, out);
 }
 
+// The element functions of render_equirect_view (projection.h, "Fast view rendering"): the pixel
+// (tile.x0 + a, tile.y0 + b) of an interpolated tile, and a pixel on the exact path. A GPU kernel
+// computes the tiles (make_view_tile of exact corners, split where view_tile_error_bound exceeds
+// the tolerance), then runs these per pixel: the same bytes as the CPU loop.
+GEOSHARD_HD_INLINE void view_tile_pixel_element(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                                                const projection::ViewTile& tile, int a, int b, uint8_t* out) {
+  int64_t qu, qv;
+  projection::view_tile_position(tile, a, b, &qu, &qv);
+  projection::sample_bilinear_fixed(src, W, H, channels, stride, qu, qv, out);
+}
+GEOSHARD_HD_INLINE void view_exact_pixel_element(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                                                 const projection::ViewFrame& frame, int x, int y, uint8_t* out) {
+  double u, v;
+  int64_t qu, qv;
+  projection::frame_to_equirect(frame, projection::Equirect{W, H}, x, y, &u, &v);
+  projection::view_position_exact(u, v, &qu, &qv);
+  projection::sample_bilinear_fixed(src, W, H, channels, stride, qu, qv, out);
+}
+
 // Renders a perspective view from an 8-bit equirect image of W x H pixels with `channels`
 // interleaved channels (`stride` bytes per source row) into `out` (view.height rows of
 // `out_stride` bytes, view.width * channels used per row). Throws std::invalid_argument on
 // non-positive sizes, odd W, or strides too small.
+// Accuracy (projection.h, "Fast view rendering"): exact source coordinates on a grid of 16 x 16
+// px tiles (finer where needed), interpolated in between where a per-tile bound proves the
+// interpolation within 1/32 px, exact per pixel elsewhere (around the poles); every pixel is the
+// 7-bit-weight bilinear sample at a position within projection::kViewPositionErrorBound
+// (1/32 + 1/256 + 2^-17 < 0.0352 px) of the exact one, in u and in v. Against
+// render_equirect_view_exact: at most 1 level apart where neighbouring source pixels differ by at
+// most 14 levels (the bilinear surface moves by at most 14 x 2 x 0.0352 < 1 level), more only at
+// sharper edges (which move by at most 0.0352 px).
 void render_equirect_view(const uint8_t* src, int W, int H, int channels, int64_t stride,
                           const projection::View& view, uint8_t* out, int64_t out_stride);
+
+// The reference: view_pixel_element at every pixel (exact coordinates, double bilinear weights).
+// Same arguments and errors as render_equirect_view; an order of magnitude slower.
+void render_equirect_view_exact(const uint8_t* src, int W, int H, int channels, int64_t stride,
+                                const projection::View& view, uint8_t* out, int64_t out_stride);
+
+// How render_equirect_view covered a view: tiles interpolated (by size) and pixels on the exact path.
+struct ViewTilingStats {
+  int64_t interpolated_tiles[projection::kViewTileShift + 1] = {};  // [shift]: tiles of 2^shift px (shift >= 1)
+  int64_t interpolated_pixels = 0, exact_pixels = 0;
+  int64_t nodes = 0, bounds = 0;  // exact coordinate evaluations (tile corners), error bounds computed
+};
+
+// The sample positions render_equirect_view uses for each view pixel (row-major, view.width *
+// view.height each), in units of 1/projection::kViewSampleOne px: u unwrapped within a tile, so
+// it may run past [-0.5, W - 0.5) near the seam (the sampler wraps it). For tests and diagnostics.
+ViewTilingStats equirect_view_positions(int W, int H, const projection::View& view, int64_t* qu, int64_t* qv);
 
 struct RegionBlurOptions {
   blur::Mode mode = blur::Mode::kGaussian;

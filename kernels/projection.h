@@ -78,8 +78,14 @@ GEOSHARD_HD_INLINE void equirect_wrap(int W, int H, int i, int j, int* wi, int* 
     j = 2 * H - 1 - j;
     i += W / 2;
   }
-  i %= W;
-  if (i < 0) i += W;
+  if (i >= W) {  // one turn off (the common case) without a division
+    i -= W;
+    if (i >= W) i %= W;
+  } else if (i < 0) {
+    i += W;
+    if (i < 0) i = i % W + W;
+    if (i == W) i = 0;
+  }
   *wi = i;
   *wj = j;
 }
@@ -231,6 +237,277 @@ GEOSHARD_HD_INLINE int equirect_views(const Equirect& e, double fov, double over
   emit(0, kPi / 2);
   emit(0, -kPi / 2);
   return n;
+}
+
+// ---- Fast view rendering: exact coordinates on a sparse grid, interpolated in between ----
+//
+// What render_equirect_view (kernels/batch.h) runs instead of the exact math at every pixel. The
+// view is cut into square tiles of T = 2^shift pixels (16 x 16 at the top level). The source
+// coordinates (u, v) -- frame_to_equirect: the frame's ray, two atan2 (atan2_poly, within 1e-14 rad
+// of libm's) -- are computed at the tile's four corners only, and bilinearly interpolated in
+// between in 64-bit fixed point. A tile is interpolated only when view_tile_error_bound proves the
+// interpolation error at most kViewTileTolerance (1/32 px) in u and in v; otherwise it is split in
+// four, down to single pixels, which take the exact path (a tile holding a pole always ends there;
+// around a pole u curves as 1/distance², so the exact path covers a few degrees there).
+//
+// Why the bound holds (view_tile_error_bound). Bilinear interpolation of a C² function f on a
+// square of side T errs by -(a(T-a)/2 f_xx(ξ) + [b(T-b)/2 f_yy]) at (a, b): interpolate along x,
+// then along y (a convex combination of the columns' errors); the mixed derivative plays no part.
+// So |error| <= T²/8 (max|f_xx| + max|f_yy|), and T²/8 max(max|f_xx|, max|f_yy|) when f_xx and
+// f_yy have opposite signs over the whole tile. Along a pixel row or column the ray is affine,
+// r(t) = r0 + t d (d = frame.dx or frame.dy, one pixel). With p, q the horizontal (x, z) parts of
+// r and d, the longitude θ = atan2(p_x, p_z) has θ' = (p × q)/|p|² and
+// θ'' = -2 (p × q)(p · q)/|p|⁴, also |θ''| <= |q|²/|p|². The latitude φ = atan2(r_y, |p|) has
+// φ' = N/|r|² with N = (|p|² d_y - r_y (p · q))/|p| (and |N| <= |r × d|: the latitude moves no
+// faster than the direction), N' = -r_y (p × q)²/|p|³, so φ'' = -r_y (p × q)²/(|p|³ |r|²)
+// - 2 N (r · d)/|r|⁴. p × q, p · q, r · d and r_y are affine in the pixel, |p|² and |r × d|² convex,
+// so their largest magnitudes over a tile are at its corners, and an affine factor keeps its sign
+// over the tile when it does at the corners; |r|² = 1 + X² + Y² for the camera-frame ray (X, Y, 1)
+// with X affine in x and Y in y; min|p| is the distance of the origin from the parallelogram of the
+// corners' horizontal parts (0 when the tile holds a pole: never interpolated). Then
+// u'' = W/(2π) θ'' and v'' = -H/π φ''. A sub-tile's bound is at most its parent's x (its side /
+// the parent's)²: every factor is taken over less (the renderer uses this to skip bounds).
+// The lift of θ over a tile that holds no pole is continuous and spans less than π, so the
+// corners' u are unwrapped to within W/2 of the first corner's (make_view_tile): a tile across the
+// seam interpolates the continuous u and the sampler wraps it.
+//
+// Positions and sampling. Corners are rounded to 2^-kViewCoordBits px; a pixel's interpolated
+// position is rounded to nearest 2^-kViewSampleBits = 1/128 px (view_tile_position; the exact path
+// rounds the same way: view_position_exact), and sample_bilinear_fixed reads the 2 x 2 footprint
+// with 7-bit integer weights (cv::remap uses 5 bits: INTER_BITS), exact integer sums, rounded to
+// nearest. Guaranteed: the position sampled for every view pixel is within
+// kViewPositionErrorBound = 1/32 + 2^-17 + 1/256 < 0.0352 px (up to double rounding, ~1e-9 px) of
+// the exact (u, v) (libm's atan2) in each coordinate (modulo W in u);
+// tests/kernels/view_render_test.cpp checks it over random views. Everything after the corners
+// is integer, and the corners use only + - * / sqrt, so the CPU loop and a GPU kernel calling
+// view_tile_position + sample_bilinear_fixed (built with --fmad=false) give identical bytes.
+
+constexpr int kViewCoordBits = 16;      // corner coordinates: units of 2^-16 px
+constexpr int kViewSampleBits = 7;      // sample positions: units of 1/128 px (7-bit weights)
+constexpr int kViewSampleOne = 1 << kViewSampleBits;
+constexpr int kViewTileShift = 4;       // top-level tiles of 16 x 16 pixels
+constexpr double kViewTileTolerance = 1.0 / 32;  // interpolation error allowed per coordinate, px
+// Largest distance between a sampled position and the exact one, per coordinate (px).
+constexpr double kViewPositionErrorBound =
+    kViewTileTolerance + 0.5 / (1 << kViewCoordBits) + 0.5 / kViewSampleOne;
+
+// A view's rays in the form the tiles need: world ray of pixel (x, y) = frame_ray(frame, x, y),
+// camera-frame ray (X0 + x Xs, Y0 + y Ys, 1).
+struct ViewRays {
+  ViewFrame frame;
+  double X0, Xs, Y0, Ys;
+};
+GEOSHARD_HD_INLINE ViewRays view_rays(const View& w) {
+  const double tx = tan(w.hfov / 2), ty = tan(w.vfov / 2);
+  return ViewRays{view_frame(w), (0.5 / w.width * 2 - 1) * tx, 2 * tx / w.width, (1 - 0.5 / w.height * 2) * ty,
+                  -2 * ty / w.height};
+}
+
+// atan2 from + - * / and comparisons only, so host and device give the same bits (libm's and
+// CUDA's atan2 may differ in the last place), and ~3x cheaper than libm's: |t| <= tan(π/8) after
+// reduction (atan r = π/4 + atan((r - 1)/(r + 1)) for r > tan(π/8)), then t P(t²) with P of
+// degree 8 interpolating atan(t)/t at Chebyshev nodes of t² in [0, tan²(π/8)]. Within 1e-14 rad
+// of atan2 (tests: kernels_view_render_test).
+GEOSHARD_HD_INLINE double atan2_poly(double y, double x) {
+  const double ax = fabs(x), ay = fabs(y);
+  const double mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+  if (!(mx > 0)) return 0;
+  double t, base;
+  if (mn > 0.41421356237309503 * mx) {
+    t = (mn - mx) / (mn + mx), base = kPi / 4;
+  } else {
+    t = mn / mx, base = 0;
+  }
+  const double z = t * t;
+  double p = 0.030662440370424447;
+  p = p * z - 0.058745056213078309;
+  p = p * z + 0.075637035519151921;
+  p = p * z - 0.090783920729434239;
+  p = p * z + 0.11110385046148014;
+  p = p * z - 0.14285690423839287;
+  p = p * z + 0.19999999604891977;
+  p = p * z - 0.33333333330803444;
+  p = p * z + 0.99999999999997324;
+  double a = base + t * p;
+  if (ay > ax) a = kPi / 2 - a;
+  if (x < 0) a = kPi - a;
+  return y < 0 ? -a : a;
+}
+
+// Source coordinates of view pixel (x, y) as the tiles' corners and the exact path compute them:
+// equirect_pixel of the frame's ray with atan2_poly (within ~1e-14 rad, i.e. 1e-11 px for W <
+// 10^5, of view_pixel_element's libm coordinates).
+GEOSHARD_HD_INLINE void frame_to_equirect(const ViewFrame& f, const Equirect& e, double x, double y, double* u,
+                                          double* v) {
+  const Vec3 d = frame_ray(f, x, y);
+  *u = (atan2_poly(d.x, d.z) + kPi) / (2 * kPi) * e.width - 0.5;
+  *v = (kPi / 2 - atan2_poly(d.y, sqrt(d.x * d.x + d.z * d.z))) / kPi * e.height - 0.5;
+}
+
+// Squared distance of the origin from the convex quadrilateral (px[k], pz[k]), k = 0..3 in order
+// around it; 0 when the quadrilateral holds the origin (or it lies on an edge).
+GEOSHARD_HD_INLINE double origin_distance2_quad(const double* px, const double* pz) {
+  bool pos = true, neg = true;
+  double best = 1e300;
+  for (int i = 0; i < 4; ++i) {
+    const int j = (i + 1) & 3;
+    const double ex = px[j] - px[i], ez = pz[j] - pz[i];
+    const double cr = ez * px[i] - ex * pz[i];  // edge x (origin - vertex)
+    if (!(cr > 0)) pos = false;
+    if (!(cr < 0)) neg = false;
+    const double len2 = ex * ex + ez * ez, proj = -(px[i] * ex + pz[i] * ez);
+    const double t = !(proj > 0) ? 0 : proj >= len2 ? 1 : proj / len2;
+    const double dx = px[i] + t * ex, dz = pz[i] + t * ez, d2 = dx * dx + dz * dz;
+    if (d2 < best) best = d2;
+  }
+  return pos || neg ? 0 : best;
+}
+
+// Upper bound (px) on |bilinear interpolation from the corners - exact| of u and of v over the
+// tile with corners at pixel centres (x0, y0) .. (x0 + side, y0 + side) (the derivation above).
+// Returns 1e300 when the tile holds a pole or comes within 1e-6 of one. A sub-tile's bound is at
+// most its parent's times (its side / the parent's side)² (the same derivatives over less).
+GEOSHARD_HD_INLINE double view_tile_error_bound(const ViewRays& r, const Equirect& e, double x0, double y0,
+                                                double side) {
+  // |r|² = 1 + X² + Y²: X and Y monotone along the tile's sides.
+  const double xa = r.X0 + x0 * r.Xs, xb = r.X0 + (x0 + side) * r.Xs;
+  const double ya = r.Y0 + y0 * r.Ys, yb = r.Y0 + (y0 + side) * r.Ys;
+  const double x2min = (xa <= 0) != (xb <= 0) ? 0 : (xa * xa < xb * xb ? xa * xa : xb * xb);
+  const double y2min = (ya <= 0) != (yb <= 0) ? 0 : (ya * ya < yb * yb ? ya * ya : yb * yb);
+  const double r2min = 1 + x2min + y2min;
+  const Vec3 dx = r.frame.dx, dy = r.frame.dy;
+  const double dx2 = dot(dx, dx), dy2 = dot(dy, dy);
+  // Largest magnitudes over the corners (affine functions of the pixel); crosses of 3-vectors squared.
+  double hx_cross = 0, hx_dot = 0, hy_cross = 0, hy_dot = 0, rx_cross2 = 0, rx_dot = 0, ry_cross2 = 0, ry_dot = 0,
+         ymax = 0, pp2max = 0;
+  bool nonneg[4] = {true, true, true, true}, nonpos[4] = {true, true, true, true};
+  double px[4], pz[4];
+  for (int k = 0; k < 4; ++k) {
+    // Corners in order around the tile: (0,0), (1,0), (1,1), (0,1).
+    const double cx = x0 + ((k == 1 || k == 2) ? side : 0), cy = y0 + (k >= 2 ? side : 0);
+    const Vec3 c = frame_ray(r.frame, cx, cy);
+    px[k] = c.x, pz[k] = c.z;
+    pp2max = c.x * c.x + c.z * c.z > pp2max ? c.x * c.x + c.z * c.z : pp2max;
+    const double s1 = c.x * dx.z - c.z * dx.x, s2 = c.x * dx.x + c.z * dx.z;
+    const double s3 = c.x * dy.z - c.z * dy.x, s4 = c.x * dy.x + c.z * dy.z;
+    const double a1 = fabs(s1), a2 = fabs(s2), a3 = fabs(s3), a4 = fabs(s4);
+    // Whether each factor keeps a sign over the tile (affine: when it does at the corners).
+    nonneg[0] &= s1 >= 0, nonpos[0] &= s1 <= 0, nonneg[1] &= s2 >= 0, nonpos[1] &= s2 <= 0;
+    nonneg[2] &= s3 >= 0, nonpos[2] &= s3 <= 0, nonneg[3] &= s4 >= 0, nonpos[3] &= s4 <= 0;
+    // |c × d|² = |c|² |d|² - (c · d)² (Lagrange), clamped at 0 against rounding.
+    const double c2 = dot(c, c), cdx = dot(c, dx), cdy = dot(c, dy);
+    const double a5 = c2 * dx2 - cdx * cdx, a6 = fabs(cdx), a7 = c2 * dy2 - cdy * cdy, a8 = fabs(cdy);
+    hx_cross = a1 > hx_cross ? a1 : hx_cross, hx_dot = a2 > hx_dot ? a2 : hx_dot;
+    hy_cross = a3 > hy_cross ? a3 : hy_cross, hy_dot = a4 > hy_dot ? a4 : hy_dot;
+    rx_cross2 = a5 > rx_cross2 ? a5 : rx_cross2, rx_dot = a6 > rx_dot ? a6 : rx_dot;
+    ry_cross2 = a7 > ry_cross2 ? a7 : ry_cross2, ry_dot = a8 > ry_dot ? a8 : ry_dot;
+    ymax = fabs(c.y) > ymax ? fabs(c.y) : ymax;
+  }
+  const double p2 = origin_distance2_quad(px, pz);  // min |p|² over the tile
+  if (!(p2 > 1e-12)) return 1e300;
+  const double p4 = p2 * p2, pmin = sqrt(p2);
+  const double qx2 = dx.x * dx.x + dx.z * dx.z, qy2 = dy.x * dy.x + dy.z * dy.z;
+  // θ'' = -2 (p × q)(p · q) / |p|⁴, and |θ''| <= |q|² / |p|².
+  double txx = 2 * hx_cross * hx_dot / p4, tyy = 2 * hy_cross * hy_dot / p4;
+  txx = txx < qx2 / p2 ? txx : qx2 / p2;
+  tyy = tyy < qy2 / p2 ? tyy : qy2 / p2;
+  // φ'' = -r_y (p × q)² / (|p|³ |r|²) - 2 N (r · d) / |r|⁴ with N = |r|² φ' = (|p|² d_y - r_y (p · q)) / |p|,
+  // and |N| <= |r × d| (the latitude moves no faster than the direction).
+  const double r4 = r2min * r2min, pr = p2 * pmin * r2min;
+  double nx = (pp2max * fabs(dx.y) + ymax * hx_dot) / pmin, ny = (pp2max * fabs(dy.y) + ymax * hy_dot) / pmin;
+  const double kx = sqrt(rx_cross2 > 0 ? rx_cross2 : 0), ky = sqrt(ry_cross2 > 0 ? ry_cross2 : 0);
+  nx = nx < kx ? nx : kx;
+  ny = ny < ky ? ny : ky;
+  const double pxx = ymax * hx_cross * hx_cross / pr + 2 * nx * rx_dot / r4;
+  const double pyy = ymax * hy_cross * hy_cross / pr + 2 * ny * ry_dot / r4;
+  const double t2 = side * side / 8;
+  // θ_xx and θ_yy of opposite signs over the whole tile: the two interpolation errors cancel
+  // in part, and the larger alone bounds their sum.
+  int sg[4];
+  for (int i = 0; i < 4; ++i) sg[i] = nonneg[i] ? 1 : nonpos[i] ? -1 : 0;
+  const bool opposite = sg[0] * sg[1] * sg[2] * sg[3] < 0;
+  const double tsum = opposite ? (txx > tyy ? txx : tyy) : txx + tyy;
+  const double eu = t2 * e.width / (2 * kPi) * tsum, ev = t2 * e.height / kPi * (pxx + pyy);
+  return eu > ev ? eu : ev;
+}
+
+// A tile ready for interpolation: pixels [x0, x0 + 2^shift) x [y0, y0 + 2^shift) of the view,
+// corner coordinates (order (x0, y0), (x0 + T, y0), (x0, y0 + T), (x0 + T, y0 + T)) in units of
+// 2^-kViewCoordBits px, u unwrapped to within W/2 of the first corner's.
+struct ViewTile {
+  int x0, y0, shift;
+  int64_t u[4], v[4];
+};
+// floor to an integer by a conversion (floor() is a library call without SSE4.1), |x| < 2^62.
+GEOSHARD_HD_INLINE int64_t floor_to_int64(double x) {
+  const int64_t i = static_cast<int64_t>(x);
+  return i - (static_cast<double>(i) > x ? 1 : 0);
+}
+GEOSHARD_HD_INLINE int64_t view_coord_fixed(double c) {
+  return floor_to_int64(c * static_cast<double>(int64_t{1} << kViewCoordBits) + 0.5);
+}
+// From the exact corner coordinates (frame_to_equirect of the four corners, same order).
+GEOSHARD_HD_INLINE ViewTile make_view_tile(const Equirect& e, int x0, int y0, int shift, const double* cu,
+                                           const double* cv) {
+  ViewTile t;
+  t.x0 = x0, t.y0 = y0, t.shift = shift;
+  for (int k = 0; k < 4; ++k) {
+    double u = cu[k];
+    if (k > 0) {
+      while (u - cu[0] > e.width / 2.0) u -= e.width;
+      while (cu[0] - u > e.width / 2.0) u += e.width;
+    }
+    t.u[k] = view_coord_fixed(u);
+    t.v[k] = view_coord_fixed(cv[k]);
+  }
+  return t;
+}
+// The shift from a tile's interpolation sums (units 2^-kViewCoordBits / T²) to sample positions.
+GEOSHARD_HD_INLINE int view_tile_sum_shift(int shift) { return kViewCoordBits + 2 * shift - kViewSampleBits; }
+// Sample position (units 1/kViewSampleOne px, rounded to nearest) of the tile's pixel
+// (x0 + a, y0 + b), 0 <= a, b < 2^shift: the bilinear interpolation of the corners, exact in
+// integers. The CPU loop steps the same sums incrementally (identical values).
+GEOSHARD_HD_INLINE void view_tile_position(const ViewTile& t, int a, int b, int64_t* qu, int64_t* qv) {
+  const int64_t T = int64_t{1} << t.shift;
+  const int64_t w0 = (T - a) * (T - b), w1 = a * (T - b), w2 = (T - a) * b, w3 = int64_t{a} * b;
+  const int sh = view_tile_sum_shift(t.shift);
+  const int64_t half = int64_t{1} << (sh - 1);
+  *qu = (t.u[0] * w0 + t.u[1] * w1 + t.u[2] * w2 + t.u[3] * w3 + half) >> sh;
+  *qv = (t.v[0] * w0 + t.v[1] * w1 + t.v[2] * w2 + t.v[3] * w3 + half) >> sh;
+}
+// The exact path's sample position: (u, v) rounded to nearest 1/kViewSampleOne px.
+GEOSHARD_HD_INLINE void view_position_exact(double u, double v, int64_t* qu, int64_t* qv) {
+  *qu = floor_to_int64(u * kViewSampleOne + 0.5);
+  *qv = floor_to_int64(v * kViewSampleOne + 0.5);
+}
+// Bilinear sample of an 8-bit image (as sample_bilinear_equirect: wraps at the seam and across
+// the poles) at the fixed-point position (qu, qv) (units 1/kViewSampleOne px; qu may be off the
+// image by up to W on either side, qv within [-H, 2H - 1)). 7-bit weights, exact integer sums
+// ((128 - a) p00 + a p10) (128 - b) + (...) b, rounded to nearest: a constant image stays constant,
+// at a position on a pixel centre the pixel itself.
+GEOSHARD_HD_INLINE void sample_bilinear_fixed(const uint8_t* img, int W, int H, int channels, int64_t stride,
+                                              int64_t qu, int64_t qv, uint8_t* out) {
+  const int i0 = static_cast<int>(qu >> kViewSampleBits), j0 = static_cast<int>(qv >> kViewSampleBits);
+  const int a = static_cast<int>(qu & (kViewSampleOne - 1)), b = static_cast<int>(qv & (kViewSampleOne - 1));
+  int xi[4], yj[4];
+  if (i0 >= 0 && i0 + 1 < W && j0 >= 0 && j0 + 1 < H) {
+    xi[0] = xi[2] = i0, xi[1] = xi[3] = i0 + 1, yj[0] = yj[1] = j0, yj[2] = yj[3] = j0 + 1;
+  } else {
+    equirect_wrap(W, H, i0, j0, &xi[0], &yj[0]);
+    equirect_wrap(W, H, i0 + 1, j0, &xi[1], &yj[1]);
+    equirect_wrap(W, H, i0, j0 + 1, &xi[2], &yj[2]);
+    equirect_wrap(W, H, i0 + 1, j0 + 1, &xi[3], &yj[3]);
+  }
+  const uint8_t* p00 = img + yj[0] * stride + static_cast<int64_t>(xi[0]) * channels;
+  const uint8_t* p10 = img + yj[1] * stride + static_cast<int64_t>(xi[1]) * channels;
+  const uint8_t* p01 = img + yj[2] * stride + static_cast<int64_t>(xi[2]) * channels;
+  const uint8_t* p11 = img + yj[3] * stride + static_cast<int64_t>(xi[3]) * channels;
+  const int na = kViewSampleOne - a, nb = kViewSampleOne - b;
+  constexpr int kHalf = 1 << (2 * kViewSampleBits - 1);
+  for (int c = 0; c < channels; ++c) {
+    const int top = na * p00[c] + a * p10[c], bot = na * p01[c] + a * p11[c];
+    out[c] = static_cast<uint8_t>((top * nb + bot * b + kHalf) >> (2 * kViewSampleBits));
+  }
 }
 
 // ---- Back-projection of a region found in a view ----

@@ -1,6 +1,8 @@
 // Imagery stages against OpenCV baselines on the same image, in the same run, one thread:
-//   views:  render_equirect_view (kernels/projection.h, direction math + bilinear per pixel) vs
-//           cv::remap(INTER_LINEAR, BORDER_WRAP) with maps precomputed (map building reported apart)
+//   views:  render_equirect_view (kernels/projection.h: exact coordinates at tile corners,
+//           interpolated in between, 7-bit bilinear) vs cv::remap(INTER_LINEAR, BORDER_WRAP) with
+//           maps precomputed (map building reported apart); render_equirect_view_exact (the exact
+//           per-pixel math, the renderer before the tiles) once, and the largest difference to it
 //   blur:   blur_region gaussian on face-sized regions vs cv::GaussianBlur of each region's box
 //           (+ a masked copy), same sigma
 //   encode: io/jpeg_region rewrite_blocks (only touched blocks) vs cv::imencode(".jpg") of the
@@ -8,10 +10,16 @@
 //   chain:  find_regions on the equirect with the given models: total vs the bare detector calls
 //           (the engine's own overhead: views, back-projection, merging)
 //
+// OpenCV runs on one thread (cv::setNumThreads(1)) for the views, blur and encode comparisons, so
+// they compare one thread with one thread; the chain stage gets OpenCV's default pool back (the
+// detectors' own speed is not what it measures).
+//
 //   imagery_bench --equirect PANO.jpg [--planar PHOTO.jpg] [--scale-to 5760] [--models M.toml] [--repeat 3]
+//                 [--views-only]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -45,7 +53,14 @@ int main(int argc, char** argv) {
   app.add_option("--scale-to", scale_to, "Resize the equirect to this width first (5760 = 5.7K)");
   app.add_option("--models", models, "Models file for the chain stage (default: shipped)");
   app.add_option("--repeat", repeat, "Best of N");
+  bool views_only = false;
+  app.add_flag("--views-only", views_only, "Only the views stage");
   CLI11_PARSE(app, argc, argv);
+
+  const int cv_default_threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  std::printf("OpenCV threads: %d (cv::setNumThreads(1): one thread vs one thread; default pool %d)\n",
+              cv::getNumThreads(), cv_default_threads);
 
   cv::Mat pano = cv::imread(equirect_path);
   if (pano.empty()) return std::fprintf(stderr, "cannot read %s\n", equirect_path.c_str()), 1;
@@ -68,6 +83,29 @@ int main(int argc, char** argv) {
     for (int k = 0; k < nv; ++k)
       render_equirect_view(pano.data, W, H, 3, pano.step, views[k], out[k].data, out[k].step);
   });
+  // The exact per-pixel reference (the renderer before the tiles), once: it is slow.
+  std::vector<cv::Mat> out_exact(nv);
+  for (int k = 0; k < nv; ++k) out_exact[k].create(views[k].height, views[k].width, CV_8UC3);
+  const double t_exact = best_of(1, [&] {
+    for (int k = 0; k < nv; ++k)
+      render_equirect_view_exact(pano.data, W, H, 3, pano.step, views[k], out_exact[k].data, out_exact[k].step);
+  });
+  ViewTilingStats tiling;
+  int max_diff = 0;
+  double sum_diff = 0;
+  for (int k = 0; k < nv; ++k) {
+    std::vector<int64_t> qu(views[k].width * size_t(views[k].height)), qv(qu.size());
+    const ViewTilingStats s = equirect_view_positions(W, H, views[k], qu.data(), qv.data());
+    for (int i = 0; i <= projection::kViewTileShift; ++i) tiling.interpolated_tiles[i] += s.interpolated_tiles[i];
+    tiling.interpolated_pixels += s.interpolated_pixels, tiling.exact_pixels += s.exact_pixels;
+    tiling.nodes += s.nodes, tiling.bounds += s.bounds;
+    cv::Mat d;
+    cv::absdiff(out[k], out_exact[k], d);
+    double mx_d;
+    cv::minMaxLoc(d.reshape(1), nullptr, &mx_d);
+    max_diff = std::max(max_diff, static_cast<int>(mx_d));
+    sum_diff += cv::sum(d)[0] + cv::sum(d)[1] + cv::sum(d)[2];
+  }
   std::vector<cv::Mat> mx(nv), my(nv);
   const auto tm = Clock::now();
   for (int k = 0; k < nv; ++k) {
@@ -85,9 +123,24 @@ int main(int argc, char** argv) {
   const double t_remap = best_of(repeat, [&] {
     for (int k = 0; k < nv; ++k) cv::remap(pano, out[k], mx[k], my[k], cv::INTER_LINEAR, cv::BORDER_WRAP);
   });
-  std::printf("| views | geoshard render_equirect_view | %.3f s | %.1f MP/s |\n", t_ours, out_mp / t_ours);
-  std::printf("| views | cv::remap BORDER_WRAP (maps ready) | %.3f s | %.1f MP/s | maps %.3f s |\n", t_remap, out_mp / t_remap, t_maps);
-  std::printf("| views | ratio geoshard / remap (time) | %.2f | | with map building: %.2f |\n", t_ours / t_remap, t_ours / (t_remap + t_maps));
+  const double ms_per_mp = 1e3 / out_mp;
+  std::printf("| views | geoshard render_equirect_view | %.3f s | %.1f MP/s | %.2f ms per output MP |\n", t_ours,
+              out_mp / t_ours, t_ours * ms_per_mp);
+  std::printf("| views | geoshard render_equirect_view_exact (per-pixel reference) | %.3f s | %.1f MP/s | %.2f ms per output MP |\n",
+              t_exact, out_mp / t_exact, t_exact * ms_per_mp);
+  std::printf("| views | tiles: %.1f %% of pixels interpolated (16/8/4/2 px tiles: %lld/%lld/%lld/%lld), %.1f %% exact; "
+              "%.3f exact evaluations per pixel; vs exact render: max %d levels, mean %.4f |\n",
+              100.0 * tiling.interpolated_pixels / (out_mp * 1e6), (long long)tiling.interpolated_tiles[4],
+              (long long)tiling.interpolated_tiles[3], (long long)tiling.interpolated_tiles[2],
+              (long long)tiling.interpolated_tiles[1], 100.0 * tiling.exact_pixels / (out_mp * 1e6),
+              tiling.nodes / (out_mp * 1e6), max_diff, sum_diff / (out_mp * 3e6));
+  std::printf("| views | cv::remap INTER_LINEAR BORDER_WRAP (maps ready) | %.3f s | %.1f MP/s | %.2f ms per output MP |\n",
+              t_remap, out_mp / t_remap, t_remap * ms_per_mp);
+  std::printf("| views | building remap's maps (geoshard exact math) | %.3f s | | %.2f ms per output MP |\n", t_maps,
+              t_maps * ms_per_mp);
+  std::printf("| views | ratio geoshard / remap (time) | %.2f | | with map building: %.2f |\n", t_ours / t_remap,
+              t_ours / (t_remap + t_maps));
+  if (views_only) return 0;
 
   // ---- blur: 40 face-sized regions (1.5 % of the width) ----
   cv::Mat work = pano.clone();
@@ -140,7 +193,8 @@ int main(int argc, char** argv) {
               (unsigned long long)st.blocks, t_rw);
   std::printf("| encode | cv::imencode full re-encode | %.3f s | geoshard faster by %.2fx |\n", t_full, t_full / t_rw);
 
-  // ---- chain overhead ----
+  // ---- chain overhead ---- (OpenCV's default pool: the detectors' speed is not what is measured)
+  cv::setNumThreads(cv_default_threads);
   std::vector<std::unique_ptr<blur::Detector>> owned;
   std::vector<blur::Detector*> dets;
   for (const auto& m : blur::read_models(models.empty() ? blur::default_models_path() : models)) {
