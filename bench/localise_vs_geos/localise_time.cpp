@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
     std::vector<double> len;
     double best = INFINITY;
     for (int k = 0; k < repeat; ++k) {
-      hits.clear();
-      len.clear();
+      hits = {};  // fresh output each time, as a job has: its allocation is part of the cost
+      len = {};
       const double c0 = thread_cpu_seconds();
       all.localise(roads, hits, len);
       best = std::min(best, thread_cpu_seconds() - c0);

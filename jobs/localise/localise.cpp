@@ -374,13 +374,16 @@ void Localiser::segment(double ax, double ay, double bx, double by, double seg_m
 
 // Per road: the vertices' zkeys and cos(lat) once, each segment's haversine once (the road's
 // length is their sum; pieces take shares of them). Then per layer:
-//   - road level: the smallest aligned Z-order block holding the road (a rectangle, half-open,
-//     like cells, made of whole cells of the coverage's precision) and the range of intervals
-//     overlapping it (searched from the previous road's, roads come in Z order). When the road
-//     keeps off the block's west and south edges (a road along such an edge may run along a
-//     border that areas on the other side share), no interval in the block → no area; one
-//     INTERIOR-only interval holding the block → those areas, whole.
-//   - segment level, the same on each segment's own block within the road's range: settled
+//   - road level: the rectangle of cells from the road's bounding box's south-west cell to its
+//     north-east cell; its cells' keys lie between the corners' keys (Z order is monotone in
+//     each axis). When the road keeps off the rectangle's west and south edges (a road along
+//     such an edge may run along a border that areas on the other side share): no interval in
+//     the key range → no area; INTERIOR-only intervals of the same areas holding it → those
+//     areas, whole. A range that is neither is cut in two at its corners' highest differing key
+//     bit (rect_state, up to kRectDepth times) and the halves are settled alike. The smallest
+//     aligned Z-order block holding the rectangle gives the range of intervals the segment level
+//     searches (every segment's block nests in it).
+//   - segment level, the same on each segment's own aligned block within the road's range: settled
 //     segments cost a comparison and an addition (runs of segments in one INTERIOR-only interval
 //     are summed and added to its areas once); only the others are walked, for only the layers
 //     that need it.
@@ -391,6 +394,10 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   acc.touched.resize(nl);
   for (size_t li = 0; li < nl; ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
   Scratch s;
+  // Room for one hit per road and layer (most roads of a covering layer have one): the vector
+  // does not grow and copy (pages are touched only as hits are written).
+  hits.reserve(hits.size() + roads.rows() * nl);
+  road_length_m.reserve(road_length_m.size() + roads.rows());
   const int cell_bits = 5 * precision_;
   const CellKeyer cell_key(precision_);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
@@ -458,6 +465,61 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     return true;
   };
   const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
+  const uint64_t cell_span = ~uint64_t{0} >> cell_bits;
+  // State of layer li over the rectangle of cells from key k0 (its south-west cell) to key k1
+  // (its north-east cell): 1 when no interval meets it, 2 when INTERIOR-only intervals listing
+  // the same areas hold all of it (*iv = one of them), 0 otherwise. The rectangle's key range is
+  // tested first; when it is not settled, the rectangle is cut in two at the highest key bit in
+  // which its corners differ (each half has a smaller key range) and the halves are tested, down
+  // to kRectDepth cuts. Updates known_* as learn() does.
+  constexpr int kRectDepth = 5;
+  auto rect_state = [&](size_t li, uint64_t k0, uint64_t k1, int64_t* iv) -> int {
+    struct Rect {
+      uint64_t k0, k1;
+      int depth;
+    };
+    Rect stack[kRectDepth + 2];
+    int sp = 0, state = -1;
+    stack[sp++] = Rect{k0, k1, 0};
+    const CoverageLayer& cov = layers_[li].coverage;
+    const uint64_t* hi = cov.hi.data();
+    while (sp > 0) {
+      const Rect r = stack[--sp];
+      const uint64_t zlo = r.k0, zhi = r.k1 | cell_span;
+      int c;
+      if (known_lo[li] <= zlo && zhi <= known_hi[li]) {
+        c = known_iv[li] >= 0 ? 2 : 1;
+      } else {
+        const size_t j0 = gallop(0, cov.intervals(), hint[li], [&](size_t k) { return hi[k] < zlo; });
+        hint[li] = j0;
+        c = learn(li, j0, zlo, zhi);
+      }
+      if (c == 0) {
+        if (r.depth == kRectDepth || r.k0 == r.k1) return 0;
+        // Cut at the highest differing bit b: odd b is a longitude bit, even b a latitude bit.
+        // The corners agree above b; k0 has 0 there, k1 has 1. The west/south half ends at the
+        // last column/row before the cut, the east/north half starts at the cut.
+        const int b = 63 - __builtin_clzll(r.k0 ^ r.k1);
+        const uint64_t same = b & 1 ? 0x5555555555555555ull : 0xAAAAAAAAAAAAAAAAull;  // the other axis' bits
+        const uint64_t below = (uint64_t{1} << b) - 1, axis_below = below & ~same;
+        // First half: k0 .. (k1 with this axis' bits at and below b set to ...0111, rounded to a cell).
+        const uint64_t h1 = ((r.k1 & ~(uint64_t{1} << b)) | axis_below) & ~cell_span;
+        // Second half: (k0 with this axis' bit b set and its bits below cleared) .. k1.
+        const uint64_t h2 = (r.k0 | (uint64_t{1} << b)) & ~axis_below;
+        stack[sp++] = Rect{h2, r.k1, r.depth + 1};
+        stack[sp++] = Rect{r.k0, h1, r.depth + 1};
+        continue;
+      }
+      const int64_t civ = c == 2 ? known_iv[li] : -1;
+      if (state < 0) {
+        state = c;
+        *iv = civ;
+      } else if (c != state || (c == 2 && !same_areas(li, *iv, civ))) {
+        return 0;
+      }
+    }
+    return state;
+  };
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
     const double* lon = roads.lon.data() + a;
@@ -471,35 +533,39 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     s.cos_lat.resize(n);
     s.seg_m.resize(n > 0 ? n - 1 : 0);
     s.near.resize(n);
-    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
-    for (size_t v = 0; v < n; ++v) {
-      s.cos_lat[v] = cos(lat[v] * kDegToRad);
+    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny, len = 0;
+    s.cos_lat[0] = cos_lat(lat[0]);
+    for (size_t v = 1; v < n; ++v) {
+      s.cos_lat[v] = cos_lat(lat[v]);
       minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
       miny = std::min(miny, lat[v]), maxy = std::max(maxy, lat[v]);
-    }
-    double len = 0;
-    for (size_t v = 0; v + 1 < n; ++v) {
-      s.seg_m[v] = haversine_m_short(lon[v], lat[v], s.cos_lat[v], lon[v + 1], lat[v + 1], s.cos_lat[v + 1]);
-      len += s.seg_m[v];
+      s.seg_m[v - 1] = haversine_m_short(lon[v - 1], lat[v - 1], s.cos_lat[v - 1], lon[v], lat[v], s.cos_lat[v]);
+      len += s.seg_m[v - 1];
     }
     road_length_m.push_back(len);
 
-    // The road's block: that of its bounding box's corners (the smallest aligned block holding
-    // both holds the box: it is a rectangle). Corners away from grid lines are off its edges.
-    uint64_t blo, bhi;
+    // The road's cells lie in the rectangle of cells from its bounding box's min corner to its
+    // max corner, whose keys lie in [kmin, kmax + cell span] (Z order is monotone in each axis).
+    // When the box keeps off the rectangle's west and south edges (a corner away from grid lines
+    // is), every on-line piece has cells of the rectangle on both sides.
     bool near_min, near_max;
-    const uint64_t kmin = cell_key(minx, miny, &near_min);
-    z_block(kmin, kmin ^ cell_key(maxx, maxy, &near_max), cell_bits, &blo, &bhi);
-    const bool road_off = !(near_min || near_max) || off_block_edges(blo, minx, miny, maxx, maxy);
+    const uint64_t kmin = cell_key(minx, miny, &near_min), kmax = cell_key(maxx, maxy, &near_max);
+    const bool road_off = !(near_min || near_max) || off_block_edges(kmin, minx, miny, maxx, maxy);
+    uint64_t blo, bhi;  // the smallest aligned block holding the rectangle: the segments' blocks nest in it
+    z_block(kmin, kmin ^ kmax, cell_bits, &blo, &bhi);
     bool need_segments = false;
     for (size_t li = 0; li < nl; ++li) {
       settled[li] = 0;
       run_iv[li] = -1;
       run_m[li] = 0;
-      if (road_off && known_lo[li] <= blo && bhi <= known_hi[li]) {  // settled by what we know
-        settled[li] = 1;
-        if (known_iv[li] >= 0) add_interval(li, known_iv[li], len);
-        continue;
+      if (road_off) {
+        int64_t iv = -1;
+        const int c = rect_state(li, kmin, kmax, &iv);
+        if (c != 0) {
+          settled[li] = 1;
+          if (c == 2) add_interval(li, iv, len);  // wholly inside the intervals' areas
+          continue;                               // (c == 1: no area anywhere in the rectangle)
+        }
       }
       const CoverageLayer& cov = layers_[li].coverage;
       const uint64_t* lo = cov.lo.data();
@@ -510,15 +576,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       hint[li] = i0;
       rlo[li] = i0;
       rhi[li] = i1;
-      if (road_off) {
-        const int c = learn(li, i0, blo, bhi);
-        if (c == 1) settled[li] = 1;  // no area anywhere in the block
-        if (c == 2) {                 // wholly inside the interval's areas
-          settled[li] = 1;
-          add_interval(li, known_iv[li], len);
-        }
-      }
-      need_segments = need_segments || !settled[li];
+      need_segments = true;
     }
 
     // 1 when segment v lies in two edge-adjacent cells and keeps off the west and south edges of

@@ -9,10 +9,11 @@
 //     the full area polygons of the cells on both sides of the line: there the area clipped to
 //     one cell cannot tell a border from a cell edge, and GEOS counts a road along a shared
 //     border as inside both areas.
-// Fast paths (localise.cpp, docs/benchmarks.md "localise vs GEOS — geoshard side"): per road
-// and per segment, an aligned Z-order block made of whole cells holds it; when it keeps off the
-// block's west/south edges, no coverage interval in the block means no area, and one
-// INTERIOR-only interval holding the block means those areas, whole; a segment in two
+// Fast paths (localise.cpp, docs/benchmarks.md "localise vs GEOS — geoshard side"): per road,
+// the rectangle of cells its bounding box spans (cut in up to 2^5 parts along Z-order bits), and
+// per segment, an aligned Z-order block made of whole cells; when the road or segment keeps off
+// the rectangle's or block's west/south edges, no coverage interval there means no area, and
+// INTERIOR-only intervals of the same areas holding it mean those areas, whole; a segment in two
 // edge-adjacent cells likewise. Only the other segments are walked, for the layers that need it.
 // Lengths follow kernels/geodesic.h: a piece [t0, t1] of a segment has (t1 - t0) × haversine
 // of the segment (haversine_m_short: within 1e-15 of haversine_m), computed once per segment;

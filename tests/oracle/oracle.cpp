@@ -239,6 +239,7 @@ std::vector<RoadAreaLength> join(const RoadTable& roads, const AreaLayer& layer,
   Context c;
   AreaSet areas(c, layer, true);
   std::vector<RoadAreaLength> out;
+  out.reserve(roads.rows());  // about one pair per road in a covering layer: no regrowth
   std::vector<uint32_t> cand;
   std::vector<double> bx, by;
   for (uint64_t row = 0; row < roads.rows(); ++row) {
