@@ -62,6 +62,20 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   double bu[32], bv[32], vx, vy;
   acc += projection::view_box_outline(view, eq, 2, 2, 9, 9, 4, bu, bv, 32);
   acc += projection::view_pixel(view, projection::direction(lon[i], lat[i]), &vx, &vy) + projection::view_oversampling(view, eq);
+  // wide perspective and fisheye photos: cameras, their views, back-projection, clamped sampling
+  for (int model = 0; model < 2; ++model) {
+    const projection::Camera cam = model == 0 ? projection::pinhole_camera(64, 32, 2.1) : projection::fisheye_camera(64, 32, 3.1);
+    double cx, cy;
+    const projection::Vec3 ray = projection::camera_ray(cam, lon[i], lat[i]);
+    acc += projection::camera_pixel(cam, ray, &cx, &cy) + cx + cy + projection::camera_density(cam, ray);
+    acc += projection::camera_views(cam, 1.3, 0.26, views, 40) + projection::camera_view_oversampling(views[0], cam);
+    acc += projection::view_to_camera(view, cam, 3, 4, &cx, &cy);
+    const double pxs[4] = {2, 9, 9, 2}, pys[4] = {2, 2, 9, 9};
+    acc += projection::view_polygon_to_camera(view, cam, pxs, pys, 4, 4, bu, bv, 32);
+    projection::sample_bilinear_clamp(img, 64, 32, 3, 64 * 3, cx, cy, px);
+    camera_view_pixel_element(img, cam, 3, 64 * 3, projection::view_frame(view), 3, 4, px);
+    acc += projection::camera_border_ray(cam, 5).z + px[2];
+  }
   // JPEG block re-encoding
   double blk[64], yy, cb, cr;
   uint16_t qt[64];

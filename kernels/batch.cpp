@@ -332,6 +332,19 @@ ViewTilingStats equirect_view_positions(int W, int H, const projection::View& vi
   return st;
 }
 
+void render_camera_view(const uint8_t* src, const projection::Camera& cam, int channels, int64_t stride,
+                        const projection::View& view, uint8_t* out, int64_t out_stride) {
+  require(cam.width > 0 && cam.height > 0 && channels > 0 && channels <= 4 && cam.f > 0, "render_camera_view: bad photo");
+  require(stride >= static_cast<int64_t>(cam.width) * channels, "render_camera_view: stride too small");
+  require(view.width > 0 && view.height > 0, "render_camera_view: bad view size");
+  require(out_stride >= static_cast<int64_t>(view.width) * channels, "render_camera_view: output stride too small");
+  const projection::ViewFrame frame = projection::view_frame(view);
+  for (int y = 0; y < view.height; ++y) {
+    uint8_t* row = out + y * out_stride;
+    for (int x = 0; x < view.width; ++x) camera_view_pixel_element(src, cam, channels, stride, frame, x, y, row + x * channels);
+  }
+}
+
 uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,
                      const RegionBlurOptions& opt) {
   require(W > 0 && H > 0 && channels > 0 && channels <= 4, "blur_region: bad image size or channels");

@@ -113,6 +113,30 @@ struct ViewTilingStats {
 // it may run past [-0.5, W - 0.5) near the seam (the sampler wraps it). For tests and diagnostics.
 ViewTilingStats equirect_view_positions(int W, int H, const projection::View& view, int64_t* qu, int64_t* qv);
 
+// The element function of render_camera_view: view pixel (x, y) of a view cut out of a planar
+// photo (pinhole or equidistant fisheye, projection::Camera), bilinear with the footprint clamped
+// at the photo's border (no wrap); a ray off the photo (beyond its pixel edges, or behind a
+// pinhole) gives 0: black, so a detector sees no smeared border, and an object cut by the photo's
+// edge stays cut.
+GEOSHARD_HD_INLINE void camera_view_pixel_element(const uint8_t* src, const projection::Camera& cam, int channels,
+                                                  int64_t stride, const projection::ViewFrame& frame, int x, int y,
+                                                  uint8_t* out) {
+  double u, v;
+  if (!projection::camera_pixel(cam, projection::frame_ray(frame, x, y), &u, &v) || !(u >= -0.5) ||
+      !(u <= cam.width - 0.5) || !(v >= -0.5) || !(v <= cam.height - 0.5)) {
+    for (int c = 0; c < channels; ++c) out[c] = 0;
+    return;
+  }
+  projection::sample_bilinear_clamp(src, cam.width, cam.height, channels, stride, u, v, out);
+}
+
+// Renders a perspective view (yaw / pitch relative to the photo's optical axis) from an 8-bit
+// planar photo of cam.width x cam.height pixels, `channels` interleaved, `stride` bytes per row,
+// into `out` (view.height rows of `out_stride` bytes): camera_view_pixel_element at every pixel
+// (the exact per-pixel math). Throws std::invalid_argument on bad sizes or strides.
+void render_camera_view(const uint8_t* src, const projection::Camera& cam, int channels, int64_t stride,
+                        const projection::View& view, uint8_t* out, int64_t out_stride);
+
 struct RegionBlurOptions {
   blur::Mode mode = blur::Mode::kGaussian;
   double strength = 0.25;   // gaussian: sigma = strength * smaller side of the region's box (>= 2 px)

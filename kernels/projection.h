@@ -571,4 +571,310 @@ GEOSHARD_HD_INLINE int view_box_outline(const View& w, const Equirect& e, double
   return view_polygon_outline(w, e, xs, ys, 4, per_edge, u, v, max_points);
 }
 
+
+// ---- Wide perspective and fisheye photos: cameras, their views, back-projection ----
+//
+// A planar photo W x H is a camera looking along +z of its own frame (x right, y up: the frame
+// views are defined in, so a View's yaw / pitch are taken relative to the photo's optical axis),
+// principal point at the image centre, square pixels, pixel centres at integers, image y down:
+//  - pinhole (projection "perspective"): f = (W / 2) / tan(hfov / 2) px;
+//    pixel (u, v) <-> ray (X, Y, 1) with X = (u + 0.5 - W/2) / f, Y = -(v + 0.5 - H/2) / f.
+//  - equidistant fisheye (projection "fisheye"): r = f θ, θ the angle from the optical axis and r
+//    the distance (px) from the image centre, f = W / hfov px per radian, i.e. hfov is the field
+//    across the image's full width ("full frame": for a circular fisheye whose image circle just
+//    fits the width, hfov is the circle's field; the black corners outside the circle are then
+//    views of nothing and cost only time). Rays up to θ < π (hfov < 360°) are valid.
+// The source's angular resolution is not uniform: at angle α off axis a pinhole has f / cos²α px
+// per radian radially (f / cos α tangentially), a fisheye f radially and f θ / sin θ tangentially.
+
+enum CameraModel : int { kPinholeCamera = 0, kFisheyeCamera = 1 };
+
+struct Camera {
+  int model;          // CameraModel
+  int width, height;  // pixels
+  double f;           // pinhole: focal length (px); fisheye: px per radian
+};
+
+GEOSHARD_HD_INLINE Camera pinhole_camera(int width, int height, double hfov) {
+  return Camera{kPinholeCamera, width, height, width / 2.0 / tan(hfov / 2)};
+}
+GEOSHARD_HD_INLINE Camera fisheye_camera(int width, int height, double hfov) {
+  return Camera{kFisheyeCamera, width, height, width / hfov};
+}
+
+// Unit ray in the camera frame of source pixel (u, v) (continuous, centres at integers).
+GEOSHARD_HD_INLINE Vec3 camera_ray(const Camera& c, double u, double v) {
+  const double px = u + 0.5 - c.width / 2.0, py = -(v + 0.5 - c.height / 2.0);
+  if (c.model == kPinholeCamera) {
+    const double X = px / c.f, Y = py / c.f, n = sqrt(X * X + Y * Y + 1);
+    return Vec3{X / n, Y / n, 1 / n};
+  }
+  const double r = sqrt(px * px + py * py);
+  if (!(r > 0)) return Vec3{0, 0, 1};
+  const double t = r / c.f, s = sin(t) / r;
+  return Vec3{px * s, py * s, cos(t)};
+}
+
+// Source pixel of a camera-frame direction (need not be unit). False when it has none: behind a
+// pinhole (z <= 0) or straight behind a fisheye. The pixel may lie outside the image.
+GEOSHARD_HD_INLINE bool camera_pixel(const Camera& c, const Vec3& d, double* u, double* v) {
+  double sx, sy;
+  if (c.model == kPinholeCamera) {
+    if (!(d.z > 0)) return false;
+    sx = c.f * d.x / d.z, sy = c.f * d.y / d.z;
+  } else {
+    const double rho = sqrt(d.x * d.x + d.y * d.y);
+    if (!(rho > 0)) {
+      if (!(d.z > 0)) return false;
+      sx = 0, sy = 0;
+    } else {
+      const double t = atan2(rho, d.z);  // θ in [0, π]
+      sx = c.f * t * d.x / rho, sy = c.f * t * d.y / rho;
+    }
+  }
+  *u = sx + c.width / 2.0 - 0.5;
+  *v = -sy + c.height / 2.0 - 0.5;
+  return true;
+}
+
+// The source's finest angular resolution (px per radian, the larger of radial and tangential) in
+// direction d (camera frame). Infinite behind a pinhole.
+GEOSHARD_HD_INLINE double camera_density(const Camera& c, const Vec3& d) {
+  const double n = sqrt(dot(d, d)), rho = sqrt(d.x * d.x + d.y * d.y);
+  if (c.model == kPinholeCamera) {
+    const double ca = d.z / n;
+    return ca > 0 ? c.f / (ca * ca) : 1e300;
+  }
+  const double t = atan2(rho, d.z);
+  return t < 1e-8 ? c.f : c.f * t / sin(t);
+}
+
+// Bilinear sample at continuous (u, v) with the position clamped to the image (no wrap): a
+// position off the image repeats the border. 8-bit, `channels` interleaved, `stride` bytes per
+// row; rounded to nearest, fixed order of operations (bit-identical on host and device).
+GEOSHARD_HD_INLINE void sample_bilinear_clamp(const uint8_t* img, int W, int H, int channels, int64_t stride, double u,
+                                              double v, uint8_t* out) {
+  if (!(u > 0)) u = 0;  // (also NaN)
+  if (!(v > 0)) v = 0;
+  if (u > W - 1) u = W - 1;
+  if (v > H - 1) v = H - 1;
+  const double fu = floor(u), fv = floor(v);
+  const int i0 = static_cast<int>(fu), j0 = static_cast<int>(fv);
+  const int i1 = i0 + 1 < W ? i0 + 1 : i0, j1 = j0 + 1 < H ? j0 + 1 : j0;
+  const double a = u - fu, b = v - fv;
+  const double w00 = (1 - a) * (1 - b), w10 = a * (1 - b), w01 = (1 - a) * b, w11 = a * b;
+  const uint8_t* p00 = img + j0 * stride + static_cast<int64_t>(i0) * channels;
+  const uint8_t* p10 = img + j0 * stride + static_cast<int64_t>(i1) * channels;
+  const uint8_t* p01 = img + j1 * stride + static_cast<int64_t>(i0) * channels;
+  const uint8_t* p11 = img + j1 * stride + static_cast<int64_t>(i1) * channels;
+  for (int ch = 0; ch < channels; ++ch) {
+    const double s = w00 * p00[ch] + w10 * p10[ch] + w01 * p01[ch] + w11 * p11[ch];
+    const double r = floor(s + 0.5);
+    out[ch] = static_cast<uint8_t>(r < 0 ? 0 : r > 255 ? 255 : r);
+  }
+}
+
+// Source position of view pixel (x, y) of a view cut out of a camera's photo (the view's yaw and
+// pitch relative to the camera frame). False when the ray has no source pixel (behind a pinhole).
+GEOSHARD_HD_INLINE bool view_to_camera(const View& w, const Camera& c, double x, double y, double* u, double* v) {
+  return camera_pixel(c, view_direction(w, x, y), u, v);
+}
+
+// The photo's outline as rays: point k of kCameraBorderSamples around the image's edge (pixel
+// edges: u in [-0.5, W - 0.5], v in [-0.5, H - 0.5]), clockwise from the top-left corner.
+constexpr int kCameraBorderSamples = 2048;
+GEOSHARD_HD_INLINE Vec3 camera_border_ray(const Camera& c, int k) {
+  const int q = kCameraBorderSamples / 4, side = k / q;
+  const double t = static_cast<double>(k % q) / q;
+  const double W = c.width, H = c.height;
+  double u, v;
+  if (side == 0) u = -0.5 + t * W, v = -0.5;
+  else if (side == 1) u = W - 0.5, v = -0.5 + t * H;
+  else if (side == 2) u = W - 0.5 - t * W, v = H - 0.5;
+  else u = -0.5, v = H - 0.5 - t * H;
+  return camera_ray(c, u, v);
+}
+
+// Square views of field of view `fov` (<= the caller's limit, e.g. 75°) covering a camera's whole
+// field of view so that every object up to `overlap` wide whose centre the photo sees lies
+// wholly inside at least one view -- the idea of equirect_views restricted to the photo: in the
+// camera frame (longitude atan2(x, z), latitude atan2(y, |(x, z)|)) rings of axes at latitudes
+// 0, ±rho, ±2rho, ... (rho = (fov - overlap) / 2; each ring's longitude spacing such that its band
+// of ±rho/2 is within rho of an axis), but each ring only over the longitudes the photo covers in
+// its band, and rings and polar views only where the photo reaches. The photo's extent is taken
+// from its border (kCameraBorderSamples rays; the latitude extremes and, within a band, the
+// longitude extremes of both models lie on the border), widened by the largest angle between two
+// consecutive border samples; a band the border does not cross, a band on the side of a pole the
+// photo sees, or a border crossing longitude ±π gets a full ring. View size: the source's finest
+// resolution at the view's axis (camera_density), so views never undersample the photo at their
+// centres; for an axis off the photo, the resolution at the photo's border point nearest to it.
+// Writes at most max_views; returns the count. Requires 0 < overlap < fov < π, hfov < 2π.
+GEOSHARD_HD_INLINE int camera_views(const Camera& c, double fov, double overlap, View* out, int max_views) {
+  const double rho = (fov - overlap) / 2;
+  const double pole_band = kPi / 2 - rho;
+  double lat_min = 1e300, lat_max = -1e300, margin = 0, dens_max = 0;
+  Vec3 prev = camera_border_ray(c, kCameraBorderSamples - 1);
+  for (int k = 0; k < kCameraBorderSamples; ++k) {
+    const Vec3 d = camera_border_ray(c, k);
+    const double la = latitude(d);
+    lat_min = la < lat_min ? la : lat_min, lat_max = la > lat_max ? la : lat_max;
+    const double a = angle_between(prev, d);
+    margin = a > margin ? a : margin;
+    const double de = camera_density(c, d);
+    dens_max = de > dens_max ? de : dens_max;
+    prev = d;
+  }
+  double pu, pv;
+  const bool north = camera_pixel(c, Vec3{0, 1, 0}, &pu, &pv) && pu >= -0.5 && pu <= c.width - 0.5 && pv >= -0.5 &&
+                     pv <= c.height - 0.5;
+  const bool south = camera_pixel(c, Vec3{0, -1, 0}, &pu, &pv) && pu >= -0.5 && pu <= c.width - 0.5 && pv >= -0.5 &&
+                     pv <= c.height - 0.5;
+  if (north) lat_max = kPi / 2;
+  if (south) lat_min = -kPi / 2;
+  lat_min -= margin, lat_max += margin;
+  const double tf = 2 * tan(fov / 2);
+  int n = 0;
+  auto emit = [&](double yaw, double pitch) {
+    const Vec3 axis = direction(yaw, pitch);
+    double de = dens_max, au, av;
+    if (camera_pixel(c, axis, &au, &av) && au >= -0.5 && au <= c.width - 0.5 && av >= -0.5 && av <= c.height - 0.5) {
+      de = camera_density(c, axis);
+    } else {  // the axis is off the photo: the resolution at the photo's point nearest to it
+      double best = 1e300;
+      for (int b = 0; b < kCameraBorderSamples; ++b) {
+        const Vec3 d = camera_border_ray(c, b);
+        const double a = angle_between(d, axis);
+        if (a < best) best = a, de = camera_density(c, d);
+      }
+    }
+    de = de < dens_max ? de : dens_max;
+    const int size = static_cast<int>(ceil(de * tf));
+    if (n < max_views) out[n] = View{yaw, pitch, fov, fov, size < 16 ? 16 : size, size < 16 ? 16 : size};
+    ++n;
+  };
+  for (int k = 0;; ++k) {
+    const double p = k * rho;
+    if (k > 0 && p - rho / 2 >= pole_band) break;
+    double delta = kPi;  // longitude half-spacing, as equirect_views
+    for (int s = -1; s <= 1; s += 2) {
+      double phi = p + s * rho / 2;
+      if (phi > kPi / 2) phi = kPi / 2;
+      const double den = cos(phi) * cos(p);
+      if (den <= 0) continue;
+      double cc = (cos(rho) - sin(phi) * sin(p)) / den;
+      cc = cc < -1 ? -1 : cc > 1 ? 1 : cc;
+      const double dl = acos(cc);
+      if (dl < delta) delta = dl;
+    }
+    for (int s = (k == 0 ? 1 : -1); s <= 1; s += 2) {
+      const double lo = s * p - rho / 2, hi = s * p + rho / 2;
+      if (hi < lat_min || lo > lat_max) continue;  // the photo does not reach this band
+      // Longitude extent of the border within the band (widened by the margin).
+      double L = -1;
+      bool full = (s > 0 && north) || (s < 0 && south) || (k == 0 && (north || south));
+      double prev_lon = 0;
+      bool have_prev = false;
+      for (int b = 0; b < kCameraBorderSamples && !full; ++b) {
+        const Vec3 d = camera_border_ray(c, b);
+        const double la = latitude(d);
+        if (la < lo - margin || la > hi + margin) {
+          have_prev = false;
+          continue;
+        }
+        const double lon = longitude(d);
+        if (have_prev && fabs(lon - prev_lon) > kPi) full = true;  // crosses ±π
+        prev_lon = lon, have_prev = true;
+        L = fabs(lon) > L ? fabs(lon) : L;
+      }
+      if (L < 0) full = true;  // the band lies inside the photo's outline: all longitudes
+      L += margin;
+      if (full || L >= kPi - 1e-9) {
+        const int count = static_cast<int>(ceil(kPi / delta - 1e-12));
+        for (int i = 0; i < count; ++i) emit(-kPi + (i + 0.5) * 2 * kPi / count, s * p);
+      } else {
+        const int count = static_cast<int>(ceil(L / delta - 1e-12));
+        for (int i = 0; i < count; ++i) emit(-L + (i + 0.5) * 2 * L / count, s * p);
+      }
+    }
+  }
+  if (lat_max > pole_band) emit(0, kPi / 2);
+  if (lat_min < -pole_band) emit(0, -kPi / 2);
+  return n;
+}
+
+// View pixels per radian at the view's centre over the source's (camera_density) in the
+// direction of the view's axis: >= 1 means the view does not undersample the photo there.
+GEOSHARD_HD_INLINE double camera_view_oversampling(const View& w, const Camera& c) {
+  return w.width / (2 * tan(w.hfov / 2)) / camera_density(c, direction(w.yaw, w.pitch));
+}
+
+// The outline of a closed polygon given in a view's continuous pixel coordinates (xs, ys: m
+// vertices) in the source photo's pixel coordinates, sampled densely (`per_edge` points per edge:
+// a view's straight edge is curved in a fisheye photo). Behind a pinhole there is no source
+// pixel: the densely sampled outline is first clipped (in view coordinates, where the source's z
+// is affine in the pixel) to the half-plane where the source's z >= 1e-6 of the view's unnormalised
+// ray (length 1 .. 1/cos(fov/2)): clipped parts lie far outside the photo (|source offset| >= 1e6
+// f), so the caller clips the result to the image. A fisheye maps the direction straight behind
+// it to the whole circle r = π f: a polygon holding that direction covers the outside of its
+// outline, so the ring is then closed around that circle (a cut from the first point out to the
+// circle, kFisheyeBackSamples points around it, back; the doubled cut cancels under even-odd) --
+// the photo's pixels inside r < π f, i.e. a diagonal field under 360°, are then covered right.
+// Writes at most max_points; returns the count (<= 2 m per_edge + kFisheyeBackSamples + 2).
+constexpr int kFisheyeBackSamples = 64;
+GEOSHARD_HD_INLINE int view_polygon_to_camera(const View& w, const Camera& c, const double* xs, const double* ys, int m,
+                                              int per_edge, double* u, double* v, int max_points) {
+  const int n = m * per_edge;
+  const ViewFrame fr = view_frame(w);
+  const double eps = c.model == kPinholeCamera ? 1e-6 : -1e300;  // fisheye: every ray has a pixel
+  int out = 0;
+  auto sample = [&](int k, double* x, double* y) {
+    const int edge = k / per_edge, next = edge + 1 == m ? 0 : edge + 1;
+    const double t = static_cast<double>(k % per_edge) / per_edge;
+    *x = xs[edge] + t * (xs[next] - xs[edge]), *y = ys[edge] + t * (ys[next] - ys[edge]);
+  };
+  auto put = [&](double x, double y) {
+    double pu = 0, pv = 0;
+    Vec3 d = frame_ray(fr, x, y);
+    if (c.model == kPinholeCamera && !(d.z > 0)) d.z = 1e-300;  // on the clip line: rounding only
+    camera_pixel(c, d, &pu, &pv);
+    if (out < max_points) u[out] = pu, v[out] = pv;
+    ++out;
+  };
+  double px, py;
+  sample(n - 1, &px, &py);
+  double pz = frame_ray(fr, px, py).z - eps;
+  for (int k = 0; k < n; ++k) {
+    double x, y;
+    sample(k, &x, &y);
+    const double z = frame_ray(fr, x, y).z - eps;
+    const bool in = z >= 0, pin = pz >= 0;
+    if (in != pin) {  // the edge crosses the clip line: its crossing point
+      const double t = pz / (pz - z);
+      put(px + t * (x - px), py + t * (y - py));
+    }
+    if (in) put(x, y);
+    px = x, py = y, pz = z;
+  }
+  if (c.model == kFisheyeCamera && out > 0) {
+    double bx, by;
+    bool back = false;
+    if (view_pixel(w, Vec3{0, 0, -1}, &bx, &by)) {
+      for (int i = 0, j = m - 1; i < m; j = i++)
+        if ((ys[i] > by) != (ys[j] > by) && bx < xs[i] + (by - ys[i]) * (xs[j] - xs[i]) / (ys[j] - ys[i])) back = !back;
+    }
+    if (back && max_points > 0) {
+      const double cx = c.width / 2.0 - 0.5, cy = c.height / 2.0 - 0.5, R = kPi * c.f;
+      const double u0 = u[0], v0 = v[0], a0 = atan2(v0 - cy, u0 - cx);
+      for (int k = 0; k <= kFisheyeBackSamples; ++k) {
+        const double a = a0 + 2 * kPi * k / kFisheyeBackSamples;
+        if (out < max_points) u[out] = cx + R * cos(a), v[out] = cy + R * sin(a);
+        ++out;
+      }
+      if (out < max_points) u[out] = u0, v[out] = v0;
+      ++out;
+    }
+  }
+  return out;
+}
+
 }  // namespace geoshard::projection

@@ -21,11 +21,13 @@ struct Candidate {
 
 // The grown box (or plate quad) as a polygon in view/photo coordinates with pixel centres at
 // integers: detectors report edges (pixel i spans [i, i+1]), so subtract 0.5.
-std::vector<std::pair<double, double>> region_polygon(const Detection& d, const AnonymiseOptions& opt) {
+// as_box: a face cut by the photo's edge (wide / fisheye views) is its grown box, not the
+// ellipse inscribed in it: the ellipse would miss the corners where the edge cuts the face.
+std::vector<std::pair<double, double>> region_polygon(const Detection& d, const AnonymiseOptions& opt, bool as_box = false) {
   const double cx = (d.x0 + d.x1) / 2 - 0.5, cy = (d.y0 + d.y1) / 2 - 0.5;
   const double hw = (d.x1 - d.x0) / 2 * opt.grow, hh = (d.y1 - d.y0) / 2 * opt.grow;
   std::vector<std::pair<double, double>> p;
-  if (d.cls == "face") {
+  if (d.cls == "face" && !as_box) {
     const int n = std::max(8, opt.ellipse_vertices);
     std::vector<double> u(n), v(n);
     ellipse_polygon(cx - hw, cy - hh, cx + hw, cy + hh, n, u.data(), v.data());
@@ -86,7 +88,186 @@ std::vector<Region> merge(std::vector<Candidate> c, double iou_threshold, double
   return out;
 }
 
+// Sutherland-Hodgman clip of a polygon to the rectangle [x0, x1] x [y0, y1]: the pixel centres
+// inside the rectangle that the polygon covers (even-odd) are exactly those the result covers.
+std::vector<std::pair<double, double>> clip_to_rect(std::vector<std::pair<double, double>> p, double x0, double y0,
+                                                    double x1, double y1) {
+  for (int side = 0; side < 4 && !p.empty(); ++side) {
+    auto inside = [&](const std::pair<double, double>& q) {
+      return side == 0 ? q.first >= x0 : side == 1 ? q.first <= x1 : side == 2 ? q.second >= y0 : q.second <= y1;
+    };
+    auto cross = [&](const std::pair<double, double>& a, const std::pair<double, double>& b) {
+      const double lim = side == 0 ? x0 : side == 1 ? x1 : side == 2 ? y0 : y1;
+      const double pa = side < 2 ? a.first : a.second, pb = side < 2 ? b.first : b.second;
+      const double t = (lim - pa) / (pb - pa);
+      std::pair<double, double> q{a.first + t * (b.first - a.first), a.second + t * (b.second - a.second)};
+      (side < 2 ? q.first : q.second) = lim;
+      return q;
+    };
+    std::vector<std::pair<double, double>> out;
+    for (size_t i = 0; i < p.size(); ++i) {
+      const auto& a = p[(i + p.size() - 1) % p.size()];
+      const auto& b = p[i];
+      if (inside(b)) {
+        if (!inside(a)) out.push_back(cross(a, b));
+        out.push_back(b);
+      } else if (inside(a)) {
+        out.push_back(cross(a, b));
+      }
+    }
+    p = std::move(out);
+  }
+  return p;
+}
+
+// A wide pinhole or fisheye photo (already upright) through perspective views.
+std::vector<Region> find_regions_camera(const cv::Mat& bgr, const projection::Camera& cam, std::vector<Detector*>& detectors,
+                                        const AnonymiseOptions& opt, AnonymiseStats& st) {
+  const int W = bgr.cols, H = bgr.rows;
+  const double fov = projection::rad(opt.view_fov_deg), overlap = projection::rad(opt.view_overlap_deg);
+  const int nv = projection::camera_views(cam, fov, overlap, nullptr, 0);
+  std::vector<projection::View> views(nv);
+  projection::camera_views(cam, fov, overlap, views.data(), nv);
+  st.views += nv;
+  double over = 0;
+  for (const auto& w : views) {
+    double u, v;
+    if (projection::camera_pixel(cam, projection::direction(w.yaw, w.pitch), &u, &v) && u >= -0.5 && u <= W - 0.5 &&
+        v >= -0.5 && v <= H - 0.5) {
+      const double o = projection::camera_view_oversampling(w, cam);
+      over = over == 0 ? o : std::min(over, o);
+    }
+  }
+  st.oversampling = over;
+  std::vector<Candidate> cands;
+  for (int k = 0; k < nv; ++k) {
+    const projection::View& w = views[k];
+    auto t = Clock::now();
+    cv::Mat view(w.height, w.width, CV_8UC3);
+    render_camera_view(bgr.data, cam, 3, static_cast<int64_t>(bgr.step), w, view.data, static_cast<int64_t>(view.step));
+    st.views_seconds += since(t);
+    for (Detector* d : detectors) {
+      t = Clock::now();
+      const auto found = d->detect(view);
+      st.detect_seconds += since(t);
+      st.detections += found.size();
+      t = Clock::now();
+      for (const Detection& det : found) {
+        // Does the box (one view pixel wider) reach off the photo? Its outline, densely.
+        bool cut = false;
+        {
+          const double bx[4] = {det.x0 - 1.5, det.x1 + 0.5, det.x1 + 0.5, det.x0 - 1.5};
+          const double by[4] = {det.y0 - 1.5, det.y0 - 1.5, det.y1 + 0.5, det.y1 + 0.5};
+          for (int q = 0; q < 4 * opt.edge_samples && !cut; ++q) {
+            const int e = q / opt.edge_samples, nx = (e + 1) % 4;
+            const double f = static_cast<double>(q % opt.edge_samples) / opt.edge_samples;
+            double su, sv;
+            cut = !projection::view_to_camera(w, cam, bx[e] + f * (bx[nx] - bx[e]), by[e] + f * (by[nx] - by[e]), &su, &sv) ||
+                  !(su >= -0.5 && su <= W - 0.5 && sv >= -0.5 && sv <= H - 0.5);
+          }
+        }
+        const auto poly = region_polygon(det, opt, cut);
+        std::vector<double> xs, ys;
+        for (const auto& [x, y] : poly) xs.push_back(x), ys.push_back(y);
+        const int m = static_cast<int>(xs.size()), cap = 2 * m * opt.edge_samples + projection::kFisheyeBackSamples + 2;
+        std::vector<double> u(cap), v(cap);
+        const int n = projection::view_polygon_to_camera(w, cam, xs.data(), ys.data(), m, opt.edge_samples, u.data(), v.data(), cap);
+        std::vector<std::pair<double, double>> ring;
+        for (int i = 0; i < std::min(n, cap); ++i) ring.emplace_back(u[i], v[i]);
+        // Beyond the photo nothing is blurred: clip there (one pixel out, so no centre changes side).
+        ring = clip_to_rect(std::move(ring), -1, -1, W, H);
+        if (ring.size() < 3) continue;
+        Region r{det.cls, det.model, det.score, k, {std::move(ring)}};
+        cands.push_back(candidate(std::move(r), 0));
+      }
+      st.backproject_seconds += since(t);
+    }
+  }
+  return merge(std::move(cands), opt.merge_iou, 0);
+}
+
 }  // namespace
+
+cv::Mat upright(const cv::Mat& stored, int orientation) {
+  cv::Mat out;
+  switch (orientation) {
+    case 1: return stored;
+    case 2: cv::flip(stored, out, 1); break;
+    case 3: cv::rotate(stored, out, cv::ROTATE_180); break;
+    case 4: cv::flip(stored, out, 0); break;
+    case 5: cv::transpose(stored, out); break;
+    case 6: cv::rotate(stored, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 7: {
+      cv::Mat t;
+      cv::transpose(stored, t);
+      cv::flip(t, out, -1);
+      break;
+    }
+    case 8: cv::rotate(stored, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
+    default: throw std::invalid_argument("EXIF orientation " + std::to_string(orientation) + " (expected 1..8)");
+  }
+  return out;
+}
+
+void upright_to_stored(int orientation, int W, int H, double x, double y, double* sx, double* sy) {
+  switch (orientation) {
+    case 2: *sx = W - 1 - x, *sy = y; break;
+    case 3: *sx = W - 1 - x, *sy = H - 1 - y; break;
+    case 4: *sx = x, *sy = H - 1 - y; break;
+    case 5: *sx = y, *sy = x; break;
+    case 6: *sx = y, *sy = H - 1 - x; break;
+    case 7: *sx = W - 1 - y, *sy = H - 1 - x; break;
+    case 8: *sx = W - 1 - y, *sy = x; break;
+    default: *sx = x, *sy = y; break;
+  }
+}
+
+std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, double hfov_deg, int orientation,
+                                 std::vector<Detector*>& detectors, const AnonymiseOptions& opt, AnonymiseStats* stats) {
+  if (orientation < 1 || orientation > 8)
+    throw std::invalid_argument("EXIF orientation " + std::to_string(orientation) + " (expected 1..8)");
+  AnonymiseStats local;
+  AnonymiseStats& st = stats ? *stats : local;
+  const cv::Mat up = upright(bgr, orientation);
+  std::vector<Region> regions;
+  if (projection == "fisheye" || (projection != "equirect" && std::isfinite(hfov_deg) && hfov_deg > opt.view_fov_deg)) {
+    const bool fisheye = projection == "fisheye";
+    const double hfov = projection::rad(fisheye && !std::isfinite(hfov_deg) ? opt.fisheye_default_hfov_deg : hfov_deg);
+    if (!(hfov > 0) || hfov >= (fisheye ? 2 * projection::kPi : projection::kPi))
+      throw std::invalid_argument("field of view " + std::to_string(hfov_deg) + "° out of range for a " + projection + " photo");
+    const projection::Camera cam = fisheye ? projection::fisheye_camera(up.cols, up.rows, hfov)
+                                           : projection::pinhole_camera(up.cols, up.rows, hfov);
+    regions = find_regions_camera(up, cam, detectors, opt, st);
+  } else {
+    regions = find_regions(up, projection == "equirect" ? "equirect" : "perspective", detectors, opt, &st);
+  }
+  if (orientation == 1) return regions;
+  if (projection == "equirect") {
+    // The seam copies in upright coordinates, as polygons of their own, before turning.
+    const double Wu = up.cols;
+    for (Region& r : regions) {
+      const size_t n = r.polygons.size();
+      for (size_t i = 0; i < n; ++i) {
+        double lo = 1e300, hi = -1e300;
+        for (const auto& [x, y] : r.polygons[i]) lo = std::min(lo, x), hi = std::max(hi, x);
+        for (double s : {Wu, -Wu})
+          if (lo + s <= Wu - 0.5 && hi + s >= -0.5) {
+            auto copy = r.polygons[i];
+            for (auto& q : copy) q.first += s;
+            r.polygons.push_back(std::move(copy));
+          }
+      }
+    }
+  }
+  for (Region& r : regions)
+    for (auto& poly : r.polygons)
+      for (auto& [x, y] : poly) {
+        double sx, sy;
+        upright_to_stored(orientation, bgr.cols, bgr.rows, x, y, &sx, &sy);
+        x = sx, y = sy;
+      }
+  return regions;
+}
 
 std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, std::vector<Detector*>& detectors,
                                  const AnonymiseOptions& opt, AnonymiseStats* stats) {

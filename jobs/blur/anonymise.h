@@ -33,6 +33,11 @@ struct AnonymiseOptions {
   int ellipse_vertices = 32;   // faces are blurred as the ellipse inscribed in the grown box
   double merge_iou = 0.3;      // regions of one class from different views overlapping more are one region
   int tile = 1600;             // planar photos larger than this are also searched in tiles of this size
+  // Planar photos wider than view_fov_deg (projection "perspective" with hfov_deg > view_fov_deg)
+  // and fisheye photos are searched in perspective views of view_fov_deg with view_overlap_deg
+  // overlap (kernels/projection.h camera_views); a fisheye photo without a known field of view is
+  // taken as this wide (across its width).
+  double fisheye_default_hfov_deg = 180;
   RegionBlurOptions blur;      // mode, strength
 };
 
@@ -55,6 +60,30 @@ struct AnonymiseStats {
 // equirect image that is not 2:1.
 std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, std::vector<Detector*>& detectors,
                                  const AnonymiseOptions& opt, AnonymiseStats* stats = nullptr);
+
+// The same with the photo's field of view and EXIF orientation (images.h5 hfov_deg, orientation):
+//  - "equirect": as above (hfov ignored);
+//  - "fisheye": equidistant fisheye (r = f θ, f = width / hfov, hfov across the upright photo's
+//    width; NaN: opt.fisheye_default_hfov_deg), searched in perspective views (camera_views);
+//  - anything else with hfov_deg > opt.view_fov_deg: a wide pinhole photo, searched in
+//    perspective views; otherwise (hfov unknown or narrower) as it is, tiled when large.
+// `bgr` holds the pixels as stored; orientation 2..8 turns them upright for the detectors
+// (upright()), and the regions come back in STORED pixel coordinates (what apply_regions, the
+// JPEG rewrite and the audit use). An equirect photo with orientation != 1 gets the ±W seam copies
+// of a region as polygons of their own, turned with it: pass equirect = (orientation == 1) to
+// apply_regions then. Throws std::invalid_argument on an equirect photo that is not 2:1 upright,
+// an orientation outside 1..8, or a field of view out of range (pinhole >= 180°, fisheye >= 360°).
+std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, double hfov_deg, int orientation,
+                                 std::vector<Detector*>& detectors, const AnonymiseOptions& opt,
+                                 AnonymiseStats* stats = nullptr);
+
+// EXIF orientation (1..8; TIFF/EXIF tag 274): the stored pixels turned upright, as a viewer shows
+// them (1 none, 2 mirror left-right, 3 rotate 180°, 4 mirror top-bottom, 5 transpose, 6 rotate 90°
+// clockwise, 7 transverse, 8 rotate 90° anticlockwise). Throws std::invalid_argument outside 1..8.
+cv::Mat upright(const cv::Mat& stored, int orientation);
+// The stored-pixel position of the upright photo's continuous pixel position (x, y) (centres at
+// integers) for a stored photo of W x H pixels.
+void upright_to_stored(int orientation, int W, int H, double x, double y, double* sx, double* sy);
 
 // Blurs every region in place; returns the pixels written (a pixel in two regions counts twice).
 uint64_t apply_regions(cv::Mat& bgr, bool equirect, const std::vector<Region>& regions, const AnonymiseOptions& opt);

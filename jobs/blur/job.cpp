@@ -1,6 +1,7 @@
 #include "jobs/blur/job.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -42,8 +43,12 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 // One photo: decoded (BGR), anonymised, written. Returns the regions; throws jpeg::JpegError /
 // std::runtime_error for an unreadable photo (the caller dead-letters it).
+// projection, hfov_deg and orientation come from images.h5: the detectors see the photo upright
+// (EXIF orientation), the regions come back in stored pixels, and the output keeps the stored
+// orientation and every marker segment (the EXIF orientation tag included).
 std::vector<Region> process(const std::string& in, const std::string& out, const std::string& projection,
-                            std::vector<Detector*>& dets, const AnonymiseOptions& opt, int* width, int* height) {
+                            double hfov_deg, int orientation, std::vector<Detector*>& dets, const AnonymiseOptions& opt,
+                            int* width, int* height) {
   const std::string ext = lower(fs::path(in).extension().string());
   const bool jpeg = ext == ".jpg" || ext == ".jpeg";
   std::vector<uint8_t> bytes;
@@ -60,8 +65,16 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   }
   *width = bgr.cols;
   *height = bgr.rows;
-  const bool equirect = projection == "equirect" && bgr.cols == 2 * bgr.rows && bgr.cols % 2 == 0;
-  std::vector<Region> regions = find_regions(bgr, equirect ? "equirect" : "perspective", dets, opt);
+  if (orientation < 1 || orientation > 8) orientation = 1;  // (images.h5 holds 1..8; 0 = not known)
+  const bool turned = orientation >= 5;                    // upright width = stored height
+  const int uw = turned ? bgr.rows : bgr.cols, uh = turned ? bgr.cols : bgr.rows;
+  const bool equirect = projection == "equirect" && uw == 2 * uh && uw % 2 == 0;
+  // An "equirect" photo that is not 2:1 (e.g. a cropped panorama) is searched as it is, as before:
+  // its hfov (> 180° possibly) is not a pinhole's.
+  if (projection == "equirect" && !equirect) hfov_deg = std::nan("");
+  std::vector<Region> regions =
+      find_regions(bgr, equirect ? "equirect" : projection == "fisheye" ? "fisheye" : "perspective", hfov_deg, orientation,
+                   dets, opt);
   if (regions.empty()) {
     // Nothing to blur: the output is the input, byte for byte.
     if (bytes.empty()) bytes = jpeg::read_file(in);
@@ -69,7 +82,7 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
     return regions;
   }
   cv::Mat edited = bgr.clone();
-  apply_regions(edited, equirect, regions, opt);
+  apply_regions(edited, equirect && orientation == 1, regions, opt);  // (other orientations: seam copies made)
   if (jpeg) {
     jpeg::Image e{decoded.width, decoded.height, decoded.channels, {}};
     cv::Mat back;
@@ -170,7 +183,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       std::string status = "ok", reason, message;
       std::vector<Region> regions;
       try {
-        regions = process(in, out, tab.projection[i], dets, opt.anonymise, &W, &H);
+        regions = process(in, out, tab.projection[i], tab.hfov_deg[i], tab.orientation[i], dets, opt.anonymise, &W, &H);
       } catch (const std::exception& e) {
         status = "dead";
         reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
