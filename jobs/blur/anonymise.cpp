@@ -282,9 +282,18 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
     const int nv = projection::equirect_views(e, fov, overlap, nullptr, 0);
     std::vector<projection::View> views(nv);
     projection::equirect_views(e, fov, overlap, views.data(), nv);
-    st.views += nv;
+    for (int k = 0; k < nv; ++k)  // the pole views, turned (AnonymiseOptions::pole_rotations)
+      if (std::fabs(views[k].pitch) > projection::kPi / 2 - 1e-9)
+        for (int r = 1; r < opt.pole_rotations; ++r) {
+          projection::View w = views[k];
+          w.yaw += 2 * projection::kPi * r / opt.pole_rotations;
+          if (w.yaw > projection::kPi) w.yaw -= 2 * projection::kPi;
+          views.push_back(w);
+        }
+    const int nv_all = static_cast<int>(views.size());
+    st.views += nv_all;
     st.oversampling = projection::view_oversampling(views[0], e);
-    for (int k = 0; k < nv; ++k) {
+    for (int k = 0; k < nv_all; ++k) {
       const projection::View& w = views[k];
       auto t = Clock::now();
       cv::Mat view(w.height, w.width, CV_8UC3);

@@ -38,6 +38,11 @@ struct AnonymiseOptions {
   // overlap (kernels/projection.h camera_views); a fisheye photo without a known field of view is
   // taken as this wide (across its width).
   double fisheye_default_hfov_deg = 180;
+  // The zenith and nadir views of an equirect are searched this many times, turned about their
+  // axis by 360° / pole_rotations each (more views with the same pitch and other yaws): looking
+  // straight down, a person (the operator under the camera) or a car lies at any angle in the
+  // view, and upright-face detectors only find faces within about ±20° of upright.
+  int pole_rotations = 8;
   RegionBlurOptions blur;      // mode, strength
 };
 
