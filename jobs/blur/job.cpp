@@ -46,9 +46,18 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 // projection, hfov_deg and orientation come from images.h5: the detectors see the photo upright
 // (EXIF orientation), the regions come back in stored pixels, and the output keeps the stored
 // orientation and every marker segment (the EXIF orientation tag included).
+// Seconds per stage of one photo (shard columns image_<stage>_seconds, blur-summary.json).
+struct StageSeconds {
+  double decode = 0, views = 0, detect = 0, backproject = 0, blur = 0, encode = 0;
+};
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 std::vector<Region> process(const std::string& in, const std::string& out, const std::string& projection,
                             double hfov_deg, int orientation, std::vector<Detector*>& dets, const AnonymiseOptions& opt,
-                            int* width, int* height) {
+                            int* width, int* height, StageSeconds* sec) {
+  auto t = std::chrono::steady_clock::now();
   const std::string ext = lower(fs::path(in).extension().string());
   const bool jpeg = ext == ".jpg" || ext == ".jpeg";
   std::vector<uint8_t> bytes;
@@ -65,6 +74,7 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   }
   *width = bgr.cols;
   *height = bgr.rows;
+  sec->decode = since(t);
   if (orientation < 1 || orientation > 8) orientation = 1;  // (images.h5 holds 1..8; 0 = not known)
   const bool turned = orientation >= 5;                    // upright width = stored height
   const int uw = turned ? bgr.rows : bgr.cols, uh = turned ? bgr.cols : bgr.rows;
@@ -72,17 +82,23 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   // An "equirect" photo that is not 2:1 (e.g. a cropped panorama) is searched as it is, as before:
   // its hfov (> 180° possibly) is not a pinhole's.
   if (projection == "equirect" && !equirect) hfov_deg = std::nan("");
+  AnonymiseStats st;
   std::vector<Region> regions =
       find_regions(bgr, equirect ? "equirect" : projection == "fisheye" ? "fisheye" : "perspective", hfov_deg, orientation,
-                   dets, opt);
+                   dets, opt, &st);
+  sec->views = st.views_seconds, sec->detect = st.detect_seconds, sec->backproject = st.backproject_seconds;
+  t = std::chrono::steady_clock::now();
   if (regions.empty()) {
     // Nothing to blur: the output is the input, byte for byte.
     if (bytes.empty()) bytes = jpeg::read_file(in);
     write_file(out, bytes);
+    sec->encode = since(t);
     return regions;
   }
   cv::Mat edited = bgr.clone();
   apply_regions(edited, equirect && orientation == 1, regions, opt);  // (other orientations: seam copies made)
+  sec->blur = since(t);
+  t = std::chrono::steady_clock::now();
   if (jpeg) {
     jpeg::Image e{decoded.width, decoded.height, decoded.channels, {}};
     cv::Mat back;
@@ -102,6 +118,7 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
     if (!cv::imwrite(tmp, edited)) throw std::runtime_error("cannot write '" + tmp + "'");
     fs::rename(tmp, out);
   }
+  sec->encode = since(t);
   return regions;
 }
 
@@ -153,7 +170,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   const AnonymiseOptions& a = opt.anonymise;
   cfg["options"] = {{"view_fov_deg", a.view_fov_deg}, {"view_overlap_deg", a.view_overlap_deg}, {"grow", a.grow},
                     {"edge_samples", a.edge_samples}, {"mode", static_cast<int>(a.blur.mode)}, {"strength", a.blur.strength},
-                    {"pixel_cells", a.blur.pixel_cells}};
+                    {"pixel_cells", a.blur.pixel_cells}, {"pole_rotations", a.pole_rotations}};
   if (comm.root()) {
     fs::create_directories(opt.run_dir);
     write_atomically((fs::path(opt.run_dir) / "blur.json").string(), [&](const std::string& tmp) {
@@ -172,6 +189,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
     std::vector<uint64_t> img_row, reg_row;
     std::vector<int32_t> img_w, img_h, reg_view;
     std::vector<double> img_seconds, reg_score, pu, pv;
+    std::vector<double> st_decode, st_views, st_detect, st_backproject, st_blur, st_encode;
     std::vector<std::string> img_status, img_reason, img_message, reg_class, reg_model, reg_checksum;
     std::vector<uint64_t> reg_poly{0}, poly_vertex{0};
     for (size_t i = 0; i < tab.rows(); ++i) {
@@ -182,15 +200,18 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       int W = 0, H = 0;
       std::string status = "ok", reason, message;
       std::vector<Region> regions;
+      StageSeconds sec;
       try {
-        regions = process(in, out, tab.projection[i], tab.hfov_deg[i], tab.orientation[i], dets, opt.anonymise, &W, &H);
+        regions = process(in, out, tab.projection[i], tab.hfov_deg[i], tab.orientation[i], dets, opt.anonymise, &W, &H, &sec);
       } catch (const std::exception& e) {
         status = "dead";
         reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
         message = e.what();
       }
       img_row.push_back(row), img_w.push_back(W), img_h.push_back(H);
-      img_seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      img_seconds.push_back(since(t0));
+      st_decode.push_back(sec.decode), st_views.push_back(sec.views), st_detect.push_back(sec.detect);
+      st_backproject.push_back(sec.backproject), st_blur.push_back(sec.blur), st_encode.push_back(sec.encode);
       img_status.push_back(status), img_reason.push_back(reason), img_message.push_back(message);
       w.add_bytes_read(static_cast<uint64_t>(tab.megapixels[i] * 1e6 * 3));
       for (const Region& r : regions) {
@@ -209,6 +230,12 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
     g.write_column("image_width", img_w);
     g.write_column("image_height", img_h);
     g.write_column("image_seconds", img_seconds);
+    g.write_column("image_decode_seconds", st_decode);
+    g.write_column("image_views_seconds", st_views);
+    g.write_column("image_detect_seconds", st_detect);
+    g.write_column("image_backproject_seconds", st_backproject);
+    g.write_column("image_blur_seconds", st_blur);
+    g.write_column("image_encode_seconds", st_encode);
     g.write_strings("image_status", img_status);
     g.write_strings("image_reason", img_reason);
     g.write_strings("image_message", img_message);
@@ -240,12 +267,17 @@ AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
   fs::create_directories(out_dir);
   DeadLetterWriter dl(sum.dead_letter_path);
   double seconds = 0;
+  static const char* kStages[] = {"decode", "views", "detect", "backproject", "blur", "encode"};
+  std::map<std::string, double> stage_total;
+  double megapixels = 0;
   eng.gather(plan, run_dir, [&](const engine::Task& t, h5::Group& g) {
     const ImageTable tab = read_image_table(images, t.row_begin, t.row_end);
     const auto row = g.read_column<uint64_t>("image_row");
     const auto iw = g.read_column<int32_t>("image_width"), ih = g.read_column<int32_t>("image_height");
     const auto status = g.read_strings("image_status"), reason = g.read_strings("image_reason"), message = g.read_strings("image_message");
     const auto isec = g.read_column<double>("image_seconds");
+    std::vector<std::vector<double>> stage;
+    for (const char* k : kStages) stage.push_back(g.read_column<double>(std::string("image_") + k + "_seconds"));
     const auto rrow = g.read_column<uint64_t>("region_row");
     const auto rcls = g.read_strings("region_class"), rmodel = g.read_strings("region_model"), rsum = g.read_strings("region_model_checksum");
     const auto rscore = g.read_column<double>("region_score");
@@ -256,6 +288,7 @@ AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
     for (size_t i = 0; i < row.size(); ++i) {
       ++sum.images;
       seconds += isec[i];
+      for (size_t k = 0; k < stage.size(); ++k) stage_total[kStages[k]] += stage[k][i];
       const std::string& rel = tab.path[row[i] - t.row_begin];
       if (status[i] != "ok") {
         ++sum.dead;
@@ -268,6 +301,9 @@ AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
       side["image"] = rel;
       side["width"] = iw[i];
       side["height"] = ih[i];
+      megapixels += iw[i] * static_cast<double>(ih[i]) / 1e6;
+      side["seconds"] = {{"total", isec[i]}};
+      for (size_t k = 0; k < stage.size(); ++k) side["seconds"][kStages[k]] = stage[k][i];
       side["detections"] = nlohmann::json::array();
       for (; r < rrow.size() && rrow[r] == row[i]; ++r) {
         ++sum.detections[rcls[r]];
@@ -293,6 +329,10 @@ AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
   s["dead_letters"] = sum.dead;
   s["dead_letter_reasons"] = sum.dead_reasons;
   s["image_seconds_total"] = seconds;
+  // Seconds per stage over all photos (decode, views, detect, back-projection, blur, encode =
+  // lossless rewrite / copy / re-encode); the rest of image_seconds_total is bookkeeping.
+  s["stage_seconds_total"] = stage_total;
+  s["megapixels_written"] = megapixels;
   write_atomically(sum.summary_path, [&](const std::string& tmp) { std::ofstream(tmp) << s.dump(2) << "\n"; });
   return sum;
 }

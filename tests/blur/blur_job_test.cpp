@@ -140,6 +140,16 @@ TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
   EXPECT_GE(j["detections"].size(), 2u);
   EXPECT_EQ(j["detections"][0]["class"], "face");
   EXPECT_GE(j["detections"][0]["polygon"].size(), 32u);
+  // Stage times: every stage listed, none negative, together within the photo's total.
+  double stages = 0;
+  for (const char* k : {"decode", "views", "detect", "backproject", "blur", "encode"}) {
+    ASSERT_TRUE(j["seconds"].contains(k)) << k;
+    EXPECT_GE(j["seconds"][k].get<double>(), 0.0) << k;
+    stages += j["seconds"][k].get<double>();
+  }
+  EXPECT_GT(j["seconds"]["decode"].get<double>(), 0.0);
+  EXPECT_GT(j["seconds"]["views"].get<double>(), 0.0);  // an equirect: 47 views rendered
+  EXPECT_LE(stages, j["seconds"]["total"].get<double>() * (1 + 1e-9));
   // The corrupt JPEG: a dead letter (at ingest or here), never an output.
   EXPECT_FALSE(fs::exists(o.out_dir + "/planar/broken.jpg"));
   // Same outputs for any rank count: rank 0 alone (MPI_COMM_SELF) writes the same bytes.
@@ -158,7 +168,10 @@ TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
     }
   }
   std::ifstream summary(audit.summary_path);
-  EXPECT_EQ(nlohmann::json::parse(summary)["images"], t.rows());
+  const auto sj = nlohmann::json::parse(summary);
+  EXPECT_EQ(sj["images"], t.rows());
+  EXPECT_EQ(sj["stage_seconds_total"].size(), 6u);
+  EXPECT_GT(sj["megapixels_written"].get<double>(), 0.5);  // the 1024x512 panorama alone
 }
 
 }  // namespace
