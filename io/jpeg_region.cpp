@@ -12,6 +12,7 @@
 
 #include <jpeglib.h>
 
+#include "io/jpeg_splice.h"
 #include "kernels/dct.h"
 
 namespace geoshard::jpeg {
@@ -52,21 +53,129 @@ void init_errors(ErrorManager& e) {
 // Prefix for messages: the file and what went wrong.
 std::string where(const std::string& name) { return "JPEG '" + name + "': "; }
 
-// Summed-area table of `changed` (W+1 x H+1) for O(1) "any changed pixel in this rectangle".
-std::vector<uint32_t> integral(const std::vector<uint8_t>& changed, int W, int H) {
-  std::vector<uint32_t> s(static_cast<size_t>(W + 1) * (H + 1), 0);
-  for (int y = 0; y < H; ++y) {
-    uint32_t row = 0;
-    for (int x = 0; x < W; ++x) {
-      row += changed[static_cast<size_t>(y) * W + x] != 0;
-      s[static_cast<size_t>(y + 1) * (W + 1) + x + 1] = s[static_cast<size_t>(y) * (W + 1) + x + 1] + row;
+// The edit as rewrite_blocks sees it: a map of 8×8-pixel cells holding a changed pixel, and
+// the block coefficients computed from the edited pixels. A component's block (bx, by) covers
+// pixels [bx·8·sx, (bx+1)·8·sx) × [by·8·sy, (by+1)·8·sy) -- sx × sy whole cells -- where
+// sx = max_h / h, sy = max_v / v (integral: fractional factors are refused).
+class Edits final : public detail::BlockEdits {
+ public:
+  Edits(const Image& img, const std::vector<uint8_t>& changed) : img_(img), W_(img.width), H_(img.height) {
+    dct::dct_basis(basis_);
+    cw_ = (W_ + 7) / 8, ch_ = (H_ + 7) / 8;
+    cells_.assign(static_cast<size_t>(cw_) * ch_, 0);
+    const int full = W_ / 8;
+    for (int y = 0; y < H_; ++y) {
+      const uint8_t* row = changed.data() + static_cast<size_t>(y) * W_;
+      uint8_t* c = cells_.data() + static_cast<size_t>(y / 8) * cw_;
+      for (int cx = 0; cx < full; ++cx) {  // eight mask bytes at a time
+        uint64_t v;
+        std::memcpy(&v, row + cx * 8, 8);
+        c[cx] |= v != 0;
+      }
+      for (int x = full * 8; x < W_; ++x) c[full] |= row[x] != 0;
     }
   }
-  return s;
-}
-uint32_t count(const std::vector<uint32_t>& s, int W, int x0, int y0, int x1, int y1) {
-  const size_t w = static_cast<size_t>(W) + 1;
-  return s[y1 * w + x1] - s[y0 * w + x1] - s[y1 * w + x0] + s[y0 * w + x0];
+  void set_sampling(int ci, int sx, int sy) { sx_[ci] = sx, sy_[ci] = sy; }
+
+  bool touched(int ci, int bx, int by) const override {
+    const int cx0 = bx * sx_[ci], cy0 = by * sy_[ci];
+    const int cx1 = std::min(cw_, cx0 + sx_[ci]), cy1 = std::min(ch_, cy0 + sy_[ci]);
+    for (int cy = cy0; cy < cy1; ++cy)
+      for (int cx = cx0; cx < cx1; ++cx)
+        if (cells_[static_cast<size_t>(cy) * cw_ + cx]) return true;
+    return false;
+  }
+
+  // The block's samples from the edited pixels: the component's value averaged over its sx × sy
+  // pixels, edges replicated beyond the image (as encoders pad); forward DCT, quantised.
+  void coefficients(int ci, int bx, int by, const uint16_t* quant, int16_t* out) const override {
+    const int sx = sx_[ci], sy = sy_[ci], x0 = bx * 8 * sx, y0 = by * 8 * sy, ch = img_.channels;
+    double s[DCTSIZE2];
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) {
+        double acc = 0;
+        for (int j = 0; j < sy; ++j)
+          for (int i = 0; i < sx; ++i) {
+            const int px = std::min(W_ - 1, x0 + x * sx + i), py = std::min(H_ - 1, y0 + y * sy + j);
+            const uint8_t* p = &img_.pixels[(static_cast<size_t>(py) * W_ + px) * ch];
+            if (ch == 1) {
+              acc += p[0];
+            } else {
+              double yy, cb, cr;
+              dct::rgb_to_ycbcr(p[0], p[1], p[2], &yy, &cb, &cr);
+              acc += ci == 0 ? yy : ci == 1 ? cb : cr;
+            }
+          }
+        s[y * 8 + x] = acc / (sx * sy);
+      }
+    dct::forward_dct_quantise_basis(basis_, s, quant, out);
+  }
+
+ private:
+  const Image& img_;
+  int W_, H_, cw_, ch_;
+  std::vector<uint8_t> cells_;
+  int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
+  double basis_[8][8];
+};
+
+// Reads the headers (up to the first SOS) with libjpeg and fills `h` if the file is one the
+// splice handles: baseline/extended sequential Huffman, 8-bit, gray or YCbCr of the edited
+// image's size, one scan holding all components, every table present, no libjpeg warning.
+// Errors are not raised here (false): the libjpeg path raises them.
+bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits& edits, detail::SpliceHeader& h) {
+  jpeg_decompress_struct d;
+  ErrorManager em;
+  init_errors(em);
+  d.err = &em.pub;
+  jpeg_create_decompress(&d);
+  if (setjmp(em.jump)) {
+    jpeg_destroy_decompress(&d);
+    return false;
+  }
+  jpeg_mem_src(&d, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&d, TRUE);
+  const bool gray = d.jpeg_color_space == JCS_GRAYSCALE && d.num_components == 1;
+  const bool ycc = d.jpeg_color_space == JCS_YCbCr && d.num_components == 3;
+  bool ok = (gray || ycc) && !em.warnings && !d.progressive_mode && !d.arith_code && d.data_precision == 8 &&
+            d.comps_in_scan == d.num_components && d.Ss == 0 && d.Se == DCTSIZE2 - 1 && d.Ah == 0 && d.Al == 0 &&
+            static_cast<int>(d.image_width) == edited.width &&
+            static_cast<int>(d.image_height) == edited.height && edited.channels == (gray ? 1 : 3) &&
+            d.src->next_input_byte >= bytes.data() && d.src->next_input_byte <= bytes.data() + bytes.size();
+  if (ok) {
+    h.width = static_cast<int>(d.image_width), h.height = static_cast<int>(d.image_height);
+    h.hmax = d.max_h_samp_factor, h.vmax = d.max_v_samp_factor;
+    h.restart_interval = d.restart_interval;
+    h.scan_offset = static_cast<size_t>(d.src->next_input_byte - bytes.data());
+    h.comps.clear();
+    for (int i = 0; i < d.comps_in_scan && ok; ++i) {
+      const jpeg_component_info* c = d.cur_comp_info[i];
+      const JQUANT_TBL* q = c->quant_tbl_no >= 0 && c->quant_tbl_no < NUM_QUANT_TBLS ? d.quant_tbl_ptrs[c->quant_tbl_no] : nullptr;
+      if (!q || h.hmax % c->h_samp_factor || h.vmax % c->v_samp_factor) {
+        ok = false;
+        break;
+      }
+      detail::SpliceComponent sc;
+      sc.index = c->component_index;
+      sc.h = c->h_samp_factor, sc.v = c->v_samp_factor;
+      sc.dc_tbl = c->dc_tbl_no, sc.ac_tbl = c->ac_tbl_no;
+      for (int k = 0; k < DCTSIZE2; ++k) sc.quant[k] = q->quantval[k];  // natural order
+      sc.width_in_blocks = static_cast<int>((d.image_width * sc.h + 8 * h.hmax - 1) / (8 * h.hmax));
+      sc.height_in_blocks = static_cast<int>((d.image_height * sc.v + 8 * h.vmax - 1) / (8 * h.vmax));
+      edits.set_sampling(sc.index, h.hmax / sc.h, h.vmax / sc.v);
+      h.comps.push_back(sc);
+    }
+    for (int t = 0; t < NUM_HUFF_TBLS && ok; ++t) {
+      for (int ac = 0; ac < 2; ++ac) {
+        const JHUFF_TBL* src = ac ? d.ac_huff_tbl_ptrs[t] : d.dc_huff_tbl_ptrs[t];
+        detail::HuffTable& dst = ac ? h.ac[t] : h.dc[t];
+        dst.present = src != nullptr;
+        if (src) std::memcpy(dst.bits, src->bits, 17), std::memcpy(dst.vals, src->huffval, 256);
+      }
+    }
+  }
+  jpeg_destroy_decompress(&d);
+  return ok;
 }
 
 }  // namespace
@@ -174,14 +283,12 @@ Coefficients read_coefficients(const std::vector<uint8_t>& bytes, const std::str
   return c;
 }
 
-RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::string& name, const Image& edited,
-                            const std::vector<uint8_t>& changed, std::vector<uint8_t>& out_bytes) {
-  if (in_bytes.empty()) throw JpegError(where(name) + "empty file");
+namespace {
+
+// libjpeg's coefficient path: every block decoded, touched blocks replaced, every block encoded.
+RewriteStats rewrite_libjpeg(const std::vector<uint8_t>& in_bytes, const std::string& name, const Image& edited,
+                             Edits& edits, std::vector<uint8_t>& out_bytes, bool optimize_coding) {
   const int W = edited.width, H = edited.height;
-  if (W <= 0 || H <= 0 || edited.pixels.size() != static_cast<size_t>(W) * H * edited.channels ||
-      changed.size() != static_cast<size_t>(W) * H)
-    throw std::invalid_argument("rewrite_blocks: edited image and changed mask must be width x height");
-  const std::vector<uint32_t> sat = integral(changed, W, H);
   RewriteStats st;
   unsigned char* buf = nullptr;
   unsigned long size = 0;
@@ -217,7 +324,6 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
     if (em.warnings) {
       failure = std::string("corrupt data: ") + em.warning;
     } else {
-      double s[DCTSIZE2];
       int16_t q[DCTSIZE2];
       for (int ci = 0; ci < src.num_components && failure.empty(); ++ci) {
         const jpeg_component_info* comp = src.comp_info + ci;
@@ -225,38 +331,18 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
           failure = "fractional chroma sampling factors";
           break;
         }
-        const int sx = src.max_h_samp_factor / comp->h_samp_factor, sy = src.max_v_samp_factor / comp->v_samp_factor;
+        edits.set_sampling(ci, src.max_h_samp_factor / comp->h_samp_factor, src.max_v_samp_factor / comp->v_samp_factor);
         uint16_t quant[DCTSIZE2];
         for (int k = 0; k < DCTSIZE2; ++k) quant[k] = comp->quant_table->quantval[k];  // natural order
+        st.blocks += static_cast<uint64_t>(comp->width_in_blocks) * comp->height_in_blocks;
         for (JDIMENSION by = 0; by < comp->height_in_blocks; ++by) {
-          JBLOCKARRAY rows = (*src.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&src), arrays[ci], by, 1, TRUE);
+          JBLOCKROW row = nullptr;  // fetched (writable) only for rows with a touched block
           for (JDIMENSION bx = 0; bx < comp->width_in_blocks; ++bx) {
-            ++st.blocks;
-            const int x0 = static_cast<int>(bx) * 8 * sx, y0 = static_cast<int>(by) * 8 * sy;
-            if (x0 >= W || y0 >= H) continue;  // padding block beyond the image
-            const int x1 = std::min(W, x0 + 8 * sx), y1 = std::min(H, y0 + 8 * sy);
-            if (count(sat, W, x0, y0, x1, y1) == 0) continue;
-            // The block's samples from the edited pixels: the component's value averaged over
-            // its sx x sy pixels, edges replicated beyond the image (as encoders pad).
-            for (int y = 0; y < 8; ++y)
-              for (int x = 0; x < 8; ++x) {
-                double acc = 0;
-                for (int j = 0; j < sy; ++j)
-                  for (int i = 0; i < sx; ++i) {
-                    const int px = std::min(W - 1, x0 + x * sx + i), py = std::min(H - 1, y0 + y * sy + j);
-                    const uint8_t* p = &edited.pixels[(static_cast<size_t>(py) * W + px) * edited.channels];
-                    if (gray) {
-                      acc += p[0];
-                    } else {
-                      double yy, cb, cr;
-                      dct::rgb_to_ycbcr(p[0], p[1], p[2], &yy, &cb, &cr);
-                      acc += ci == 0 ? yy : ci == 1 ? cb : cr;
-                    }
-                  }
-                s[y * 8 + x] = acc / (sx * sy);
-              }
-            dct::forward_dct_quantise(s, quant, q);
-            for (int k = 0; k < DCTSIZE2; ++k) rows[0][bx][k] = q[k];
+            if (!edits.touched(ci, static_cast<int>(bx), static_cast<int>(by))) continue;
+            if (!row)
+              row = (*src.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&src), arrays[ci], by, 1, TRUE)[0];
+            edits.coefficients(ci, static_cast<int>(bx), static_cast<int>(by), quant, q);
+            for (int k = 0; k < DCTSIZE2; ++k) row[bx][k] = q[k];
             ++st.blocks_rewritten;
           }
         }
@@ -265,7 +351,7 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
     if (failure.empty()) {
       jpeg_mem_dest(&dst, &buf, &size);
       jpeg_copy_critical_parameters(&src, &dst);
-      dst.optimize_coding = TRUE;
+      dst.optimize_coding = optimize_coding ? TRUE : FALSE;
       // JFIF APP0 and Adobe APP14 are among the copied markers: do not write new ones.
       dst.write_JFIF_header = FALSE;
       dst.write_Adobe_marker = FALSE;
@@ -287,6 +373,57 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
   }
   out_bytes.assign(buf, buf + size);
   std::free(buf);
+  return st;
+}
+
+// The APPn and COM segments before the first SOS (what the splice copies with the header bytes).
+uint64_t count_markers(const std::vector<uint8_t>& b, size_t end) {
+  uint64_t n = 0;
+  for (size_t p = 2; p + 4 <= end && b[p] == 0xFF;) {
+    const int code = b[p + 1];
+    if (code == 0xFF) {  // fill byte
+      ++p;
+      continue;
+    }
+    if (code == 0xDA) break;
+    n += (code >= 0xE0 && code <= 0xEF) || code == 0xFE;
+    p += 2 + (static_cast<size_t>(b[p + 2]) << 8 | b[p + 3]);
+  }
+  return n;
+}
+
+}  // namespace
+
+RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::string& name, const Image& edited,
+                            const std::vector<uint8_t>& changed, std::vector<uint8_t>& out_bytes,
+                            const RewriteOptions& options) {
+  if (in_bytes.empty()) throw JpegError(where(name) + "empty file");
+  const int W = edited.width, H = edited.height;
+  if (W <= 0 || H <= 0 || edited.pixels.size() != static_cast<size_t>(W) * H * edited.channels ||
+      changed.size() != static_cast<size_t>(W) * H)
+    throw std::invalid_argument("rewrite_blocks: edited image and changed mask must be width x height");
+  Edits edits(edited, changed);
+  detail::SpliceHeader h;
+  std::string why = "not a baseline one-scan gray/YCbCr file of the edited image's size";
+  if (options.path == RewritePath::automatic && splice_header(in_bytes, edited, edits, h)) {
+    detail::SpliceStats ss;
+    std::vector<uint8_t> own;  // only if the caller passes the same vector as input and output
+    std::vector<uint8_t>& out = &out_bytes == &in_bytes ? own : out_bytes;
+    if (!detail::splice(in_bytes, h, edits, out, ss)) {  // (out_bytes is rewritten below)
+      why = ss.fallback_reason ? ss.fallback_reason : "splice refused";
+    } else {
+      RewriteStats st;
+      st.blocks = ss.blocks, st.blocks_rewritten = ss.blocks_rewritten;
+      st.markers_copied = count_markers(in_bytes, h.scan_offset);
+      st.spliced = true;
+      if (&out == &own) out_bytes = std::move(own);
+      st.mcus = ss.mcus, st.mcus_reencoded = ss.mcus_reencoded;
+      st.intervals = ss.intervals, st.intervals_copied = ss.intervals_copied;
+      return st;
+    }
+  }
+  RewriteStats st = rewrite_libjpeg(in_bytes, name, edited, edits, out_bytes, options.optimize_coding);
+  if (options.path == RewritePath::automatic) st.fallback_reason = why;
   return st;
 }
 

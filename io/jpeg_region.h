@@ -1,24 +1,35 @@
 // JPEG at the DCT-coefficient level (DESIGN.md, "The imagery chain", step 5): the blur job
 // edits pixels in a few regions and must leave the rest of the photo as it was, bit for bit.
-// rewrite_jpeg_blocks() re-encodes ONLY the 8×8 blocks (per component, in its own sampling
-// grid) whose footprint touches a changed pixel -- forward DCT of the edited pixels, quantised
-// with the file's own tables -- and copies every other block's coefficients and every marker
-// segment (APP0..APP15: JFIF, EXIF, XMP/GPano, ICC; COM) unchanged. The entropy coding is
-// redone (Huffman tables optimised), so the file bytes differ while the image does not outside
-// the touched blocks.
+// rewrite_blocks() re-encodes ONLY the 8×8 blocks (per component, in its own sampling grid)
+// whose footprint touches a changed pixel -- forward DCT of the edited pixels, quantised with the
+// file's own tables -- and keeps every other block's coefficients and every marker segment
+// (APP0..APP15: JFIF, EXIF, XMP/GPano, ICC; COM) unchanged. Two paths (docs/jpeg_rewrite.md):
 //
-// What "unchanged" means, as tested (tests/io/jpeg_region_test.cpp): the coefficients of every
-// untouched block are identical; decoded without fancy chroma upsampling, every pixel outside
-// the touched MCUs is identical; with a decoder's default (fancy) upsampling, a pixel next to a
-// touched MCU may differ because it interpolates chroma from the touched block.
+//  * splice (io/jpeg_splice.h), for baseline files -- sequential Huffman, 8-bit, one scan with
+//    all components, with or without restart intervals: only the MCUs holding a touched block
+//    (and the MCU after each touched run, whose DC differences change) are Huffman re-encoded,
+//    with the file's own tables; all other entropy-coded bits, and every byte before and after
+//    the scan (markers, DQT, DHT, SOF, SOS, EOI, trailing data), are copied verbatim. An empty
+//    edit returns the input byte for byte.
+//  * libjpeg (jpeg_read_coefficients + jpeg_write_coefficients), for everything else --
+//    progressive, arithmetic-coded, multi-scan sequential, a symbol missing from the file's
+//    Huffman tables, anything the splice finds unexpected: every block is entropy re-coded
+//    (Huffman tables optimised by default), markers copied, progressive stays progressive.
 //
-// Colour spaces: YCbCr (any sampling factors, baseline or progressive -- written back as
-// progressive when the input was) and grayscale. Others (CMYK, YCCK, Adobe RGB) are refused
-// with JpegError; the caller re-encodes those losslessly another way or dead-letters them.
+// What "unchanged" means, as tested (tests/io/jpeg_region_test.cpp, jpeg_splice_test.cpp): the
+// coefficients of every untouched block are identical; decoded without fancy chroma upsampling,
+// every pixel outside the touched MCUs is identical; with a decoder's default (fancy) upsampling,
+// a pixel next to a touched MCU may differ because it interpolates chroma from the touched block.
+// Both paths give the touched blocks the same coefficients.
+//
+// Colour spaces: YCbCr (any integral sampling factors) and grayscale. Others (CMYK, YCCK, Adobe
+// RGB) are refused with JpegError; the caller re-encodes those losslessly another way or
+// dead-letters them.
 //
 // Errors: a corrupt or truncated file -- libjpeg's errors AND its corrupt-data warnings --
 // throws JpegError naming the file and libjpeg's message (never a crash, never a half-decoded
-// image passed on as good).
+// image passed on as good). The splice hands any file it cannot parse to the libjpeg path, which
+// raises the error; corruption inside an untouched restart interval is copied, not decoded.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +57,21 @@ struct RewriteStats {
   uint64_t blocks = 0;            // all blocks of all components
   uint64_t blocks_rewritten = 0;  // blocks re-encoded from the edited pixels
   uint64_t markers_copied = 0;    // marker segments copied (APPn, COM)
+  bool spliced = false;           // true: the splice path; false: the libjpeg path
+  uint64_t mcus = 0, mcus_reencoded = 0;         // splice: MCUs in the scan, MCUs Huffman re-encoded
+  uint64_t intervals = 0, intervals_copied = 0;  // splice: restart intervals, copied undecoded
+  std::string fallback_reason;  // libjpeg path taken automatically: why the splice did not apply
+};
+
+enum class RewritePath {
+  automatic,  // the splice when the file allows it, else libjpeg
+  libjpeg,    // always libjpeg's coefficient path (benchmarks, tests)
+};
+struct RewriteOptions {
+  RewritePath path = RewritePath::automatic;
+  // libjpeg path only: optimised Huffman tables (an extra statistics pass over all blocks) or
+  // libjpeg's standard tables. Progressive output is always optimised (libjpeg requires it).
+  bool optimize_coding = true;
 };
 
 // Writes `out_bytes`: the JPEG `in_bytes` with every block touching a pixel where
@@ -53,7 +79,8 @@ struct RewriteStats {
 // channels, e.g. decode() of it with regions blurred). Throws JpegError (bad input, unsupported
 // colour space) or std::invalid_argument (edited/changed of the wrong size).
 RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::string& name, const Image& edited,
-                            const std::vector<uint8_t>& changed, std::vector<uint8_t>& out_bytes);
+                            const std::vector<uint8_t>& changed, std::vector<uint8_t>& out_bytes,
+                            const RewriteOptions& options = {});
 
 // The marker segments of a JPEG (APPn and COM, in file order): marker code and payload.
 struct Marker {

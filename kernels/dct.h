@@ -22,30 +22,50 @@ GEOSHARD_HD_INLINE void rgb_to_ycbcr(double r, double g, double b, double* y, do
   *cr = 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0;
 }
 
-// Forward DCT of samples s[y*8 + x] (0..255, level shift applied here), quantised with q[k]
-// (natural order, > 0); out[k] in natural order, clamped to the baseline range [-1023, 1023]
-// scaled by nothing (libjpeg's JCOEF holds the quantised value).
-GEOSHARD_HD_INLINE void forward_dct_quantise(const double* s, const uint16_t* q, int16_t* out) {
+// The DCT basis c[u][x] = C(u)/2 cos((2x+1)uπ/16). forward_dct_quantise() computes it on every
+// call (64 cos); callers transforming many blocks compute it once and call
+// forward_dct_quantise_basis() -- the same numbers, so the same coefficients.
+GEOSHARD_HD_INLINE void dct_basis(double c[8][8]) {
   const double kPi = 3.14159265358979323846;
-  double c[8][8];  // c[u][x] = C(u)/2 cos((2x+1)uπ/16)
   for (int u = 0; u < 8; ++u)
     for (int x = 0; x < 8; ++x) c[u][x] = (u == 0 ? 0.35355339059327373 : 0.5) * cos((2 * x + 1) * u * kPi / 16);
+}
+
+// Forward DCT of samples s[y*8 + x] (0..255, level shift applied here), quantised with q[k]
+// (natural order, > 0); out[k] in natural order, clamped to the int16 range (libjpeg's JCOEF
+// holds the quantised value; the baseline range is checked by the entropy coder).
+GEOSHARD_HD_INLINE void forward_dct_quantise_basis(const double c[8][8], const double* s, const uint16_t* q,
+                                                   int16_t* out) {
+  // Each sum runs over x (then y) in increasing order, from 0, exactly as the plain double loop
+  // "for u: acc = 0; for x: acc += c[u][x] * (s[x] - 128)" -- the loops are only nested the other
+  // way, so that the eight sums of a row are independent (pipelined / vectorised) rather than one
+  // 8-long dependency chain after another. Same operations, same order: same results.
   double tmp[8][8];  // rows transformed: tmp[y][u]
-  for (int y = 0; y < 8; ++y)
-    for (int u = 0; u < 8; ++u) {
-      double acc = 0;
-      for (int x = 0; x < 8; ++x) acc += c[u][x] * (s[y * 8 + x] - 128.0);
-      tmp[y][u] = acc;
+  for (int y = 0; y < 8; ++y) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int x = 0; x < 8; ++x) {
+      const double d = s[y * 8 + x] - 128.0;
+      for (int u = 0; u < 8; ++u) acc[u] += c[u][x] * d;
     }
-  for (int v = 0; v < 8; ++v)
+    for (int u = 0; u < 8; ++u) tmp[y][u] = acc[u];
+  }
+  for (int v = 0; v < 8; ++v) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int y = 0; y < 8; ++y)
+      for (int u = 0; u < 8; ++u) acc[u] += c[v][y] * tmp[y][u];
     for (int u = 0; u < 8; ++u) {
-      double acc = 0;
-      for (int y = 0; y < 8; ++y) acc += c[v][y] * tmp[y][u];
-      double k = floor(acc / q[v * 8 + u] + 0.5);
+      double k = floor(acc[u] / q[v * 8 + u] + 0.5);
       if (k > 32767) k = 32767;
       if (k < -32768) k = -32768;
       out[v * 8 + u] = static_cast<int16_t>(k);
     }
+  }
+}
+
+GEOSHARD_HD_INLINE void forward_dct_quantise(const double* s, const uint16_t* q, int16_t* out) {
+  double c[8][8];
+  dct_basis(c);
+  forward_dct_quantise_basis(c, s, q, out);
 }
 
 // The inverse of the above without quantisation (for tests): samples from dequantised

@@ -1,5 +1,6 @@
 // Test JPEGs made with libjpeg: any size, gray or RGB, chroma sampling, baseline or
-// progressive, with marker segments (APPn, COM) -- for the JPEG, image-ingest and blur tests.
+// progressive, restart intervals, standard or optimised Huffman tables, with marker segments
+// (APPn, COM) -- for the JPEG, image-ingest and blur tests.
 #pragma once
 
 #include <jpeglib.h>
@@ -16,6 +17,8 @@ struct JpegOptions {
   int quality = 95;
   int h_samp = 2, v_samp = 2;  // luma sampling factors (chroma 1x1): 2x2 = 4:2:0; ignored for gray
   bool progressive = false;
+  unsigned restart_interval = 0;  // MCUs per restart interval (DRI), 0 = none
+  bool optimize = false;          // optimised Huffman tables (else libjpeg's standard ones)
   std::vector<std::pair<int, std::string>> markers;  // (JPEG_APP0 + n or JPEG_COM, payload)
 };
 
@@ -40,6 +43,8 @@ inline std::vector<uint8_t> encode_jpeg(const uint8_t* pixels, int width, int he
     c.comp_info[0].v_samp_factor = o.v_samp;
   }
   if (o.progressive) jpeg_simple_progression(&c);
+  c.restart_interval = o.restart_interval;
+  c.optimize_coding = o.optimize ? TRUE : FALSE;
   jpeg_start_compress(&c, TRUE);
   for (const auto& [code, data] : o.markers)
     jpeg_write_marker(&c, code, reinterpret_cast<const JOCTET*>(data.data()), static_cast<unsigned>(data.size()));

@@ -1,0 +1,472 @@
+#include "io/jpeg_splice.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace geoshard::jpeg::detail {
+namespace {
+
+// Zigzag position k -> natural (row-major) index (T.81 figure A.6; libjpeg's jpeg_natural_order).
+constexpr int kNatural[64] = {0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
+                              41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+                              30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+
+inline uint64_t load_be64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+
+// Canonical Huffman codes of a DHT table (T.81 annex C). False if the table is over-full
+// (libjpeg rejects those too).
+bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, int* count) {
+  int n = 0;
+  uint32_t c = 0;
+  for (int l = 1; l <= 16; ++l) {
+    for (int i = 0; i < t.bits[l]; ++i) {
+      if (n >= 256) return false;
+      code[n] = static_cast<uint16_t>(c++);
+      len[n++] = static_cast<uint8_t>(l);
+    }
+    if (c >= (1u << l) && t.bits[l]) return false;  // all-ones code used: libjpeg's JERR_BAD_HUFF_TABLE
+    c <<= 1;
+  }
+  *count = n;
+  return true;
+}
+
+// Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
+constexpr int kLutBits = 10;
+struct Decoder {
+  uint16_t lut[1 << kLutBits];  // (length << 8) | symbol; 0: code longer than kLutBits (or invalid)
+  // For skipping AC coefficients: (code length + extra bits) << 8 | advance, where advance is
+  // run + 1, 0 for EOB, 0x80 | 16 for ZRL; 0: take the slow path.
+  uint16_t skip[1 << kLutBits];
+  int32_t maxcode[18];          // largest code of each length, -1 if none
+  int32_t valoff[18];           // index into vals of the first code of each length, minus that code
+  uint8_t vals[256];
+
+  bool build(const HuffTable& t) {
+    uint16_t code[256];
+    uint8_t len[256];
+    int n = 0;
+    if (!t.present || !canonical_codes(t, code, len, &n)) return false;
+    std::memcpy(vals, t.vals, 256);
+    std::fill(std::begin(lut), std::end(lut), 0);
+    std::fill(std::begin(skip), std::end(skip), 0);
+    for (int l = 0; l < 18; ++l) maxcode[l] = -1, valoff[l] = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = len[i];
+      if (maxcode[l] < 0) valoff[l] = i - code[i];
+      maxcode[l] = code[i];
+      if (l <= kLutBits) {
+        const int shift = kLutBits - l;
+        const int sym = t.vals[i], run = sym >> 4, size = sym & 15;
+        const int adv = size ? (size > 10 ? -1 : run + 1) : sym == 0 ? 0 : sym == 0xF0 ? 0x80 | 16 : -1;
+        for (int j = 0; j < (1 << shift); ++j) {
+          lut[(code[i] << shift) | j] = static_cast<uint16_t>((l << 8) | sym);
+          if (adv >= 0) skip[(code[i] << shift) | j] = static_cast<uint16_t>(((l + size) << 8) | adv);
+        }
+      }
+    }
+    return true;
+  }
+  // The symbol at the top of `w` (32 bits, MSB first); its code length in *l. -1: no such code.
+  inline int decode(uint32_t w, int* l) const {
+    const uint16_t e = lut[w >> (32 - kLutBits)];
+    if (e) {
+      *l = e >> 8;
+      return e & 0xFF;
+    }
+    for (int k = kLutBits + 1; k <= 16; ++k) {
+      const int32_t c = static_cast<int32_t>(w >> (32 - k));
+      if (c <= maxcode[k]) {
+        *l = k;
+        return vals[valoff[k] + c];
+      }
+    }
+    return -1;
+  }
+};
+
+struct Encoder {
+  uint16_t code[256];
+  uint8_t len[256];  // 0: symbol absent from the table
+  bool build(const HuffTable& t) {
+    uint16_t c[256];
+    uint8_t l[256];
+    int n = 0;
+    if (!t.present || !canonical_codes(t, c, l, &n)) return false;
+    std::memset(len, 0, sizeof len);
+    for (int i = 0; i < n; ++i) code[t.vals[i]] = c[i], len[t.vals[i]] = l[i];
+    return true;
+  }
+};
+
+// Reads an unstuffed bit stream (0xFF00 -> 0xFF already undone). Overrun is checked once per
+// MCU, so `data` has kPad zero bytes past `nbits`: more than one MCU can read (10 blocks × 64
+// symbols × 27 bits ≈ 2.2 KB) + the 8 bytes of a peek.
+constexpr size_t kPad = 4096;
+struct BitReader {
+  const uint8_t* data;
+  size_t nbits, pos = 0;
+  inline uint32_t peek32() const { return static_cast<uint32_t>((load_be64(data + (pos >> 3)) << (pos & 7)) >> 32); }
+};
+
+// Writes an unstuffed bit stream into `buf` (stuffing is added when the interval is emitted).
+struct BitWriter {
+  std::vector<uint8_t> buf;
+  uint64_t acc = 0;
+  int n = 0;  // bits in acc (< 32 between calls)
+  inline void put(uint32_t bits, int len) {  // len <= 32, bits < 2^len
+    acc = (acc << len) | bits;
+    n += len;
+    if (n >= 32) {
+      n -= 32;
+      const uint32_t w = static_cast<uint32_t>(acc >> n);
+      const uint8_t b[4] = {static_cast<uint8_t>(w >> 24), static_cast<uint8_t>(w >> 16), static_cast<uint8_t>(w >> 8),
+                            static_cast<uint8_t>(w)};
+      buf.insert(buf.end(), b, b + 4);
+    }
+  }
+  // Bits [from, to) of an unstuffed stream, verbatim.
+  void copy(const BitReader& r, size_t from, size_t to) {
+    BitReader c = r;
+    c.pos = from;
+    while (to - c.pos >= 32) {
+      put(c.peek32(), 32);
+      c.pos += 32;
+    }
+    const int rest = static_cast<int>(to - c.pos);
+    if (rest) put(c.peek32() >> (32 - rest), rest);
+  }
+  // Pads to a byte boundary with 1-bits (T.81 F.1.2.3) and flushes.
+  void finish() {
+    if (n % 8) put((1u << (8 - n % 8)) - 1, 8 - n % 8);
+    while (n >= 8) {
+      n -= 8;
+      buf.push_back(static_cast<uint8_t>(acc >> n));
+    }
+  }
+};
+
+inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
+inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }
+
+// Decodes one block: `pred` is the component's DC predictor; coefficients into `coef` (natural
+// order). False on a bad code or a coefficient index past the block.
+inline bool decode_block(BitReader& r, const Decoder& dc, const Decoder& ac, int& pred, int16_t* coef) {
+  // (coef is never null; the checks below keep it usable for a plain skip too)
+  int l;
+  uint32_t w = r.peek32();
+  int s = dc.decode(w, &l);
+  if (s < 0 || s > 11) return false;
+  if (s) pred += extend(static_cast<int>((w << l) >> (32 - s)), s);
+  r.pos += l + s;
+  if (coef) {
+    std::memset(coef, 0, 64 * sizeof(int16_t));
+    coef[0] = static_cast<int16_t>(pred);
+  }
+  for (int k = 1; k < 64;) {
+    w = r.peek32();
+    const int sym = ac.decode(w, &l);
+    if (sym < 0) return false;
+    const int run = sym >> 4;
+    s = sym & 15;
+    if (s == 0) {
+      r.pos += l;
+      if (run != 15) break;  // EOB
+      k += 16;               // ZRL
+      continue;
+    }
+    k += run;
+    if (k > 63 || s > 10) return false;
+    if (coef) coef[kNatural[k]] = static_cast<int16_t>(extend(static_cast<int>((w << l) >> (32 - s)), s));
+    r.pos += l + s;
+    ++k;
+  }
+  return true;
+}
+
+// Skips one block (only the DC predictor is updated), as decode_block(..., nullptr) but faster:
+// the next >= 27 bits are kept in a 64-bit window (reloaded only when it runs low) instead of
+// being loaded for every symbol, and a short AC code gives its code + extra-bit length and its
+// coefficient advance in one lookup (Decoder::skip). Same acceptance as decode_block.
+inline bool skip_block(BitReader& r, const Decoder& dc, const Decoder& ac, int& pred) {
+  size_t pos = r.pos;
+  uint64_t win = load_be64(r.data + (pos >> 3)) << (pos & 7);
+  int avail = 64 - static_cast<int>(pos & 7);
+  int l;
+  uint32_t w = static_cast<uint32_t>(win >> 32);
+  int s = dc.decode(w, &l);
+  if (s < 0 || s > 11) return false;
+  if (s) pred += extend(static_cast<int>((w << l) >> (32 - s)), s);
+  win <<= l + s, avail -= l + s, pos += l + s;
+  for (int k = 1; k < 64;) {
+    if (avail < 27) {  // a symbol takes at most 16 + 10 bits
+      win = load_be64(r.data + (pos >> 3)) << (pos & 7);
+      avail = 64 - static_cast<int>(pos & 7);
+    }
+    const uint16_t e = ac.skip[win >> (64 - kLutBits)];
+    if (e) {
+      const int n = e >> 8, adv = e & 0x7F;
+      win <<= n, avail -= n, pos += n;
+      if (adv == 0) break;                            // EOB
+      if (!(e & 0x80) && k + adv > 64) return false;  // past the block (ZRL is not checked, as in decode_block)
+      k += adv;
+      continue;
+    }
+    w = static_cast<uint32_t>(win >> 32);  // a long code or an unusual symbol: as decode_block
+    const int sym = ac.decode(w, &l);
+    if (sym < 0) return false;
+    const int run = sym >> 4;
+    s = sym & 15;
+    if (s == 0) {
+      win <<= l, avail -= l, pos += l;
+      if (run != 15) break;  // EOB
+      k += 16;               // ZRL
+      continue;
+    }
+    k += run;
+    if (k > 63 || s > 10) return false;
+    win <<= l + s, avail -= l + s, pos += l + s;
+    ++k;
+  }
+  r.pos = pos;
+  return true;
+}
+
+// Encodes one block (natural order) against `pred`, the way libjpeg's encode_one_block does.
+// False if a symbol is missing from the file's tables or a value is out of the baseline range.
+inline bool encode_block(BitWriter& w, const Encoder& dc, const Encoder& ac, int& pred, const int16_t* coef) {
+  int diff = coef[0] - pred;
+  pred = coef[0];
+  int nbits = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
+  if (nbits > 11 || !dc.len[nbits]) return false;
+  w.put(dc.code[nbits], dc.len[nbits]);
+  if (nbits) w.put(static_cast<uint32_t>(diff < 0 ? diff - 1 : diff) & ((1u << nbits) - 1), nbits);
+  int run = 0;
+  for (int k = 1; k < 64; ++k) {
+    const int v = coef[kNatural[k]];
+    if (v == 0) {
+      ++run;
+      continue;
+    }
+    for (; run > 15; run -= 16) {
+      if (!ac.len[0xF0]) return false;
+      w.put(ac.code[0xF0], ac.len[0xF0]);
+    }
+    nbits = bit_length(static_cast<unsigned>(v < 0 ? -v : v));
+    const int sym = (run << 4) | nbits;
+    if (nbits > 10 || !ac.len[sym]) return false;
+    w.put(ac.code[sym], ac.len[sym]);
+    w.put(static_cast<uint32_t>(v < 0 ? v - 1 : v) & ((1u << nbits) - 1), nbits);
+    run = 0;
+  }
+  if (run) {
+    if (!ac.len[0]) return false;
+    w.put(ac.code[0], ac.len[0]);
+  }
+  return true;
+}
+
+// Appends `n` unstuffed bytes to `out`, inserting 0x00 after each 0xFF.
+void append_stuffed(std::vector<uint8_t>& out, const uint8_t* p, size_t n) {
+  const uint8_t* end = p + n;
+  while (p < end) {
+    const uint8_t* ff = static_cast<const uint8_t*>(std::memchr(p, 0xFF, end - p));
+    if (!ff) {
+      out.insert(out.end(), p, end);
+      return;
+    }
+    out.insert(out.end(), p, ff + 1);
+    out.push_back(0);
+    p = ff + 1;
+  }
+}
+
+bool fail(SpliceStats& st, const char* why) {
+  st.fallback_reason = why;
+  return false;
+}
+
+}  // namespace
+
+bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits, std::vector<uint8_t>& out,
+            SpliceStats& st) {
+  const int nc = static_cast<int>(h.comps.size());
+  if (nc < 1 || nc > 4 || h.scan_offset > in.size()) return fail(st, "unusual scan");
+  for (const auto& c : h.comps)  // SOS may name slots 0..15 (libjpeg checks only when decoding)
+    if (c.dc_tbl < 0 || c.dc_tbl > 3 || c.ac_tbl < 0 || c.ac_tbl > 3 || c.index < 0 || c.index > 3 || c.h < 1 ||
+        c.v < 1)
+      return fail(st, "bad scan header");
+  Decoder dec_dc[4], dec_ac[4];
+  Encoder enc_dc[4], enc_ac[4];
+  for (int t = 0; t < 4; ++t) {  // only the slots the scan uses must be valid
+    bool used_dc = false, used_ac = false;
+    for (const auto& c : h.comps) used_dc |= c.dc_tbl == t, used_ac |= c.ac_tbl == t;
+    if (used_dc && (!dec_dc[t].build(h.dc[t]) || !enc_dc[t].build(h.dc[t]))) return fail(st, "bad Huffman table");
+    if (used_dc) {  // DC symbols are sizes 0..15 (libjpeg refuses other tables)
+      int n = 0;
+      for (int l = 1; l <= 16; ++l) n += h.dc[t].bits[l];
+      for (int i = 0; i < n; ++i)
+        if (h.dc[t].vals[i] > 15) return fail(st, "bad Huffman table");
+    }
+    if (used_ac && (!dec_ac[t].build(h.ac[t]) || !enc_ac[t].build(h.ac[t]))) return fail(st, "bad Huffman table");
+  }
+
+  // The MCU grid (T.81 A.2): one block per MCU in a one-component scan, h x v blocks of each
+  // component in an interleaved one.
+  const bool single = nc == 1;
+  const int mcus_x = single ? h.comps[0].width_in_blocks : (h.width + 8 * h.hmax - 1) / (8 * h.hmax);
+  const int mcus_y = single ? h.comps[0].height_in_blocks : (h.height + 8 * h.vmax - 1) / (8 * h.vmax);
+  const uint64_t mcus = static_cast<uint64_t>(mcus_x) * mcus_y;
+  struct BlockRef {
+    int comp, bx, by;  // comp: index into h.comps
+  };
+  auto blocks_of = [&](uint64_t m, BlockRef* b) {  // the blocks of MCU m in coding order
+    const int mx = static_cast<int>(m % mcus_x), my = static_cast<int>(m / mcus_x);
+    if (single) {
+      b[0] = {0, mx, my};
+      return 1;
+    }
+    int n = 0;
+    for (int c = 0; c < nc; ++c)
+      for (int j = 0; j < h.comps[c].v; ++j)
+        for (int i = 0; i < h.comps[c].h; ++i) b[n++] = {c, mx * h.comps[c].h + i, my * h.comps[c].v + j};
+    return n;
+  };
+  int blocks_per_mcu = 0;
+  for (const auto& c : h.comps) blocks_per_mcu += single ? 1 : c.h * c.v;
+  if (blocks_per_mcu > 10) return fail(st, "more than 10 blocks per MCU");  // T.81 limit
+
+  // Which MCUs hold a touched block (blocks beyond the image -- MCU padding -- never are).
+  std::vector<uint8_t> mcu_touched(mcus, 0);
+  BlockRef refs[10];
+  for (uint64_t m = 0; m < mcus; ++m) {
+    const int n = blocks_of(m, refs);
+    for (int b = 0; b < n; ++b) {
+      const auto& c = h.comps[refs[b].comp];
+      if (refs[b].bx < c.width_in_blocks && refs[b].by < c.height_in_blocks &&
+          edits.touched(c.index, refs[b].bx, refs[b].by)) {
+        mcu_touched[m] = 1;
+        ++st.blocks_rewritten;
+      }
+    }
+  }
+  for (const auto& c : h.comps) st.blocks += static_cast<uint64_t>(c.width_in_blocks) * c.height_in_blocks;
+  st.mcus = mcus;
+
+  const uint64_t per = h.restart_interval ? h.restart_interval : mcus;
+  const uint64_t intervals = (mcus + per - 1) / per;
+  st.intervals = intervals;
+  out.clear();
+  out.reserve(in.size() + in.size() / 16);
+  out.insert(out.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(h.scan_offset));
+
+  // Scratch kept per thread between calls (a scan's size each): fresh multi-megabyte buffers
+  // cost more in page faults than the splice itself spends on an image with a few regions.
+  thread_local std::vector<uint8_t> scratch_in, scratch_out;
+  struct Keep {  // hands the buffers back to the thread's scratch on every return
+    std::vector<uint8_t>& from;
+    std::vector<uint8_t>& to;
+    ~Keep() { to.swap(from); }
+  };
+  std::vector<uint8_t> clean;  // an interval's entropy-coded bytes, unstuffed, + kPad zero bytes
+  BitWriter w;                 // a local: its accumulator stays in registers
+  clean.swap(scratch_in);
+  w.buf.swap(scratch_out);
+  Keep keep_in{clean, scratch_in}, keep_out{w.buf, scratch_out};
+  int16_t coef[10][64];
+  const uint8_t* data = in.data();
+  const size_t size = in.size();
+  size_t p = h.scan_offset, tail = size;
+  for (uint64_t iv = 0; iv < intervals; ++iv) {
+    // The interval's data ends at the first 0xFF not followed by 0x00 (fill 0xFFs may precede
+    // the marker code).
+    size_t e = p;
+    for (;;) {
+      const void* ff = std::memchr(data + e, 0xFF, size - e);
+      if (!ff) return fail(st, "truncated scan");
+      e = static_cast<const uint8_t*>(ff) - data;
+      if (e + 1 >= size) return fail(st, "truncated scan");
+      if (data[e + 1] != 0x00) break;
+      e += 2;
+    }
+    size_t q = e;
+    while (q < size && data[q] == 0xFF) ++q;
+    if (q >= size) return fail(st, "truncated scan");
+    const uint8_t marker = data[q];
+    const bool last = iv + 1 == intervals;
+    if (last) tail = e;
+    if (last ? marker != 0xD9 : marker != 0xD0 + (iv & 7)) return fail(st, "unexpected marker in or after the scan");
+
+    const uint64_t m0 = iv * per, m1 = std::min(mcus, m0 + per);
+    bool any = false;
+    for (uint64_t m = m0; m < m1 && !any; ++m) any = mcu_touched[m];
+    if (!any) {  // nothing touched: the interval's bytes and its RST marker, verbatim
+      out.insert(out.end(), data + p, data + (last ? e : q + 1));
+      ++st.intervals_copied;
+      p = q + 1;
+      continue;
+    }
+    // Unstuff.
+    clean.clear();
+    for (size_t i = p; i < e;) {
+      const void* ff = std::memchr(data + i, 0xFF, e - i);
+      const size_t j = ff ? static_cast<const uint8_t*>(ff) - data : e;
+      clean.insert(clean.end(), data + i, data + j);
+      if (j < e) clean.push_back(0xFF);
+      i = j + 2;  // skip the stuffed 0x00
+    }
+    const size_t nbits = clean.size() * 8;
+    clean.resize(clean.size() + kPad, 0);
+    BitReader r{clean.data(), nbits};
+    w.buf.clear();
+    w.acc = 0, w.n = 0;
+    int pred_in[4] = {0, 0, 0, 0}, pred_out[4] = {0, 0, 0, 0};  // reset at each interval
+    size_t run_start = 0;
+    bool in_run = false;
+    for (uint64_t m = m0; m < m1; ++m) {
+      const bool reencode = mcu_touched[m] || std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
+      const int n = blocks_of(m, refs);
+      if (!reencode) {  // skip over the MCU; its bits join the verbatim run
+        if (!in_run) run_start = r.pos, in_run = true;
+        for (int b = 0; b < n; ++b) {
+          const auto& c = h.comps[refs[b].comp];
+          if (!skip_block(r, dec_dc[c.dc_tbl], dec_ac[c.ac_tbl], pred_in[refs[b].comp])) return fail(st, "corrupt data");
+        }
+        std::memcpy(pred_out, pred_in, sizeof pred_in);
+      } else {
+        if (in_run) w.copy(r, run_start, r.pos), in_run = false;
+        for (int b = 0; b < n; ++b) {
+          const auto& c = h.comps[refs[b].comp];
+          if (!decode_block(r, dec_dc[c.dc_tbl], dec_ac[c.ac_tbl], pred_in[refs[b].comp], coef[b])) return fail(st, "corrupt data");
+          if (refs[b].bx < c.width_in_blocks && refs[b].by < c.height_in_blocks &&
+              edits.touched(c.index, refs[b].bx, refs[b].by))
+            edits.coefficients(c.index, refs[b].bx, refs[b].by, c.quant, coef[b]);
+        }
+        for (int b = 0; b < n; ++b) {
+          const auto& c = h.comps[refs[b].comp];
+          if (!encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], coef[b]))
+            return fail(st, "a symbol the file's Huffman tables lack");
+        }
+        ++st.mcus_reencoded;
+      }
+      if (r.pos > nbits) return fail(st, "corrupt data (past the end)");
+    }
+    // The interval must end with its last MCU (+ < 8 padding bits): more data means the
+    // stream is corrupt (libjpeg warns "extraneous bytes before marker").
+    if ((r.pos + 7) / 8 != nbits / 8) return fail(st, "corrupt data (extraneous bytes)");
+    if (in_run) w.copy(r, run_start, r.pos);
+    w.finish();
+    append_stuffed(out, w.buf.data(), w.buf.size());
+    out.insert(out.end(), data + e, data + (last ? e : q + 1));  // fill bytes and RSTn
+    p = q + 1;
+  }
+  // EOI (with any fill bytes before it) and anything after it, verbatim.
+  out.insert(out.end(), data + tail, data + size);
+  return true;
+}
+
+}  // namespace geoshard::jpeg::detail

@@ -1,0 +1,402 @@
+// io/jpeg_splice (through jpeg::rewrite_blocks): on baseline files only the touched MCUs are
+// re-encoded and everything else is copied bit for bit. Checked against the libjpeg path on the
+// same edit: identical coefficients in EVERY block (so untouched blocks keep the input's, touched
+// blocks get the same new ones); every byte before the scan and after it identical; pixels
+// outside touched MCUs identical; an empty edit gives the input back byte for byte. Over 4:2:0,
+// 4:2:2, 4:4:4 and gray, with and without restart intervals, odd and tiny sizes, a region at the
+// last MCU, standard and optimised Huffman tables (a missing symbol falls back to libjpeg), real
+// photos; truncated and corrupted files give JpegError or a valid output, never a crash.
+#include "io/jpeg_region.h"
+#include "kernels/dct.h"
+#include "tests/testing/jpeg_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include <jpeglib.h>
+
+namespace geoshard::jpeg {
+namespace {
+
+struct Case {
+  const char* name;
+  int W, H;
+  int h_samp, v_samp;  // luma sampling (chroma 1x1)
+  bool gray;
+  unsigned restart;  // MCUs per interval, 0 = none
+};
+
+Image picture(int W, int H, int channels, uint64_t seed) {
+  Image img{W, H, channels, std::vector<uint8_t>(static_cast<size_t>(W) * H * channels)};
+  std::mt19937_64 rng(seed);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      for (int c = 0; c < channels; ++c) {
+        const int v = (x * (3 + c) + y * (5 - c)) % 200 + ((x / 7 + y / 5) % 2) * 30 + static_cast<int>(rng() % 40);
+        img.pixels[(static_cast<size_t>(y) * W + x) * channels + c] = static_cast<uint8_t>(std::min(255, v));
+      }
+  return img;
+}
+
+std::vector<uint8_t> encode(const Image& img, int h, int v, unsigned restart, bool optimize = false,
+                            bool progressive = false, int quality = 92) {
+  testing::JpegOptions o;
+  o.quality = quality, o.h_samp = h, o.v_samp = v, o.restart_interval = restart, o.optimize = optimize;
+  o.progressive = progressive;
+  o.markers = {{JPEG_APP0 + 1, std::string("Exif\0\0", 6) + "MM\0*fake-tiff-payload-with-GPS"},
+               {JPEG_APP0 + 2, std::string("ICC_PROFILE\0\1\1", 14) + std::string(300, '\xFF')},
+               {JPEG_COM, "made by the splice test"}};
+  return testing::encode_jpeg(img.pixels.data(), img.width, img.height, img.channels,
+                              static_cast<size_t>(img.width) * img.channels, o);
+}
+
+// Fills rectangle [x0,x1) x [y0,y1) (clipped) of `img` with noise and marks it in `mask`.
+void scribble(Image& img, std::vector<uint8_t>& mask, int x0, int y0, int x1, int y1, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (int y = std::max(0, y0); y < std::min(img.height, y1); ++y)
+    for (int x = std::max(0, x0); x < std::min(img.width, x1); ++x) {
+      mask[static_cast<size_t>(y) * img.width + x] = 1;
+      for (int c = 0; c < img.channels; ++c)
+        img.pixels[(static_cast<size_t>(y) * img.width + x) * img.channels + c] = static_cast<uint8_t>(rng());
+    }
+}
+
+// Box-blurs rectangle [x0,x1) x [y0,y1) of `img` (7 x 7 means, window clipped to the rectangle)
+// and marks it in `mask`: what a blur region does to a real photo.
+void smear(Image& img, std::vector<uint8_t>& mask, int x0, int y0, int x1, int y1) {
+  x0 = std::max(0, x0), y0 = std::max(0, y0), x1 = std::min(img.width, x1), y1 = std::min(img.height, y1);
+  const Image src = img;
+  const int ch = img.channels;
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) {
+      mask[static_cast<size_t>(y) * img.width + x] = 1;
+      for (int c = 0; c < ch; ++c) {
+        int sum = 0, n = 0;
+        for (int j = std::max(y0, y - 3); j <= std::min(y1 - 1, y + 3); ++j)
+          for (int i = std::max(x0, x - 3); i <= std::min(x1 - 1, x + 3); ++i, ++n)
+            sum += src.pixels[(static_cast<size_t>(j) * img.width + i) * ch + c];
+        img.pixels[(static_cast<size_t>(y) * img.width + x) * ch + c] = static_cast<uint8_t>(sum / n);
+      }
+    }
+}
+
+// Offset of the first byte after the SOS segment (the entropy-coded data).
+size_t scan_start(const std::vector<uint8_t>& b) {
+  for (size_t p = 2; p + 4 <= b.size();) {
+    if (b[p] != 0xFF) return 0;
+    if (b[p + 1] == 0xFF) {
+      ++p;
+      continue;
+    }
+    const size_t len = static_cast<size_t>(b[p + 2]) << 8 | b[p + 3];
+    if (b[p + 1] == 0xDA) return p + 2 + len;
+    p += 2 + len;
+  }
+  return 0;
+}
+
+// The checks every splice must pass; returns the stats of the automatic path.
+RewriteStats check_splice(const std::vector<uint8_t>& in, const Image& edited, const std::vector<uint8_t>& mask,
+                          bool expect_spliced = true) {
+  std::vector<uint8_t> out, ref;
+  const RewriteStats st = rewrite_blocks(in, "in.jpg", edited, mask, out);
+  RewriteOptions lo;
+  lo.path = RewritePath::libjpeg;
+  const RewriteStats sr = rewrite_blocks(in, "in.jpg", edited, mask, ref, lo);
+  EXPECT_EQ(st.spliced, expect_spliced);
+  EXPECT_FALSE(sr.spliced);
+  EXPECT_EQ(st.blocks, sr.blocks);
+  EXPECT_EQ(st.blocks_rewritten, sr.blocks_rewritten);
+  EXPECT_EQ(st.markers_copied, sr.markers_copied);
+
+  // Coefficients of every block: those of the libjpeg path (which keeps untouched blocks and
+  // computes touched ones the same way); untouched blocks equal to the input's.
+  const Coefficients co = read_coefficients(out, "out"), cr = read_coefficients(ref, "ref"), ci = read_coefficients(in, "in");
+  EXPECT_EQ(co.blocks, cr.blocks);
+  uint64_t same_as_input = 0, total = 0;
+  for (size_t c = 0; c < ci.blocks.size(); ++c)
+    for (size_t b = 0; b < ci.blocks[c].size(); b += 64, ++total)
+      same_as_input += std::equal(ci.blocks[c].begin() + b, ci.blocks[c].begin() + b + 64, co.blocks[c].begin() + b);
+  EXPECT_GE(same_as_input, total - st.blocks_rewritten);
+
+  // Every marker segment (APPn, COM) identical; for a splice, every byte up to the scan data.
+  const auto mi = read_markers(in, "in"), mo = read_markers(out, "out");
+  EXPECT_EQ(mi.size(), mo.size());
+  for (size_t k = 0; k < std::min(mi.size(), mo.size()); ++k) EXPECT_EQ(mi[k].data, mo[k].data);
+  if (st.spliced) {
+    const size_t s = scan_start(in);
+    EXPECT_GT(s, 0u);
+    EXPECT_TRUE(out.size() >= s && std::equal(in.begin(), in.begin() + s, out.begin())) << "header bytes differ";
+    EXPECT_EQ(out[out.size() - 2], 0xFF);
+    EXPECT_EQ(out[out.size() - 1], 0xD9);
+  }
+
+  // Pixels, without fancy upsampling: the same as the libjpeg path's everywhere, and (since
+  // coefficients are) the input's outside the touched blocks. decode_memory throws on any
+  // corrupt-data warning, so this also checks the spliced stream is clean.
+  const Image a = decode_memory(out, "out", false), b = decode_memory(ref, "ref", false);
+  EXPECT_EQ(a.pixels, b.pixels);
+  const Image o = decode_memory(in, "in", false);
+  const int mw = 8 * *std::max_element(ci.h_samp.begin(), ci.h_samp.end());
+  const int mh = 8 * *std::max_element(ci.v_samp.begin(), ci.v_samp.end());
+  const int W = edited.width, H = edited.height;
+  std::vector<uint8_t> mcu_touched(static_cast<size_t>((W + mw - 1) / mw) * ((H + mh - 1) / mh), 0);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      if (mask[static_cast<size_t>(y) * W + x]) mcu_touched[static_cast<size_t>(y / mh) * ((W + mw - 1) / mw) + x / mw] = 1;
+  uint64_t differing_outside = 0;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      if (!mcu_touched[static_cast<size_t>(y / mh) * ((W + mw - 1) / mw) + x / mw])
+        for (int c = 0; c < o.channels; ++c) {
+          const size_t i = (static_cast<size_t>(y) * W + x) * o.channels + c;
+          differing_outside += a.pixels[i] != o.pixels[i];
+        }
+  EXPECT_EQ(differing_outside, 0u) << "pixels outside the touched MCUs changed";
+
+  // Nothing marked: the input, byte for byte (splice) / same coefficients (libjpeg).
+  std::vector<uint8_t> same;
+  const RewriteStats none = rewrite_blocks(in, "in", edited, std::vector<uint8_t>(mask.size(), 0), same);
+  EXPECT_EQ(none.blocks_rewritten, 0u);
+  if (none.spliced) {
+    EXPECT_EQ(same, in);
+  } else {
+    EXPECT_EQ(read_coefficients(same, "same").blocks, ci.blocks);
+  }
+  return st;
+}
+
+class Splice : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Splice, MatchesLibjpegPathAndCopiesTheRest) {
+  const Case c = GetParam();
+  const int ch = c.gray ? 1 : 3;
+  const std::vector<uint8_t> in = encode(picture(c.W, c.H, ch, 7), c.h_samp, c.v_samp, c.restart);
+  const Image orig = decode_memory(in, "in");
+  ASSERT_EQ(orig.width, c.W);
+  ASSERT_EQ(orig.height, c.H);
+
+  // A face-like box somewhere in the middle, and a box at the bottom-right corner (the last MCU,
+  // partial and with padding blocks).
+  Image edited = orig;
+  std::vector<uint8_t> mask(static_cast<size_t>(c.W) * c.H, 0);
+  scribble(edited, mask, c.W / 3, c.H / 3, c.W / 3 + std::max(1, c.W / 8), c.H / 3 + std::max(1, c.H / 7), 1);
+  scribble(edited, mask, c.W - 3, c.H - 2, c.W, c.H, 2);
+  const RewriteStats st = check_splice(in, edited, mask);
+  EXPECT_GT(st.blocks_rewritten, 0u);
+  EXPECT_GT(st.mcus_reencoded, 0u);
+  if (c.restart && st.intervals > 3) {
+    EXPECT_GT(st.intervals_copied, 0u);
+    EXPECT_LT(st.intervals_copied, st.intervals);
+  }
+
+  // Only the last MCU; only the first pixel; every pixel.
+  {
+    Image e = orig;
+    std::vector<uint8_t> m(mask.size(), 0);
+    scribble(e, m, c.W - 1, c.H - 1, c.W, c.H, 3);
+    check_splice(in, e, m);
+  }
+  {
+    Image e = orig;
+    std::vector<uint8_t> m(mask.size(), 0);
+    scribble(e, m, 0, 0, 1, 1, 4);
+    check_splice(in, e, m);
+  }
+  {
+    Image e = orig;
+    std::vector<uint8_t> m(mask.size(), 0);
+    scribble(e, m, 0, 0, c.W, c.H, 5);
+    const RewriteStats all = check_splice(in, e, m);
+    EXPECT_EQ(all.mcus_reencoded, all.mcus);
+  }
+  // Many small scattered edits (runs of touched and untouched MCUs of every length).
+  {
+    Image e = orig;
+    std::vector<uint8_t> m(mask.size(), 0);
+    std::mt19937 rng(11);
+    for (int k = 0; k < 25; ++k) {
+      const int x = static_cast<int>(rng() % c.W), y = static_cast<int>(rng() % c.H);
+      scribble(e, m, x, y, x + 1 + static_cast<int>(rng() % 20), y + 1 + static_cast<int>(rng() % 20), 100 + k);
+    }
+    check_splice(in, e, m);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, Splice,
+    ::testing::Values(Case{"s420", 203, 151, 2, 2, false, 0}, Case{"s420_rst1", 203, 151, 2, 2, false, 1},
+                      Case{"s420_rst5", 203, 151, 2, 2, false, 5}, Case{"s422", 203, 151, 2, 1, false, 0},
+                      Case{"s422_rst7", 203, 151, 2, 1, false, 7}, Case{"s444", 203, 151, 1, 1, false, 0},
+                      Case{"s444_rst3", 203, 151, 1, 1, false, 3}, Case{"gray", 203, 151, 1, 1, true, 0},
+                      Case{"gray_rst4", 203, 151, 1, 1, true, 4}, Case{"s420_tiny", 1, 1, 2, 2, false, 0},
+                      Case{"s420_9x17", 9, 17, 2, 2, false, 1}, Case{"gray_tiny", 3, 2, 1, 1, true, 0},
+                      Case{"s444_8x8", 8, 8, 1, 1, false, 0}, Case{"s420_wide", 517, 33, 2, 2, false, 12}),
+    [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
+
+// kernels/dct.h's forward DCT (loops nested for speed) against the plain double loop it must
+// equal bit for bit (the same sums in the same order), on random blocks and tables.
+TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
+  std::mt19937_64 rng(3);
+  double c[8][8];
+  dct::dct_basis(c);
+  for (int t = 0; t < 2000; ++t) {
+    double s[64];
+    uint16_t q[64];
+    for (int i = 0; i < 64; ++i) {
+      s[i] = t % 3 == 0 ? static_cast<double>(rng() % 256) : (rng() % 25600) / 100.0;
+      q[i] = static_cast<uint16_t>(1 + rng() % (t % 2 ? 8 : 120));
+    }
+    int16_t got[64], want[64];
+    dct::forward_dct_quantise(s, q, got);
+    double tmp[8][8];
+    for (int y = 0; y < 8; ++y)
+      for (int u = 0; u < 8; ++u) {
+        double acc = 0;
+        for (int x = 0; x < 8; ++x) acc += c[u][x] * (s[y * 8 + x] - 128.0);
+        tmp[y][u] = acc;
+      }
+    for (int v = 0; v < 8; ++v)
+      for (int u = 0; u < 8; ++u) {
+        double acc = 0;
+        for (int y = 0; y < 8; ++y) acc += c[v][y] * tmp[y][u];
+        const double k = std::min(32767.0, std::max(-32768.0, std::floor(acc / q[v * 8 + u] + 0.5)));
+        want[v * 8 + u] = static_cast<int16_t>(k);
+      }
+    ASSERT_TRUE(std::equal(got, got + 64, want)) << "block " << t;
+  }
+}
+
+TEST(SpliceTables, OptimisedTablesSpliceOrFallBack) {
+  // An optimised table holds only the symbols its image used: re-encoding noise in a file made
+  // from a smooth picture needs symbols it lacks, so the splice must hand over to libjpeg.
+  Image flat{160, 96, 3, std::vector<uint8_t>(160 * 96 * 3)};
+  for (size_t i = 0; i < flat.pixels.size(); ++i) flat.pixels[i] = static_cast<uint8_t>(100 + (i / 3 % 160) / 40);
+  const std::vector<uint8_t> in = encode(flat, 2, 2, 0, /*optimize=*/true);
+  Image e = decode_memory(in, "in");
+  std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
+  scribble(e, m, 40, 30, 90, 70, 9);
+  check_splice(in, e, m, /*expect_spliced=*/false);
+
+  // ... while an edit that needs only symbols the table has stays on the splice path: here the
+  // "edit" rewrites a block with its own pixels (same coefficients up to rounding).
+  const std::vector<uint8_t> rich = encode(picture(203, 151, 3, 3), 2, 2, 0, /*optimize=*/true);
+  Image r = decode_memory(rich, "rich");
+  std::vector<uint8_t> rm(static_cast<size_t>(r.width) * r.height, 0);
+  rm[static_cast<size_t>(50) * r.width + 50] = 1;
+  std::vector<uint8_t> out;
+  const RewriteStats st = rewrite_blocks(rich, "rich", r, rm, out);
+  if (st.spliced) check_splice(rich, r, rm, true);  // (whether it fits depends on the table)
+}
+
+TEST(SpliceTables, ProgressiveTakesTheLibjpegPath) {
+  const std::vector<uint8_t> in = encode(picture(203, 151, 3, 5), 2, 2, 0, false, /*progressive=*/true);
+  Image e = decode_memory(in, "in");
+  std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
+  scribble(e, m, 40, 30, 90, 70, 9);
+  check_splice(in, e, m, /*expect_spliced=*/false);
+}
+
+TEST(SpliceTables, TrailingBytesAfterEoiAreKept) {
+  std::vector<uint8_t> in = encode(picture(64, 48, 3, 6), 2, 2, 0);
+  const std::vector<uint8_t> trailer = {'T', 'R', 'A', 'I', 'L', 0xFF, 0x00, 0xFF};
+  in.insert(in.end(), trailer.begin(), trailer.end());
+  Image e = decode_memory(in, "in");
+  std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0), out;
+  scribble(e, m, 10, 10, 20, 20, 1);
+  const RewriteStats st = rewrite_blocks(in, "in", e, m, out);
+  EXPECT_TRUE(st.spliced);
+  ASSERT_GE(out.size(), trailer.size());
+  EXPECT_TRUE(std::equal(trailer.begin(), trailer.end(), out.end() - trailer.size()));
+}
+
+TEST(SpliceRobustness, TruncatedAndCorruptFilesNeverCrash) {
+  for (const unsigned restart : {0u, 2u}) {
+    const std::vector<uint8_t> good = encode(picture(96, 64, 3, 8), 2, 2, restart);
+    const Image img = decode_memory(good, "good");
+    std::vector<uint8_t> mask(static_cast<size_t>(img.width) * img.height, 0), out;
+    Image e = img;
+    scribble(e, mask, 30, 20, 50, 40, 1);
+    const size_t s = scan_start(good);
+    auto attempt = [&](const std::vector<uint8_t>& bad, const char* what, size_t at) {
+      try {
+        const RewriteStats st = rewrite_blocks(bad, "bad.jpg", e, mask, out);
+        // Accepted: the output must be a JPEG libjpeg reads back without a crash. Without
+        // restart intervals the splice decodes every MCU, so libjpeg must agree it is clean.
+        if (restart == 0 && st.spliced) {
+          EXPECT_NO_THROW(decode_memory(bad, "bad")) << what << " at " << at << ": splice accepted a corrupt file";
+        }
+        try {
+          read_coefficients(out, "out");
+        } catch (const JpegError&) {
+        }
+      } catch (const JpegError& err) {
+        EXPECT_NE(std::string(err.what()).find("bad.jpg"), std::string::npos) << err.what();
+      }
+    };
+    for (size_t n = s - 4; n < good.size(); n += std::max<size_t>(1, (good.size() - s) / 60)) {
+      attempt(std::vector<uint8_t>(good.begin(), good.begin() + n), "truncated", n);
+    }
+    std::mt19937 rng(restart + 1);
+    for (int k = 0; k < 600; ++k) {
+      std::vector<uint8_t> bad = good;
+      const size_t at = s + rng() % (good.size() - s - 2);
+      switch (k % 4) {
+        case 0: bad[at] = static_cast<uint8_t>(rng()); break;                 // one byte
+        case 1: bad[at] = static_cast<uint8_t>(rng()), bad[at + 1] = 0xFF; break;  // a stray 0xFF
+        case 2: bad.erase(bad.begin() + static_cast<std::ptrdiff_t>(at)); break;  // a byte lost
+        default:                                                              // a burst of garbage to the end
+          for (size_t i = at; i + 2 < bad.size(); ++i) bad[i] = static_cast<uint8_t>(rng() % 255);
+      }
+      attempt(bad, "corrupted", at);
+    }
+    // Every value of each byte of the SOS segment (table slots 0..15, component ids, Ss/Se/Ah/Al).
+    for (size_t at = s - 10; at < s; ++at)
+      for (int v = 0; v < 256; v += 3) {
+        std::vector<uint8_t> bad = good;
+        bad[at] = static_cast<uint8_t>(v);
+        attempt(bad, "SOS", at);
+      }
+    // Header corruption too (before the scan).
+    for (int k = 0; k < 200; ++k) {
+      std::vector<uint8_t> bad = good;
+      bad[2 + rng() % (s - 2)] = static_cast<uint8_t>(rng());
+      attempt(bad, "header", 0);
+    }
+  }
+}
+
+TEST(SpliceRealData, RealPhotosMatchLibjpegPath) {
+  int files = 0;
+  for (const char* sub : {"faces", "pano360"}) {
+    const std::filesystem::path dir = std::filesystem::path(GEOSHARD_SHARED_DATA) / sub;
+    if (!std::filesystem::exists(dir)) {
+      std::printf("skipping %s: no such directory (../shared/data absent)\n", dir.c_str());
+      continue;
+    }
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+      if (f.path().extension() != ".jpg") continue;
+      const std::vector<uint8_t> in = read_file(f.path().string());
+      Image e = decode_memory(in, f.path().string());
+      if (static_cast<size_t>(e.width) * e.height > 40'000'000) continue;
+      std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
+      for (int k = 0; k < 6; ++k)
+        smear(e, m, e.width * (k + 1) / 8, e.height * (k % 3 + 1) / 5, e.width * (k + 1) / 8 + e.width / 20 + 1,
+              e.height * (k % 3 + 1) / 5 + e.height / 16 + 1);
+      smear(e, m, e.width - 5, e.height - 5, e.width, e.height);  // the last MCU
+      std::vector<uint8_t> out;
+      const RewriteStats st = rewrite_blocks(in, f.path().string(), e, m, out);
+      std::printf("%s: %s%s, %llu of %llu MCUs re-encoded, %llu of %llu intervals copied\n", f.path().filename().c_str(),
+                  st.spliced ? "splice" : "libjpeg: ", st.fallback_reason.c_str(), (unsigned long long)st.mcus_reencoded,
+                  (unsigned long long)st.mcus, (unsigned long long)st.intervals_copied, (unsigned long long)st.intervals);
+      check_splice(in, e, m, st.spliced);
+      ++files;
+    }
+  }
+  if (files == 0) GTEST_SKIP() << "no real photos under " << GEOSHARD_SHARED_DATA << "/{faces,pano360}";
+}
+
+}  // namespace
+}  // namespace geoshard::jpeg
