@@ -21,6 +21,7 @@
 #include "io/road_table.h"
 #include "jobs/blur/job.h"
 #include "jobs/cover/cover.h"
+#include "jobs/links/job.h"
 #include "jobs/localise/job.h"
 #include "jobs/synth/synth.h"
 #include "mpi/comm.h"
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
                ") - distributed batch engine for hyperlocal maps:\n"
                "tags roads with the areas they lie in (exactly), finds intersection links, and\n"
                "anonymises street-level imagery. Runs as MPI ranks (mpirun / srun --mpi=pmix).\n\n"
-               "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise -> gather (map.gpkg).\n"
+               "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise -> gather (map.gpkg);\n"
+               "links (intersection links, CSV) runs on roads.h5 alone.\n"
                "MPI commands (cover, localise, gather) run under mpirun -np N / srun --mpi=pmix;\n"
                "alone they run as one rank.",
                "geoshard"};
@@ -330,6 +332,44 @@ int main(int argc, char** argv) {
   add_common(gather, gc, false);
   gather->footer(kFooter);
 
+  // ---- links ----
+  geoshard::links::JobOptions lk;
+  std::string lk_out;
+  bool lk_links_only = false;
+  Common lkc;
+  CLI::App* links = app.add_subcommand(
+      "links",
+      "Find intersection links: short roads joining the two one-way, anti-parallel, same-named\n"
+      "carriageways of a dual carriageway (U-turn connectors). Per task, the task's roads plus a\n"
+      "halo (rows of the neighbourhood read through the sorted table) form the graph; a task\n"
+      "classifies only the roads it owns, so each link is reported once at any rank count.\n"
+      "Runs on the engine: shards in RUN/shards (intersection_link, link_carriageways), resumable.\n"
+      "With --out, writes a CSV (row,id,part,intersection_link,link_carriageways[,gt_intersection_link])\n"
+      "and, when the table has ground truth, precision and recall. Rule and defaults: docs/links.md.");
+  links->add_option("--roads", lk.roads, "Road table from 'ingest roads'")->required();
+  links->add_option("--run", lk.run_dir, "Run folder (shards, plan, run record); rerun to resume")->required();
+  links->add_option("--out", lk_out, "Write the per-road result as CSV here");
+  links->add_flag("--links-only", lk_links_only, "With --out: write only the rows that are links");
+  links->add_option("--max-link-m", lk.links.max_link_m, "Longest link (geodesic metres)")->capture_default_str();
+  links->add_option("--max-gap-m", lk.links.max_gap_m, "Widest gap between the carriageways (metres)")->capture_default_str();
+  links->add_option("--min-gap-m", lk.links.min_gap_m, "Narrowest gap between the carriageways (metres)")->capture_default_str();
+  links->add_option("--antiparallel-tol-deg", lk.links.antiparallel_tol_deg,
+                    "Carriageway directions must be 180 deg apart within this")->capture_default_str()->check(CLI::Range(0.0, 90.0));
+  links->add_option("--min-meet-angle-deg", lk.links.min_meet_angle_deg,
+                    "Smallest angle between the link and each carriageway")->capture_default_str()->check(CLI::Range(0.0, 90.0));
+  links->add_option("--halo-m", lk.halo_m,
+                    "Widen each task's cell by this many metres for the halo (default: measured from the\n"
+                    "table so that the result is exact; see docs/links.md)");
+  links->add_option("--long-reach-m", lk.long_reach_m,
+                    "Auto halo: one-way named ways reaching farther than this from their first vertex are\n"
+                    "listed once for all tasks instead of widening every task's halo (0 = never)")->capture_default_str();
+  links->add_option("--partition-precision", lk.plan.partition_precision, "Geohash precision of base tasks")
+      ->capture_default_str()->check(CLI::Range(1, 12));
+  links->add_option("--max-task-fraction", lk.plan.max_task_fraction,
+                    "Split cells heavier than this fraction of a rank's share")->capture_default_str()->check(CLI::Range(0.001, 1.0));
+  add_common(links, lkc, false);
+  links->footer(kFooter);
+
   // ---- blur ----
   geoshard::blur::BlurJobOptions bo;
   Common bc;
@@ -504,6 +544,66 @@ int main(int argc, char** argv) {
                        (unsigned long long)a.written, (unsigned long long)a.with_detections, (unsigned long long)a.dead,
                        bo.out_dir.c_str());
         return finish_run(*g_record, bc, g_record_path, a.images, a.written, a.dead, a.dead_reasons);
+      } catch (const std::exception& e) {
+        const bool internal = dynamic_cast<const std::logic_error*>(&e) != nullptr;
+        std::fprintf(stderr, "geoshard: %s(rank %d): %s\n", internal ? "internal error " : "error ", comm.rank(), e.what());
+        write_failure_record(internal ? "internal_error" : "failed", e.what());
+        if (comm.size() > 1) MPI_Abort(comm.get(), internal ? kInternal : kFailed);
+        return internal ? kInternal : kFailed;
+      }
+    }
+    if (links->parsed()) {
+      std::signal(SIGUSR1, SIG_IGN);  // as for localise: the engine handles it while tasks run
+      geoshard::mpi::Environment env(&argc, &argv);
+      geoshard::mpi::Comm comm;
+      try {
+        const std::string why = geoshard::mpi::check_slurm_size(comm.size());
+        if (!why.empty()) throw std::runtime_error(why);
+        if (comm.root()) {
+          std::filesystem::create_directories(lk.run_dir);
+          g_record = std::make_unique<RunRecord>("links", g_args);
+          g_record_path = (std::filesystem::path(lk.run_dir) / "links.run.json").string();
+          g_report_path = lkc.report;
+          if (!lk_out.empty()) geoshard::check_output_writable(lk_out);
+        }
+        lk.progress = !lkc.quiet;
+        geoshard::engine::Engine eng(comm);
+        const auto res = geoshard::links::run_job(eng, lk);
+        const uint64_t rows = comm.root() ? geoshard::road_table_rows(lk.roads) : 0;
+        if (res.run.interrupted) {
+          if (comm.root()) {
+            g_record->extra()["engine"] = res.run.record;
+            g_record->set_status("interrupted", "stopped by a signal; rerun the same command to resume");
+            finish_run(*g_record, lkc, g_record_path, rows, 0, 0, {}, false);
+          }
+          return kInterrupted;
+        }
+        geoshard::links::GatherOptions go;
+        go.run_dir = lk.run_dir;
+        go.out = lk_out;
+        go.links_only = lk_links_only;
+        const auto g = geoshard::links::gather_links(eng, go);
+        if (!comm.root()) return kOk;
+        g_record->extra()["engine"] = res.run.record;
+        g_record->extra()["shards_total"] = res.run.shards_total;
+        g_record->extra()["shards_committed"] = res.run.shards_committed;
+        g_record->extra()["shards_reused"] = res.run.shards_reused;
+        g_record->extra()["links"] = g.to_json();
+        g_record->extra()["options"] = lk.links.to_json();
+        if (!lkc.quiet) {
+          std::fprintf(stderr, "[links] %llu roads, %llu intersection links; halo %.5f x %.5f deg, %llu halo rows for %llu own (%.2fx)\n",
+                       (unsigned long long)g.rows, (unsigned long long)g.links, res.halo.lon_deg, res.halo.lat_deg,
+                       (unsigned long long)res.halo_rows, (unsigned long long)res.own_rows,
+                       res.own_rows ? (double)res.halo_rows / (double)res.own_rows : 0.0);
+          if (g.has_ground_truth)
+            std::fprintf(stderr, "[links] ground truth: tp %llu fp %llu fn %llu, precision %.4f recall %.4f\n",
+                         (unsigned long long)g.tp, (unsigned long long)g.fp, (unsigned long long)g.fn, g.precision(), g.recall());
+          std::fprintf(stderr, "[links] %llu shards (%llu committed now, %llu reused) in %s%s%s\n",
+                       (unsigned long long)res.run.shards_total, (unsigned long long)res.run.shards_committed,
+                       (unsigned long long)res.run.shards_reused, lk.run_dir.c_str(), lk_out.empty() ? "" : " -> ", lk_out.c_str());
+        }
+        // Every road gets a result (bad geometry is classified "not a link" and counted): no dead letters.
+        return finish_run(*g_record, lkc, g_record_path, rows, g.rows, 0, {}, false);
       } catch (const std::exception& e) {
         const bool internal = dynamic_cast<const std::logic_error*>(&e) != nullptr;
         std::fprintf(stderr, "geoshard: %s(rank %d): %s\n", internal ? "internal error " : "error ", comm.rank(), e.what());
