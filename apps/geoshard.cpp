@@ -394,6 +394,9 @@ int main(int argc, char** argv) {
   blurc->add_option("--fov", bo.anonymise.view_fov_deg, "Field of view of the 360-degree views (degrees)")->capture_default_str();
   blurc->add_option("--overlap", bo.anonymise.view_overlap_deg, "Overlap of the views (degrees): the largest object kept whole")->capture_default_str();
   blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
+  blurc->add_option("--cost-from", bo.plan.cost_from,
+                    "Weigh tasks by the seconds they took in this earlier blur run of the same images.h5\n"
+                    "(default: the megapixels the detectors will search per photo)");
   blurc->add_option("--partition-precision", bo.plan.partition_precision, "Geohash precision of base tasks")
       ->capture_default_str()->check(CLI::Range(1, 12));
   add_common(blurc, bc);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The blur job on the engine at 1 and 2 ranks (or the rank counts given) on the real photos of
-# ../shared/data (40 eu car photos, 5 ccpd plates, 4 VOC group photos, 2 panoramas): wall time,
+# ../shared/data (40 eu car photos, 5 ccpd plates, 4 VOC group photos, 2 panoramas; COPIES times): wall time,
 # megapixels/s, busy time per rank, measured imbalance, strong-scaling efficiency E = t1/(N tN)
 # and the stage seconds of blur-summary.json.
 #   bench/blur_scaling/run.sh [RANKS...]        (default ranks: 1 2)
@@ -15,9 +15,15 @@ DATA=${DATA:-$HERE/../../../shared/data}
 OUT=${OUT:-/tmp/geoshard-blur-scaling}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ -d "$DATA/plates/eu" ] || { echo "no $DATA (../shared/data): nothing to measure" >&2; exit 2; }
+# COPIES (default 3) copies of the set: one 4096x2048 panorama is ~70 % of one set's detector
+# work, so a single set cannot be balanced photo by photo.
+COPIES=${COPIES:-3}
 rm -rf "$OUT" && mkdir -p "$OUT/in"
-cp "$DATA"/plates/eu/*.jpg "$DATA"/plates/ccpd-*.jpg "$DATA"/faces/*.jpg "$OUT/in/"
-cp "$DATA"/pano360/*.jpg "$OUT/in/"
+for c in $(seq 1 "$COPIES"); do
+  for f in "$DATA"/plates/eu/*.jpg "$DATA"/plates/ccpd-*.jpg "$DATA"/faces/*.jpg "$DATA"/pano360/*.jpg; do
+    cp "$f" "$OUT/in/c$c-$(basename "$f")"
+  done
+done
 # Manifest: photos on a 0.01° grid around Singapore (about 1 km apart); panoramas as equirect.
 python3 - "$OUT" <<'PY'
 import os, sys

@@ -222,6 +222,48 @@ void upright_to_stored(int orientation, int W, int H, double x, double y, double
   }
 }
 
+double search_megapixels(int width, int height, const std::string& projection, double hfov_deg, int orientation,
+                         const AnonymiseOptions& opt) {
+  const double own = width * static_cast<double>(height) / 1e6;
+  if (width <= 0 || height <= 0) return 0;
+  const bool turned = orientation >= 5 && orientation <= 8;
+  const int W = turned ? height : width, H = turned ? width : height;
+  const double fov = projection::rad(opt.view_fov_deg), overlap = projection::rad(opt.view_overlap_deg);
+  auto views_mp = [&](const std::vector<projection::View>& views) {
+    double mp = 0;
+    for (const auto& v : views)
+      mp += v.width * static_cast<double>(v.height) / 1e6 *
+            (std::fabs(v.pitch) > projection::kPi / 2 - 1e-9 ? std::max(1, opt.pole_rotations) : 1);
+    return mp;
+  };
+  if (projection == "equirect" && W == 2 * H && W % 2 == 0) {
+    const projection::Equirect e{W, H};
+    std::vector<projection::View> views(projection::equirect_views(e, fov, overlap, nullptr, 0));
+    projection::equirect_views(e, fov, overlap, views.data(), static_cast<int>(views.size()));
+    return views_mp(views);
+  }
+  if (projection == "fisheye" || (projection != "equirect" && std::isfinite(hfov_deg) && hfov_deg > opt.view_fov_deg)) {
+    const bool fisheye = projection == "fisheye";
+    const double hfov = projection::rad(fisheye && !std::isfinite(hfov_deg) ? opt.fisheye_default_hfov_deg : hfov_deg);
+    if (!(hfov > 0) || hfov >= (fisheye ? 2 * projection::kPi : projection::kPi)) return own;
+    const projection::Camera cam = fisheye ? projection::fisheye_camera(W, H, hfov) : projection::pinhole_camera(W, H, hfov);
+    std::vector<projection::View> views(projection::camera_views(cam, fov, overlap, nullptr, 0));
+    projection::camera_views(cam, fov, overlap, views.data(), static_cast<int>(views.size()));
+    return views_mp(views);
+  }
+  // Planar: the photo, plus its tiles when large (as find_regions tiles it).
+  double mp = own;
+  if (std::max(W, H) > opt.tile) {
+    const int step = opt.tile * 3 / 4;
+    for (int y = 0; y < H; y += step)
+      for (int x = 0; x < W; x += step) {
+        mp += std::min(opt.tile, W - x) * static_cast<double>(std::min(opt.tile, H - y)) / 1e6;
+        if (x + opt.tile >= W) break;
+      }
+  }
+  return mp;
+}
+
 std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, double hfov_deg, int orientation,
                                  std::vector<Detector*>& detectors, const AnonymiseOptions& opt, AnonymiseStats* stats) {
   if (orientation < 1 || orientation > 8)

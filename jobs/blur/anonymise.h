@@ -82,6 +82,13 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
                                  std::vector<Detector*>& detectors, const AnonymiseOptions& opt,
                                  AnonymiseStats* stats = nullptr);
 
+// The megapixels the detectors will search in a stored photo of width x height pixels (views of
+// an equirect, wide or fisheye photo, pole turns included; a planar photo plus its tiles): what
+// the photo costs, as find_regions with these arguments would see it. The blur job plans its
+// tasks by it. Invalid arguments (a field of view out of range, ...) count the photo's own pixels.
+double search_megapixels(int width, int height, const std::string& projection, double hfov_deg, int orientation,
+                         const AnonymiseOptions& opt);
+
 // EXIF orientation (1..8; TIFF/EXIF tag 274): the stored pixels turned upright, as a viewer shows
 // them (1 none, 2 mirror left-right, 3 rotate 180°, 4 mirror top-bottom, 5 transpose, 6 rotate 90°
 // clockwise, 7 transverse, 8 rotate 90° anticlockwise). Throws std::invalid_argument outside 1..8.

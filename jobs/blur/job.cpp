@@ -161,12 +161,24 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
     cum_mp = g.read_column<double>("cum_mp");
     root = g.attr_string("root");
   }
-  const engine::Plan plan = engine::plan_for_table(zkey, cum_mp, comm.size(), opt.plan);
+  // Tasks weigh what the detectors will search (search_megapixels: an equirect's 47 views are
+  // ~5.6x its own pixels), or the seconds an earlier run measured (--cost-from).
+  std::vector<double> cum_search{0.0};
+  {
+    const ImageTable all = read_image_table(opt.images);
+    for (size_t i = 0; i < all.rows(); ++i)
+      cum_search.push_back(cum_search.back() + search_megapixels(all.width[i], all.height[i], all.projection[i],
+                                                                 all.hfov_deg[i], all.orientation[i], opt.anonymise));
+  }
+  const std::vector<double> cum_weight =
+      opt.plan.cost_from.empty() ? cum_search : engine::measured_cum_weight(opt.plan.cost_from, cum_search);
+  const engine::Plan plan = engine::plan_for_table(zkey, cum_weight, comm.size(), opt.plan);
   nlohmann::json cfg;
   cfg["job"] = "blur";
   cfg["images"] = fs::absolute(opt.images).lexically_normal().string();
   cfg["models"] = opt.detectors.empty() ? fs::absolute(opt.models.empty() ? default_models_path() : opt.models).string() : "(given)";
   cfg["out_dir"] = fs::absolute(opt.out_dir).lexically_normal().string();
+  cfg["cost_from"] = opt.plan.cost_from.empty() ? "" : fs::absolute(opt.plan.cost_from).lexically_normal().string();
   const AnonymiseOptions& a = opt.anonymise;
   cfg["options"] = {{"view_fov_deg", a.view_fov_deg}, {"view_overlap_deg", a.view_overlap_deg}, {"grow", a.grow},
                     {"edge_samples", a.edge_samples}, {"mode", static_cast<int>(a.blur.mode)}, {"strength", a.blur.strength},
@@ -183,7 +195,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   ro.job = "blur";
   ro.inputs = cfg;
   ro.progress = opt.progress;
-  ro.weight_unit = "MP";
+  ro.weight_unit = opt.plan.cost_from.empty() ? "search MP" : "s (measured)";
   return eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
     const ImageTable tab = read_image_table(opt.images, t.row_begin, t.row_end);
     std::vector<uint64_t> img_row, reg_row;
