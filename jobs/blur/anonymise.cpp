@@ -229,18 +229,18 @@ double search_megapixels(int width, int height, const std::string& projection, d
   const bool turned = orientation >= 5 && orientation <= 8;
   const int W = turned ? height : width, H = turned ? width : height;
   const double fov = projection::rad(opt.view_fov_deg), overlap = projection::rad(opt.view_overlap_deg);
-  auto views_mp = [&](const std::vector<projection::View>& views) {
+  auto views_mp = [&](const std::vector<projection::View>& views, bool pole_turns) {  // (turns: equirect only)
     double mp = 0;
     for (const auto& v : views)
       mp += v.width * static_cast<double>(v.height) / 1e6 *
-            (std::fabs(v.pitch) > projection::kPi / 2 - 1e-9 ? std::max(1, opt.pole_rotations) : 1);
+            (pole_turns && std::fabs(v.pitch) > projection::kPi / 2 - 1e-9 ? std::max(1, opt.pole_rotations) : 1);
     return mp;
   };
   if (projection == "equirect" && W == 2 * H && W % 2 == 0) {
     const projection::Equirect e{W, H};
     std::vector<projection::View> views(projection::equirect_views(e, fov, overlap, nullptr, 0));
     projection::equirect_views(e, fov, overlap, views.data(), static_cast<int>(views.size()));
-    return views_mp(views);
+    return views_mp(views, true);
   }
   if (projection == "fisheye" || (projection != "equirect" && std::isfinite(hfov_deg) && hfov_deg > opt.view_fov_deg)) {
     const bool fisheye = projection == "fisheye";
@@ -249,7 +249,7 @@ double search_megapixels(int width, int height, const std::string& projection, d
     const projection::Camera cam = fisheye ? projection::fisheye_camera(W, H, hfov) : projection::pinhole_camera(W, H, hfov);
     std::vector<projection::View> views(projection::camera_views(cam, fov, overlap, nullptr, 0));
     projection::camera_views(cam, fov, overlap, views.data(), static_cast<int>(views.size()));
-    return views_mp(views);
+    return views_mp(views, false);
   }
   // Planar: the photo, plus its tiles when large (as find_regions tiles it).
   double mp = own;

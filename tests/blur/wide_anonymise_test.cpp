@@ -437,5 +437,40 @@ TEST(PoleRotations, AFaceAtTheNadirIsFoundAtAnyAngle) {
   }
 }
 
+
+// search_megapixels (the blur plan's weight) is exactly the pixels the detectors are given by
+// find_regions: a detector that only counts them, over every kind of photo.
+class CountingDetector : public Detector {
+ public:
+  CountingDetector() : Detector(ModelSpec{"face", "counting", "", 0, 0, 0.5, 0.3, "counting"}) {}
+  std::vector<Detection> detect(const cv::Mat& bgr) override {
+    pixels += bgr.total();
+    return {};
+  }
+  double pixels = 0;
+};
+
+TEST(SearchMegapixels, EqualsThePixelsTheDetectorsSee) {
+  struct Case {
+    int w, h;
+    const char* projection;
+    double hfov;
+    int orientation;
+  };
+  const Case cases[] = {{1024, 512, "equirect", NAN, 1},   {2048, 1024, "equirect", NAN, 1}, {512, 1024, "equirect", NAN, 6},
+                        {800, 600, "perspective", NAN, 1}, {3400, 2000, "perspective", NAN, 1},
+                        {1200, 900, "perspective", 120, 1}, {900, 1200, "perspective", 120, 8},
+                        {1000, 1000, "fisheye", 190, 1},   {1000, 750, "fisheye", NAN, 1}};
+  for (const Case& c : cases) {
+    const cv::Mat img(c.h, c.w, CV_8UC3, cv::Scalar(40, 90, 160));
+    CountingDetector det;
+    std::vector<Detector*> dets{&det};
+    const AnonymiseOptions opt;
+    find_regions(img, c.projection, c.hfov, c.orientation, dets, opt);
+    EXPECT_NEAR(search_megapixels(c.w, c.h, c.projection, c.hfov, c.orientation, opt), det.pixels / 1e6, 1e-9)
+        << c.w << "x" << c.h << " " << c.projection << " hfov " << c.hfov << " orientation " << c.orientation;
+  }
+}
+
 }  // namespace
 }  // namespace geoshard::blur
