@@ -20,49 +20,15 @@
 #include "kernels/blur.h"
 #include "tests/testing/jpeg_fixture.h"
 #include "tests/testing/mpi_main.h"
+#include "tests/blur/test_detectors.h"
 
 namespace geoshard::blur {
 namespace {
+using namespace geoshard::blur::test_support;
 namespace fs = std::filesystem;
 
-std::string exif_orientation(int o) {
-  std::string s("Exif\0\0", 6);
-  const unsigned char tiff[] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1,
-                                0, static_cast<unsigned char>(o), 0, 0, 0, 0, 0, 0};
-  s.append(reinterpret_cast<const char*>(tiff), sizeof tiff);
-  return s;
-}
 
-// A red blob with a blue bar right above it, found only upright (see wide_anonymise_test.cpp).
-class UprightDetector : public Detector {
- public:
-  UprightDetector() : Detector(ModelSpec{"face", "upright-oracle", "", 0, 0, 0.5, 0.3, "upright-oracle"}) {}
-  std::vector<Detection> detect(const cv::Mat& bgr) override {
-    cv::Mat red, blue, labels, stats, centroids;
-    cv::inRange(bgr, cv::Scalar(0, 0, 150), cv::Scalar(100, 100, 255), red);
-    cv::inRange(bgr, cv::Scalar(150, 0, 0), cv::Scalar(255, 100, 100), blue);
-    const int n = cv::connectedComponentsWithStats(red, labels, stats, centroids, 8);
-    std::vector<Detection> out;
-    for (int i = 1; i < n; ++i) {
-      const int x = stats.at<int>(i, 0), y = stats.at<int>(i, 1), w = stats.at<int>(i, 2), h = stats.at<int>(i, 3);
-      const int band = std::max(4, h / 3);  // rows just above (and below) the blob, scale-free
-      if (w < 6 || h < 6 || y < band) continue;
-      const int above = cv::countNonZero(blue(cv::Rect(x + w / 4, y - band, w / 2, band)));
-      const int below = y + h + band <= bgr.rows ? cv::countNonZero(blue(cv::Rect(x + w / 4, y + h, w / 2, band))) : 0;
-      if (above > w / 2 && below == 0)
-        out.push_back(Detection{"face", 1.0, double(x), double(y), double(x + w), double(y + h), "upright-oracle"});
-    }
-    return out;
-  }
-};
 
-cv::Mat stored_for(const cv::Mat& up, int o) {
-  cv::Mat s;
-  if (o == 6) cv::rotate(up, s, cv::ROTATE_90_COUNTERCLOCKWISE);
-  else if (o == 8) cv::rotate(up, s, cv::ROTATE_90_CLOCKWISE);
-  else s = upright(up, o);
-  return s;
-}
 
 // An upright photo W x H with faces (red ellipse + blue bar above) in the given boxes; the red
 // pixels in `red`.
