@@ -2,11 +2,12 @@
 // check that detections land in the right places (issue: imagery; docs/imagery.md "360° photos:
 // where the regions land").
 //
-//   pano_figures --base EQUIRECT.jpg --photo PHOTO.jpg --out-dir DIR [--models M.toml]
-//                [--width 4096] [--spot YAW,PITCH,HFOV]...
+//   pano_figures --photo PHOTO.jpg --out-dir DIR [--base EQUIRECT.jpg] [--models M.toml]
+//                [--width 4096] [--spot YAW,PITCH,HFOV]... [--pole-rotations N]
 //
-// Makes a test panorama: the 2:1 base photo (e.g. ../shared/data/pano360/overpass-1k-equirect.jpg,
-// CC0) resized to --width, with the planar PHOTO (e.g. Debian opencv-doc's messi5.jpg) placed
+// Makes a test panorama: the 2:1 base photo resized to --width, or without --base a panorama
+// drawn here (sky gradient above the horizon, a grey tiled ground below: no third-party pixels,
+// so the pictures may go into docs/), with the planar PHOTO (e.g. Debian opencv-doc's messi5.jpg) placed
 // into it as a pinhole camera would see it at each spot (yaw and pitch of its centre and its
 // horizontal field of view, degrees): default spots across the ±180° seam, at +60° latitude and
 // at the nadir, where an equirect stretches a face most. Then runs the chain the blur job runs
@@ -38,6 +39,27 @@ namespace {
 struct Spot {
   double yaw, pitch, hfov;  // degrees
 };
+
+// A panorama drawn from its own math: sky getting lighter towards the horizon, and below it a
+// ground of grey tiles (10° of longitude by 5° of latitude) that shows the stretching near the
+// nadir.
+cv::Mat drawn_panorama(int width) {
+  cv::Mat p(width / 2, width, CV_8UC3);
+  for (int v = 0; v < p.rows; ++v)
+    for (int u = 0; u < p.cols; ++u) {
+      const double lat = 90.0 - (v + 0.5) * 180.0 / p.rows, lon = (u + 0.5) * 360.0 / p.cols - 180.0;
+      if (lat > 0) {
+        const double t = lat / 90.0;  // 0 at the horizon, 1 at the zenith
+        p.at<cv::Vec3b>(v, u) = cv::Vec3b(static_cast<uchar>(235 - 40 * t), static_cast<uchar>(205 - 90 * t),
+                                          static_cast<uchar>(170 - 120 * t));
+      } else {
+        const bool dark = (static_cast<int>(std::floor(lon / 10)) + static_cast<int>(std::floor(lat / 5))) % 2 != 0;
+        const uchar g = dark ? 95 : 125;
+        p.at<cv::Vec3b>(v, u) = cv::Vec3b(g, g, static_cast<uchar>(g + 8));
+      }
+    }
+  return p;
+}
 
 // Pastes `photo` into the equirect `pano` as a pinhole camera looking at the spot sees it.
 // Returns the photo's view (to find it again).
@@ -97,12 +119,15 @@ int main(int argc, char** argv) {
   int width = 4096;
   std::vector<std::string> spot_args;
   CLI::App app{"before/after pictures of the blur chain on a 360° photo"};
-  app.add_option("--base", base_path, "2:1 equirect photo")->required();
+  app.add_option("--base", base_path, "2:1 equirect photo (default: a drawn sky-and-ground panorama)");
   app.add_option("--photo", photo_path, "planar photo with faces, placed into the panorama")->required();
   app.add_option("--out-dir", out_dir, "where the PNGs go")->required();
   app.add_option("--models", models, "models file (default: the shipped default.toml)");
   app.add_option("--width", width, "panorama width (even)");
   app.add_option("--spot", spot_args, "YAW,PITCH,HFOV in degrees (repeatable)");
+  int pole_rotations = blur::AnonymiseOptions{}.pole_rotations;
+  app.add_option("--pole-rotations", pole_rotations, "AnonymiseOptions::pole_rotations (1 = no turned pole views)")
+      ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
 
   std::vector<Spot> spots;
@@ -116,11 +141,17 @@ int main(int argc, char** argv) {
   }
   if (spots.empty()) spots = {{180, 0, 40}, {60, 60, 40}, {-90, -90, 40}};
 
-  cv::Mat base = cv::imread(base_path, cv::IMREAD_COLOR), photo = cv::imread(photo_path, cv::IMREAD_COLOR);
-  if (base.empty()) return std::fprintf(stderr, "pano_figures: cannot read %s\n", base_path.c_str()), 1;
+  if (width < 16 || width % 2) return std::fprintf(stderr, "pano_figures: --width must be even and >= 16\n"), 2;
+  const cv::Mat photo = cv::imread(photo_path, cv::IMREAD_COLOR);
   if (photo.empty()) return std::fprintf(stderr, "pano_figures: cannot read %s\n", photo_path.c_str()), 1;
   cv::Mat pano;
-  cv::resize(base, pano, cv::Size(width, width / 2), 0, 0, cv::INTER_CUBIC);
+  if (!base_path.empty()) {
+    const cv::Mat base = cv::imread(base_path, cv::IMREAD_COLOR);
+    if (base.empty()) return std::fprintf(stderr, "pano_figures: cannot read %s\n", base_path.c_str()), 1;
+    cv::resize(base, pano, cv::Size(width, width / 2), 0, 0, cv::INTER_CUBIC);
+  } else {
+    pano = drawn_panorama(width);
+  }
   std::vector<pj::View> placed;
   for (const auto& s : spots) placed.push_back(paste(pano, photo, s));
 
@@ -135,6 +166,7 @@ int main(int argc, char** argv) {
     return std::fprintf(stderr, "pano_figures: %s\n", ex.what()), 1;
   }
   blur::AnonymiseOptions opt;
+  opt.pole_rotations = pole_rotations;
   blur::AnonymiseStats st;
   const auto regions = blur::find_regions(pano, "equirect", dets, opt, &st);
   cv::Mat after = pano.clone();
