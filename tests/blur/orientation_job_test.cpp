@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
@@ -20,6 +21,7 @@
 #include "kernels/blur.h"
 #include "tests/testing/jpeg_fixture.h"
 #include "tests/testing/mpi_main.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/blur/test_detectors.h"
 
 namespace geoshard::blur {
@@ -64,9 +66,10 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
   std::string dir;
   std::map<std::string, cv::Mat> red_stored;
   std::map<std::string, int> orientation_of;
+  std::optional<geoshard::testing::TempDir> tmp;  // rank 0 makes (and at the end removes) the folder
   if (comm.root()) {
-    char tmpl[] = "/tmp/geoshard-orientjob-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    tmp.emplace();
+    dir = tmp->path();
     fs::create_directories(dir + "/in");
     std::ofstream m(dir + "/in/manifest.csv");
     m << "path,projection,hfov\n";
@@ -161,6 +164,7 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
       EXPECT_TRUE(inside) << "face " << c << " centre " << cx << "," << cy << " in no audit polygon";
     }
   }
+  comm.barrier();  // every rank done with the folder before rank 0 removes it
 }
 
 }  // namespace
