@@ -66,7 +66,7 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
   std::string dir;
   std::map<std::string, cv::Mat> red_stored;
   std::map<std::string, int> orientation_of;
-  std::optional<geoshard::testing::TempDir> tmp;  // rank 0 makes (and at the end removes) the folder
+  std::optional<geoshard::testing::TempDir> tmp;  // rank 0 makes it and removes it at the end (the other ranks stop after the last collective call)
   if (comm.root()) {
     tmp.emplace();
     dir = tmp->path();
@@ -164,7 +164,6 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
       EXPECT_TRUE(inside) << "face " << c << " centre " << cx << "," << cy << " in no audit polygon";
     }
   }
-  comm.barrier();  // every rank done with the folder before rank 0 removes it
 }
 
 }  // namespace
