@@ -311,6 +311,8 @@ int main(int argc, char** argv) {
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
   std::string lo_fgb;
   localise->add_option("--fgb", lo_fgb, "With --out: also write the roads layer as FlatGeobuf here");
+  std::string lo_links;
+  localise->add_option("--links", lo_links, "With --out: add the columns of this 'geoshard links' run (see gather)");
   add_common(localise, lc);
   localise->footer(kFooter);
 
@@ -322,8 +324,11 @@ int main(int argc, char** argv) {
       "Read the committed shards of a localise run in task order and write map.gpkg: layer\n"
       "'roads' (geometry, road attributes, per layer L the columns L_id, L_name, L_share of the\n"
       "primary area, country, driving_side, languages, speed_limit_kmh, access_notes,\n"
-      "display_name) and table 'road_areas' (road_id, part, layer, area_id, length_m).");
+      "display_name) and table 'road_areas' (road_id, part, layer, area_id, length_m).\n"
+      "With --links RUN2 (a 'geoshard links' run on the same roads), 'roads' also gets\n"
+      "intersection_link (0/1) and link_carriageways (the two road ids, \"a;b\").");
   gather->add_option("--run", mo.run_dir, "Run folder of 'geoshard localise'")->required();
+  gather->add_option("--links", mo.links_run, "Run folder of 'geoshard links' on the same roads: adds its columns");
   gather->add_option("--out", mo.out, "Output map (GeoPackage)")->required();
   gather->add_option("--fgb", mo.fgb, "Also write the roads layer as FlatGeobuf (with spatial index) here");
   gather->add_option("--rules", mo.rules, "Rules CSV (default: the one the run used, else the shipped table)");
@@ -703,6 +708,7 @@ int main(int argc, char** argv) {
           mo.rules = lo.rules;
           gc.quiet = lc.quiet;
           mo.fgb = lo_fgb;
+          mo.links_run = lo_links;
         }
         // gather (alone, or after localise --out)
         if (comm.root()) {
@@ -714,9 +720,12 @@ int main(int argc, char** argv) {
         if (comm.root()) {
           g_record->extra()["map"] = {{"output", m.out}, {"roads", m.roads}, {"road_areas", m.road_areas}, {"dead_letter_rows", m.dead},
                                       {"roads_without_area", m.roads_without_area}, {"seconds", m.seconds}};
+          if (!mo.links_run.empty()) g_record->extra()["map"]["links"] = {{"run", mo.links_run}, {"intersection_links", m.links}};
           if (!gc.quiet)
-            std::fprintf(stderr, "[gather] %llu roads, %llu road-area rows -> %s\n", (unsigned long long)m.roads,
-                         (unsigned long long)m.road_areas, m.out.c_str());
+            std::fprintf(stderr, "[gather] %llu roads, %llu road-area rows%s -> %s\n", (unsigned long long)m.roads,
+                         (unsigned long long)m.road_areas,
+                         mo.links_run.empty() ? "" : (", " + std::to_string(m.links) + " intersection links").c_str(),
+                         m.out.c_str());
           return finish_run(*g_record, gc, g_record_path, m.rows, m.roads, m.dead, m.dead_reasons, false);
         }
         return kOk;

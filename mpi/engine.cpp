@@ -845,24 +845,32 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   return res;
 }
 
-void Engine::gather(const Plan& plan, const std::string& run_dir,
-                    const std::function<void(const Task&, h5::Group& shard)>& fn) const {
-  if (!comm_.root()) return;
+std::string gather_plan_id(const Plan& plan, const std::string& run_dir) {
   const std::string plan_path = (fs::path(run_dir) / "plan.json").string();
   if (!fs::exists(plan_path))
     throw std::runtime_error("'" + run_dir + "' has no plan.json: no run was started there");
   const nlohmann::json h = read_plan_header(plan_path);
-  const std::string id = h.value("plan_id", std::string());
   if (h.value("tasks_hash", std::string()) != tasks_hash(plan))
     throw std::runtime_error("the plan to gather differs from the one the run in '" + run_dir +
                              "' was made with (inputs or options changed)");
+  return h.value("plan_id", std::string());
+}
+
+h5::File open_committed_shard(const std::string& run_dir, const Task& t, const std::string& plan_id) {
+  const std::string path = shard_path(run_dir, t);
+  const ShardState s = shard_state(path, plan_id);
+  if (s != ShardState::kCommitted)
+    throw std::runtime_error("shard '" + path + "' of task " + std::to_string(t.index) + " (cell " + t.cell() +
+                             ") is " + to_string(s) + ": run the job again with the same --run to complete it");
+  return h5::File(path, h5::File::Mode::kRead);
+}
+
+void Engine::gather(const Plan& plan, const std::string& run_dir,
+                    const std::function<void(const Task&, h5::Group& shard)>& fn) const {
+  if (!comm_.root()) return;
+  const std::string id = gather_plan_id(plan, run_dir);
   for (const Task& t : plan.tasks) {
-    const std::string path = shard_path(run_dir, t);
-    const ShardState s = shard_state(path, id);
-    if (s != ShardState::kCommitted)
-      throw std::runtime_error("shard '" + path + "' of task " + std::to_string(t.index) + " (cell " + t.cell() +
-                               ") is " + to_string(s) + ": run the job again with the same --run to complete it");
-    h5::File f(path, h5::File::Mode::kRead);
+    h5::File f = open_committed_shard(run_dir, t, id);
     h5::Group g = f.root().open_group("shard");
     fn(t, g);
   }

@@ -249,6 +249,14 @@ Plan read_plan(const std::string& run_dir);
 // Path of RUN/shards/<task's shard name>.
 std::string shard_path(const std::string& run_dir, const Task& t);
 
+// For readers of a finished run (Engine::gather, and jobs that read another run's shards by
+// row range): checks the plan against RUN/plan.json and returns its plan id; throws naming the
+// folder when there is no run or it was made with another plan.
+std::string gather_plan_id(const Plan& plan, const std::string& run_dir);
+// Opens a task's shard for reading after checking it is committed under plan_id; throws naming
+// the shard (missing, incomplete, corrupt, other plan) otherwise.
+h5::File open_committed_shard(const std::string& run_dir, const Task& t, const std::string& plan_id);
+
 // Graceful stop. run() installs handlers for SIGTERM and SIGUSR1 while it runs (and restores
 // the previous ones); a flag set before run() (request_stop, or a handler installed earlier
 // with install_stop_handlers) stops it before its first task. run() clears the flag when it

@@ -395,4 +395,58 @@ GatherSummary gather_links(engine::Engine& eng, const GatherOptions& opt, std::v
   return sum;
 }
 
+RowReader::RowReader(const std::string& run_dir, const std::string& roads_path, uint64_t rows) : run_dir_(run_dir) {
+  const std::string cfg_path = (fs::path(run_dir) / "links.json").string();
+  if (!fs::exists(cfg_path))
+    throw std::runtime_error("'" + run_dir + "' holds no links run (no links.json): run 'geoshard links --run " + run_dir + "' first");
+  const nlohmann::json cfg = read_json(cfg_path);
+  const std::string links_roads = cfg.at("roads");
+  std::error_code ec;
+  if (!fs::equivalent(links_roads, roads_path, ec))
+    throw std::runtime_error("the links run in '" + run_dir + "' was made on '" + links_roads + "', not on '" + roads_path +
+                             "': run links on the same road table");
+  plan_ = engine::read_plan(run_dir);
+  plan_id_ = engine::gather_plan_id(plan_, run_dir);
+  uint64_t next = 0;
+  for (const engine::Task& t : plan_.tasks) {
+    if (t.row_begin != next)
+      throw std::runtime_error("the links run in '" + run_dir + "': its tasks do not cover the road table's rows in order");
+    next = t.row_end;
+  }
+  if (next != rows)
+    throw std::runtime_error("the links run in '" + run_dir + "' covers " + std::to_string(next) + " rows, the road table has " +
+                             std::to_string(rows) + ": the table changed since; run links again");
+}
+
+void RowReader::load(size_t task) {
+  if (loaded_ == task) return;
+  const engine::Task& t = plan_.tasks[task];
+  h5::File f = engine::open_committed_shard(run_dir_, t, plan_id_);
+  const h5::Group g = f.root().open_group("shard");
+  is_link_ = g.read_column<uint8_t>("intersection_link");
+  a_ = g.read_column<int64_t>("link_a");
+  b_ = g.read_column<int64_t>("link_b");
+  const uint64_t n = t.row_end - t.row_begin;
+  if (is_link_.size() != n || a_.size() != n || b_.size() != n)
+    throw std::runtime_error("shard '" + engine::shard_path(run_dir_, t) + "' does not match its task's " + std::to_string(n) + " rows");
+  loaded_ = task;
+}
+
+void RowReader::read(uint64_t begin, uint64_t end, std::vector<LinkResult>& out) {
+  const auto& tasks = plan_.tasks;
+  // The first task whose rows end after `begin` (tasks hold ascending, contiguous row ranges).
+  size_t k = static_cast<size_t>(std::upper_bound(tasks.begin(), tasks.end(), begin,
+                                                  [](uint64_t r, const engine::Task& t) { return r < t.row_end; }) -
+                                 tasks.begin());
+  for (uint64_t row = begin; row < end; ++k) {
+    if (k >= tasks.size()) throw std::runtime_error("row " + std::to_string(row) + " lies beyond the links run's tasks");
+    load(k);
+    const uint64_t stop = std::min(end, tasks[k].row_end);
+    for (; row < stop; ++row) {
+      const size_t i = row - tasks[k].row_begin;
+      out.push_back(LinkResult{is_link_[i] != 0, a_[i], b_[i]});
+    }
+  }
+}
+
 }  // namespace geoshard::links

@@ -82,4 +82,28 @@ struct GatherSummary {
 // table order (for tests and tools).
 GatherSummary gather_links(engine::Engine& eng, const GatherOptions& opt, std::vector<LinkResult>* rows = nullptr);
 
+// Reads a finished links run's results by row, one shard open at a time: how the map's gather
+// adds `intersection_link` and `link_carriageways` to its roads (jobs/localise write_map). Any
+// plan works (the links run may have had other ranks or plan options than the localise run):
+// rows are looked up in the run's tasks, which hold ascending, contiguous row ranges.
+class RowReader {
+ public:
+  // Throws naming the folder when RUN holds no links run, or when the run was made on another
+  // road table than `roads_path` (not the same file), or when its plan does not cover `rows`.
+  RowReader(const std::string& run_dir, const std::string& roads_path, uint64_t rows);
+  // Appends the results of rows [begin, end) to out. Ranges must come in ascending order (a
+  // range may start before the last one ended: the shard is reopened). Throws naming the shard
+  // when it is missing, incomplete or does not match the table.
+  void read(uint64_t begin, uint64_t end, std::vector<LinkResult>& out);
+  const std::string& run_dir() const { return run_dir_; }
+
+ private:
+  void load(size_t task);
+  std::string run_dir_, plan_id_;
+  engine::Plan plan_;
+  size_t loaded_ = SIZE_MAX;
+  std::vector<uint8_t> is_link_;
+  std::vector<int64_t> a_, b_;
+};
+
 }  // namespace geoshard::links

@@ -18,6 +18,7 @@
 #include "io/output.h"
 #include "io/road_table.h"
 #include "io/run_record.h"
+#include "jobs/links/job.h"
 #include "jobs/localise/localise.h"
 #include "jobs/localise/localise_s2.h"
 #include "jobs/localise/map_writer.h"
@@ -256,6 +257,10 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
   mo.rules = !opt.rules.empty() ? opt.rules : cfg.value("rules", std::string());
   mo.country_layer = opt.country_layer;
   mo.urban_layer = opt.urban_layer;
+  mo.link_columns = !opt.links_run.empty();
+  std::optional<links::RowReader> link_rows;
+  if (mo.link_columns) link_rows.emplace(opt.links_run, roads_path, road_table_rows(roads_path));
+  std::vector<links::LinkResult> link_results;
   write_atomically(opt.out, [&](const std::string& tmp) {
     MapWriter mw(tmp, areas, mo);
     eng.gather(plan, opt.run_dir, [&](const engine::Task& t, h5::Group& g) {
@@ -283,11 +288,14 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
         }
       }
       sum.rows += roads.rows();
-      mw.add(roads, hits, road_len, skip);
+      link_results.clear();
+      if (link_rows) link_rows->read(t.row_begin, t.row_end, link_results);
+      mw.add(roads, hits, road_len, skip, link_rows ? &link_results : nullptr);
     });
     mw.close();
     sum.roads = mw.roads();
     sum.road_areas = mw.road_areas();
+    sum.links = mw.links();
     sum.roads_without_area = mw.roads_without_area();
   });
   if (!opt.fgb.empty()) {

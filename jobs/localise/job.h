@@ -7,7 +7,8 @@
 //              map.gpkg: layer `roads` (geometry, road attributes, per area layer L the columns
 //              L_id / L_name / L_share of the primary area, the hyperlocal columns from the rules
 //              table, display_name) and table `road_areas` (every road, layer, area, length_m).
-//              Rows the run dead-lettered are left out (rows = roads + dead).
+//              Rows the run dead-lettered are left out (rows = roads + dead). With a links run
+//              (MapOptions::links_run), `roads` also gets intersection_link / link_carriageways.
 // RUN/localise.json records the inputs so that `geoshard gather --run RUN` needs nothing else.
 #pragma once
 
@@ -47,11 +48,15 @@ struct MapOptions {
   std::string rules;                    // rules CSV; "" = the one shipped with geoshard
   std::string country_layer = "country";  // layer whose primary area gives the country
   std::string urban_layer = "city";       // a road whose primary area in this layer exists is urban
+  // A run folder of `geoshard links` on the same road table: adds its columns
+  // `intersection_link` and `link_carriageways` to `roads` ("" = no such columns).
+  std::string links_run;
 };
 
 struct MapSummary {
   uint64_t rows = 0;   // rows of the road table
   uint64_t roads = 0, road_areas = 0;
+  uint64_t links = 0;  // roads written with intersection_link = 1 (with links_run)
   uint64_t dead = 0;   // rows left out: dead letters of the localise run
   std::map<std::string, uint64_t> dead_reasons;
   std::map<std::string, uint64_t> roads_without_area;  // per layer

@@ -92,6 +92,10 @@ MapWriter::MapWriter(const std::string& path, const std::vector<AreaLayer>& laye
   add_field(roads_layer_, "languages", OFTString);
   add_field(roads_layer_, "speed_limit_kmh", OFTReal);
   add_field(roads_layer_, "access_notes", OFTString);
+  if (opt_.link_columns) {
+    add_field(roads_layer_, "intersection_link", OFTInteger);
+    add_field(roads_layer_, "link_carriageways", OFTString);
+  }
   areas_layer_ = ds_->CreateLayer("road_areas", nullptr, wkbNone, nullptr);
   if (!areas_layer_) throw std::runtime_error("cannot create table road_areas in '" + path + "': " + gdal_last_error());
   add_field(areas_layer_, "road_id", OFTInteger64);
@@ -117,7 +121,10 @@ std::string MapWriter::country_code(uint32_t area) const {
 }
 
 void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m,
-                    const std::vector<char>& skip) {
+                    const std::vector<char>& skip, const std::vector<links::LinkResult>* links) {
+  if (opt_.link_columns && (!links || links->size() != roads.rows()))
+    throw std::runtime_error("map '" + path_ + "': the links results do not match the roads of rows " +
+                             std::to_string(roads.row_offset) + "..");
   size_t h = 0;
   std::vector<std::vector<Hit>> per_layer(layers_.size());
   std::vector<std::pair<std::string, std::string>> variants;
@@ -209,6 +216,12 @@ void MapWriter::add(const RoadTable& roads, const std::vector<Hit>& hits, const 
     if (facts.speed_limit_kmh) f.SetField("speed_limit_kmh", static_cast<double>(*facts.speed_limit_kmh));
     f.SetField("access_notes", facts.access_notes.c_str());
     f.SetField("display_name", display_name(roads.name[i], variants, facts.languages).c_str());
+    if (opt_.link_columns) {
+      const links::LinkResult& lr = (*links)[i];
+      f.SetField("intersection_link", lr.link ? 1 : 0);
+      f.SetField("link_carriageways", lr.carriageways().c_str());
+      links_ += lr.link;
+    }
 
     OGRLineString ls;
     const uint64_t v0 = roads.vertex_offset[0];

@@ -11,6 +11,7 @@
 
 #include "io/area_table.h"
 #include "io/road_table.h"
+#include "jobs/links/links.h"
 #include "jobs/localise/localise.h"
 
 class GDALDataset;
@@ -26,6 +27,9 @@ struct MapWriterOptions {
   std::string rules;                      // rules CSV ("" = shipped default)
   std::string country_layer = "country";  // primary area here gives the country code
   std::string urban_layer = "city";       // a primary area here makes the road urban
+  // Adds `intersection_link` (0/1) and `link_carriageways` ("a;b" road ids, "" when not a
+  // link) to `roads`, from a links run (add() then takes every row's LinkResult).
+  bool link_columns = false;
 };
 
 class MapWriter {
@@ -33,9 +37,11 @@ class MapWriter {
   MapWriter(const std::string& path, const std::vector<AreaLayer>& layers, const MapWriterOptions& opt);
   ~MapWriter();
   // Adds the roads of one slice with their hits (global rows, sorted by row). Rows i with
-  // skip[i] != 0 (dead letters of the localise run) are left out; skip may be empty.
+  // skip[i] != 0 (dead letters of the localise run) are left out; skip may be empty. With
+  // link_columns, `links` holds one result per row of the slice.
   void add(const RoadTable& roads, const std::vector<Hit>& hits, const std::vector<double>& road_length_m,
-           const std::vector<char>& skip = {});
+           const std::vector<char>& skip = {}, const std::vector<links::LinkResult>* links = nullptr);
+  uint64_t links() const { return links_; }
   // Commits and closes; throws when GDAL reports a failure.
   void close();
   uint64_t roads() const { return roads_; }
@@ -55,7 +61,7 @@ class MapWriter {
   int country_code_field_ = -1;  // keep field of the country layer holding an ISO code
   // Keep fields of the country layer used when the rules table does not know the country.
   int side_field_ = -1, language_field_ = -1;
-  uint64_t roads_ = 0, road_areas_ = 0, pending_ = 0;
+  uint64_t roads_ = 0, road_areas_ = 0, links_ = 0, pending_ = 0;
   std::map<std::string, uint64_t> without_;
 };
 

@@ -15,6 +15,7 @@
 #include "io/ogr_source.h"
 #include "jobs/cover/cover.h"
 #include "jobs/ingest/ingest.h"
+#include "jobs/links/job.h"
 #include "jobs/localise/job.h"
 #include "jobs/localise/localise.h"
 #include "jobs/synth/synth.h"
@@ -189,6 +190,83 @@ TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
         f->GetFieldAsDouble("length_m");
   EXPECT_TRUE(got == want) << "road_areas of the good roads differ from the serial localisation";
   for (auto& f : *ds->GetLayerByName("roads")) EXPECT_EQ(bad.count(f->GetFieldAsInteger64("road_id")), 0u);
+  ds.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LocaliseEngine, MapCarriesTheLinksColumnsOfALinksRun) {
+  // gather --links: the links run has its own plan (other partition precision here), so the
+  // map's rows are looked up across its shards; every road's columns must equal the links
+  // gather's result, and the synthetic ground truth's U-turn connectors must all be there.
+  mpi::Comm comm;
+  const std::string dir = make_region(comm, "geoshard-loclinks", 60000, 17);
+  make_coverage(comm, dir, 7);
+  engine::Engine eng(comm);
+  localise::JobOptions jo;
+  jo.roads = dir + "/roads.h5";
+  jo.coverage = dir + "/coverage.h5";
+  jo.run_dir = dir + "/run";
+  jo.progress = false;
+  jo.plan.partition_precision = 6;
+  EXPECT_FALSE(run_job(eng, jo).interrupted);
+  links::JobOptions lj;
+  lj.roads = jo.roads;
+  lj.run_dir = dir + "/links-run";
+  lj.progress = false;
+  lj.sync_shards = false;
+  lj.plan.partition_precision = 5;
+  EXPECT_FALSE(links::run_job(eng, lj).run.interrupted);
+  std::vector<links::LinkResult> want;
+  const auto lg = links::gather_links(eng, {lj.run_dir, "", false}, &want);
+
+  localise::MapOptions mo;
+  mo.run_dir = jo.run_dir;
+  mo.out = dir + "/map.gpkg";
+  mo.links_run = lj.run_dir;
+  const auto m = localise::write_map(eng, mo);
+  // A folder without a links run, and a links run on another (identical) table, are refused.
+  if (comm.root()) std::filesystem::copy_file(jo.roads, dir + "/copy.h5");
+  comm.barrier();
+  lj.roads = dir + "/copy.h5";
+  lj.run_dir = dir + "/links-copy";
+  links::run_job(eng, lj);
+  for (const auto& [run, expect] : {std::pair<std::string, std::string>{dir + "/run", "holds no links run"},
+                                    {lj.run_dir, "not on '" + jo.roads + "'"}}) {
+    localise::MapOptions bad = mo;
+    bad.out = dir + "/bad.gpkg";
+    bad.links_run = run;
+    try {
+      localise::write_map(eng, bad);
+      if (comm.root()) ADD_FAILURE() << "write_map accepted links run " << run;
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(bad.out));
+  }
+  if (!comm.root()) return;
+  const RoadTable roads = read_road_table(jo.roads);
+  ASSERT_EQ(want.size(), roads.rows());
+  ASSERT_EQ(m.roads, roads.rows());
+  uint64_t gt = 0;
+  for (uint8_t g : roads.gt_intersection_link) gt += g;
+  ASSERT_GT(gt, 20u) << "the region should have U-turn connectors";
+  EXPECT_EQ(lg.links, gt);
+  EXPECT_EQ(m.links, gt);
+  GdalDatasetPtr ds = open_vector(mo.out);
+  OGRLayer* rl = ds->GetLayerByName("roads");
+  ASSERT_NE(rl, nullptr);
+  size_t i = 0, links_seen = 0;
+  for (auto& f : *rl) {  // features in table order
+    ASSERT_LT(i, roads.rows());
+    EXPECT_EQ(f->GetFieldAsInteger64("road_id"), roads.id[i]);
+    EXPECT_EQ(f->GetFieldAsInteger("intersection_link"), want[i].link ? 1 : 0) << "road " << roads.id[i];
+    EXPECT_EQ(f->GetFieldAsInteger("intersection_link"), roads.gt_intersection_link[i]) << "road " << roads.id[i];
+    EXPECT_EQ(std::string(f->GetFieldAsString("link_carriageways")), want[i].carriageways()) << "road " << roads.id[i];
+    links_seen += want[i].link;
+    ++i;
+  }
+  EXPECT_EQ(i, roads.rows());
+  EXPECT_EQ(links_seen, gt);
   ds.reset();
   std::filesystem::remove_all(dir);
 }
