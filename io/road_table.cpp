@@ -16,6 +16,7 @@ void RoadTable::validate() const {
       maxspeed_kmh.size() != n || zkey.size() != n)
     fail("per-row columns have different lengths");
   if (!gt_intersection_link.empty() && gt_intersection_link.size() != n) fail("gt_intersection_link length");
+  if (!roundabout.empty() && roundabout.size() != n) fail("roundabout length");
   if (vertex_offset.size() != n + 1 || cum_km.size() != n + 1) fail("offset columns must have rows+1 entries");
   if (lon.size() != lat.size()) fail("lon and lat differ in length");
   if (vertex_offset.back() - vertex_offset.front() != lon.size()) fail("vertex_offset does not end at the vertex count");
@@ -42,7 +43,7 @@ uint64_t RoadTable::bytes() const {
     for (const auto& s : x) b += s.size() > 15 ? s.size() + 1 : 0;  // beyond the small-string buffer
     return b;
   };
-  uint64_t b = v(id) + v(part) + v(highway) + v(oneway) + strs(name) + v(maxspeed_kmh) + v(gt_intersection_link) +
+  uint64_t b = v(id) + v(part) + v(highway) + v(oneway) + strs(name) + v(maxspeed_kmh) + v(gt_intersection_link) + v(roundabout) +
                v(zkey) + v(vertex_offset) + v(cum_km) + v(lon) + v(lat) + strs(highway_classes) + v(variant_row) +
                strs(variant_lang) + strs(variant_name) + strs(extra_names);
   for (const auto& e : extra_values) b += strs(e);
@@ -68,6 +69,7 @@ void write_road_table(const RoadTable& t, const std::string& path, const std::st
   g.write_strings("name", t.name);
   g.write_column("maxspeed_kmh", t.maxspeed_kmh);
   if (!t.gt_intersection_link.empty()) g.write_column("gt_intersection_link", t.gt_intersection_link);
+  if (!t.roundabout.empty()) g.write_column("roundabout", t.roundabout);
   g.write_column("zkey", t.zkey);
   g.write_column("vertex_offset", t.vertex_offset);
   g.write_column("cum_km", t.cum_km);
@@ -116,6 +118,7 @@ RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional
   t.name = g.column("name").read_strings(begin, cnt);
   t.maxspeed_kmh = g.column("maxspeed_kmh").read<float>(begin, cnt);
   if (g.exists("gt_intersection_link")) t.gt_intersection_link = g.column("gt_intersection_link").read<uint8_t>(begin, cnt);
+  if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(begin, cnt);
   t.zkey = g.column("zkey").read<uint64_t>(begin, cnt);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(begin, cnt + 1);
   t.cum_km = g.column("cum_km").read<double>(begin, cnt + 1);

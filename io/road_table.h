@@ -33,6 +33,9 @@ struct RoadTable {
   std::vector<std::string> name;        // UTF-8, may be empty
   std::vector<float> maxspeed_kmh;      // NaN when unknown
   std::vector<uint8_t> gt_intersection_link;  // ground truth from synth; empty when the source has none
+  // 1 for a roundabout (OSM junction=roundabout or circular; a `junction` field elsewhere);
+  // empty in tables written before the column existed (read as "not known": all 0).
+  std::vector<uint8_t> roundabout;
   std::vector<uint64_t> zkey;           // geohash::zkey of the first vertex
   std::vector<uint64_t> vertex_offset;  // rows()+1
   std::vector<double> cum_km;           // rows()+1, cumulative geodesic length in km

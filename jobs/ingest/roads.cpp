@@ -62,7 +62,7 @@ struct Staging {
   std::vector<int8_t> oneway;
   std::vector<std::string> name;
   std::vector<float> maxspeed;
-  std::vector<uint8_t> gt;
+  std::vector<uint8_t> gt, roundabout;
   std::vector<uint64_t> voff{0};
   std::vector<double> lon, lat;
   std::vector<uint64_t> vrow;
@@ -141,6 +141,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     }
   }
   f_gt = defn->GetFieldIndex("gt_intersection_link");
+  const int f_junction = osm ? -1 : defn->GetFieldIndex("junction");
   std::vector<int> f_keep;
   for (const auto& k : opt.keep) f_keep.push_back(field_index(defn, k, opt.in, "--keep"));
 
@@ -255,6 +256,10 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     } else {
       if (f_oneway >= 0 && feat->IsFieldSetAndNotNull(f_oneway)) oneway_raw = feat->GetFieldAsString(f_oneway);
       if (f_maxspeed >= 0 && feat->IsFieldSetAndNotNull(f_maxspeed)) maxspeed_raw = feat->GetFieldAsString(f_maxspeed);
+      if (f_junction >= 0 && feat->IsFieldSetAndNotNull(f_junction)) {
+        const std::string j = feat->GetFieldAsString(f_junction);
+        roundabout = j == "roundabout" || j == "circular";
+      }
       for (auto& [k, lang] : f_variants)
         if (feat->IsFieldSetAndNotNull(k)) {
           std::string v = feat->GetFieldAsString(k);
@@ -292,6 +297,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
       st.name.push_back(name);
       st.maxspeed.push_back(maxspeed);
       st.gt.push_back(gt);
+      st.roundabout.push_back(roundabout);
       for (auto& [x, y] : clean[p]) {
         st.lon.push_back(x);
         st.lat.push_back(y);
@@ -339,6 +345,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
   t.name.resize(n);
   t.maxspeed_kmh.resize(n);
   if (f_gt >= 0) t.gt_intersection_link.resize(n);
+  t.roundabout.resize(n);
   t.zkey.resize(n);
   t.vertex_offset.resize(n + 1);
   t.cum_km.resize(n + 1);
@@ -355,6 +362,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
     t.name[r] = std::move(st.name[s]);
     t.maxspeed_kmh[r] = st.maxspeed[s];
     if (f_gt >= 0) t.gt_intersection_link[r] = st.gt[s];
+    t.roundabout[r] = st.roundabout[s];
     t.zkey[r] = key[s];
     const uint64_t a = st.voff[s], b = st.voff[s + 1];
     t.vertex_offset[r + 1] = t.vertex_offset[r] + (b - a);

@@ -34,7 +34,8 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
-// Views of rows [b, e) of a road table slice.
+}  // namespace
+
 void append_refs(const RoadTable& t, size_t b, size_t e, std::vector<RoadRef>& out) {
   const uint64_t base = t.vertex_offset.empty() ? 0 : t.vertex_offset[0];
   for (size_t i = b; i < e; ++i) {
@@ -46,9 +47,12 @@ void append_refs(const RoadTable& t, size_t b, size_t e, std::vector<RoadRef>& o
     r.lon = t.lon.data() + (t.vertex_offset[i] - base);
     r.lat = t.lat.data() + (t.vertex_offset[i] - base);
     r.n = static_cast<uint32_t>(t.vertex_offset[i + 1] - t.vertex_offset[i]);
+    r.roundabout = !t.roundabout.empty() && t.roundabout[i] != 0;
     out.push_back(r);
   }
 }
+
+namespace {
 
 // Rows [b, e) with only what the classifier reads (id, oneway, name, highway, geometry): a
 // halo is several times the task's rows, and name variants and the rest are not needed.
@@ -60,6 +64,7 @@ RoadTable read_slim(const h5::Group& g, const std::vector<std::string>& classes,
   t.oneway = g.column("oneway").read<int8_t>(b, n);
   t.highway = g.column("highway").read<uint16_t>(b, n);
   t.name = g.column("name").read_strings(b, n);
+  if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(b, n);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(b, n + 1);
   const uint64_t v0 = t.vertex_offset.front(), nv = t.vertex_offset.back() - v0;
   t.lon = g.column("lon").read<double>(v0, nv);
@@ -342,7 +347,10 @@ GatherSummary gather_links(engine::Engine& eng, const GatherOptions& opt, std::v
       if (is_link.size() != roads.rows() || a.size() != roads.rows() || b.size() != roads.rows())
         throw std::runtime_error("shard of task " + std::to_string(t.index) + " does not match the road table rows");
       LinkCounts c;
-      for (const auto& [name, m] : LinkCounts::fields()) c.*m = static_cast<uint64_t>(g.attr_int(std::string("count_") + name));
+      for (const auto& [name, m] : LinkCounts::fields()) {
+        const std::string attr = std::string("count_") + name;  // (a counter newer than the shard: 0)
+        c.*m = g.has_attr(attr) ? static_cast<uint64_t>(g.attr_int(attr)) : 0;
+      }
       sum.counts += c;
       sum.halo_rows += static_cast<uint64_t>(g.attr_int("halo_rows"));
       const bool gt = !roads.gt_intersection_link.empty();

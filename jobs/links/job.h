@@ -31,10 +31,14 @@
 #include <string>
 #include <vector>
 
+#include "io/road_table.h"
 #include "jobs/links/links.h"
 #include "mpi/engine.h"
 
 namespace geoshard::links {
+
+// Appends the classifier's views of rows [b, e) of a road table slice (pointers into `t`).
+void append_refs(const RoadTable& t, size_t b, size_t e, std::vector<RoadRef>& out);
 
 struct JobOptions {
   std::string roads, run_dir;

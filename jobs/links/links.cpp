@@ -142,7 +142,8 @@ const std::vector<std::pair<const char*, uint64_t LinkCounts::*>>& LinkCounts::f
       {"repeated_node", &LinkCounts::repeated_node},
       {"unnamed_oneway", &LinkCounts::unnamed_oneway},
       {"oneway_unknown", &LinkCounts::oneway_unknown},
-      {"not_driven", &LinkCounts::not_driven}};
+      {"not_driven", &LinkCounts::not_driven},
+      {"roundabout", &LinkCounts::roundabout}};
   return f;
 }
 
@@ -232,6 +233,10 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
       ++c.not_driven;
       continue;
     }
+    if (r.roundabout) {  // an arc of a roundabout joins its entries and exits, not two carriageways
+      ++c.roundabout;
+      continue;
+    }
     bool finite = true, distinct = false, zseg = false;
     for (uint32_t k = 0; k < r.n; ++k) {
       finite = finite && std::isfinite(r.lon[k]) && std::isfinite(r.lat[k]);
@@ -251,7 +256,6 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
       ++c.self_loops;
       continue;
     }
-    // A vertex visited twice (consecutive repeats are zero-length segments, not a revisit).
     // A vertex visited twice (consecutive repeats are zero-length segments, not a revisit).
     std::vector<std::pair<double, double>> pts;
     pts.reserve(r.n);
@@ -282,7 +286,7 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
   if (!cand.empty()) {
     for (size_t i = 0; i < roads.size(); ++i) {
       const RoadRef& r = roads[i];
-      if (!is_oneway(r.oneway) || r.n < 2 || r.name.empty() || !driven(r)) continue;
+      if (!is_oneway(r.oneway) || r.n < 2 || r.name.empty() || r.roundabout || !driven(r)) continue;
       bool any = false;
       for (uint32_t k = 0; k < r.n; ++k) {
         auto it = at.find(node_key(r.lon[k], r.lat[k]));

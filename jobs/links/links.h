@@ -74,6 +74,7 @@ struct RoadRef {
   const double* lon = nullptr;
   const double* lat = nullptr;
   uint32_t n = 0;  // vertices
+  bool roundabout = false;  // junction=roundabout/circular: neither a link nor a carriageway
 };
 
 struct LinkResult {
@@ -96,6 +97,7 @@ struct LinkCounts {
   uint64_t unnamed_oneway = 0;   // one-way roads without a name: never carriageways
   uint64_t oneway_unknown = 0;   // oneway value outside {-1, 0, 1, 2}: treated as not one-way
   uint64_t not_driven = 0;       // highway class in LinkOptions::not_driven: not a link
+  uint64_t roundabout = 0;       // junction=roundabout/circular: not a link, not a carriageway
   LinkCounts& operator+=(const LinkCounts& o);
   nlohmann::json to_json() const;
   // (name, member) for every counter, in declaration order (shard attributes count_<name>).

@@ -12,9 +12,10 @@ namespace geoshard {
 namespace {
 
 // Independent count, the way ogrinfo -sql does it.
-int64_t count_highway_lines(const std::string& pbf) {
+int64_t count_highway_lines(const std::string& pbf, const std::string& and_where = "") {
   GdalDatasetPtr ds = open_vector(pbf);
-  OGRLayer* r = ds->ExecuteSQL("SELECT COUNT(*) FROM lines WHERE highway IS NOT NULL", nullptr, nullptr);
+  const std::string sql = "SELECT COUNT(*) FROM lines WHERE highway IS NOT NULL" + and_where;
+  OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, and_where.empty() ? nullptr : "SQLITE");
   EXPECT_NE(r, nullptr);
   std::unique_ptr<OGRFeature> f(r->GetNextFeature());
   const int64_t n = f->GetFieldAsInteger64(0);
@@ -41,11 +42,18 @@ TEST_P(OsmExtract, EveryHighwayWayIsARoadOrADeadLetter) {
   ASSERT_NO_THROW(t.validate());
   EXPECT_EQ(t.rows(), s.acc.records_out);  // OSM ways are single lines
   EXPECT_GT(t.road_km(), 10.0);
-  size_t oneway = 0, named = 0;
+  size_t oneway = 0, named = 0, roundabouts = 0;
+  ASSERT_EQ(t.roundabout.size(), t.rows());
   for (size_t i = 0; i < t.rows(); ++i) {
     oneway += t.oneway[i] != 0;
     named += !t.name[i].empty();
+    roundabouts += t.roundabout[i];
+    if (t.roundabout[i]) EXPECT_NE(t.oneway[i], 0) << "a roundabout is one-way unless tagged otherwise: road " << t.id[i];
   }
+  // junction=roundabout|circular in other_tags (hstore text), counted by GDAL's SQLite dialect.
+  EXPECT_EQ(static_cast<int64_t>(roundabouts),
+            count_highway_lines(pbf, " AND (other_tags LIKE '%\"junction\"=>\"roundabout\"%'"
+                                     " OR other_tags LIKE '%\"junction\"=>\"circular\"%')"));
   EXPECT_GT(oneway, 0u);
   EXPECT_GT(named, t.rows() / 10);
   std::printf("%s: %lld highway ways, %zu rows, %.1f road-km, %zu one-way, %zu name variants\n", GetParam().c_str(),

@@ -39,7 +39,7 @@ TEST(IngestRoads, GoodAndBadFeaturesAreAccountedFor) {
   {
     OgrFixture fx(dir.file("roads.gpkg"), "GPKG", "roads", wkbUnknown,
                   {{"id", OFTInteger64}, {"highway", OFTString}, {"name", OFTString}, {"oneway", OFTString},
-                   {"maxspeed", OFTString}, {"name:ms", OFTString}, {"surface", OFTString}});
+                   {"maxspeed", OFTString}, {"name:ms", OFTString}, {"surface", OFTString}, {"junction", OFTString}});
     auto add = [&](int64_t id, const char* hw, const char* name, const char* ow, const char* ms,
                    std::unique_ptr<OGRGeometry> g) {
       fx.add(
@@ -51,6 +51,8 @@ TEST(IngestRoads, GoodAndBadFeaturesAreAccountedFor) {
             f.SetField("maxspeed", ms);
             if (id == 1) f.SetField("name:ms", "Jalan Satu");
             f.SetField("surface", id % 2 ? "asphalt" : "gravel");
+            if (id == 12) f.SetField("junction", "roundabout");
+            if (id == 2) f.SetField("junction", "spui");  // another junction type: not a roundabout
           },
           std::move(g));
     };
@@ -104,6 +106,8 @@ TEST(IngestRoads, GoodAndBadFeaturesAreAccountedFor) {
   EXPECT_EQ(t.oneway[row[1]], static_cast<int8_t>(Oneway::kForward));
   EXPECT_EQ(t.oneway[row[2]], static_cast<int8_t>(Oneway::kNo));
   EXPECT_EQ(t.oneway[row[12]], static_cast<int8_t>(Oneway::kForward));
+  ASSERT_EQ(t.roundabout.size(), t.rows());  // the `junction` field: both parts of road 12
+  for (size_t i = 0; i < t.rows(); ++i) EXPECT_EQ(t.roundabout[i], t.id[i] == 12 ? 1 : 0) << "row " << i;
   EXPECT_FLOAT_EQ(t.maxspeed_kmh[row[1]], 50.0f);
   EXPECT_NEAR(t.maxspeed_kmh[row[2]], 48.28, 0.01);
   EXPECT_FLOAT_EQ(t.maxspeed_kmh[row[12]], 60.0f);

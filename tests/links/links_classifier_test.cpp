@@ -30,6 +30,7 @@ struct Graph {
     std::string name;
     std::vector<double> lon, lat;
     std::string highway;
+    bool roundabout = false;
   };
   std::deque<Road> roads;
   void add(int64_t id, int8_t oneway, std::string name, std::vector<std::pair<double, double>> xy) {
@@ -43,7 +44,8 @@ struct Graph {
   std::vector<RoadRef> refs() const {
     std::vector<RoadRef> v;
     for (const Road& r : roads)
-      v.push_back(RoadRef{r.id, r.oneway, r.name, r.highway, r.lon.data(), r.lat.data(), static_cast<uint32_t>(r.lon.size())});
+      v.push_back(RoadRef{r.id, r.oneway, r.name, r.highway, r.lon.data(), r.lat.data(), static_cast<uint32_t>(r.lon.size()),
+                          r.roundabout});
     return v;
   }
   // Result for the road with this id, classifying all roads.
@@ -97,6 +99,23 @@ TEST(LinksClassifier, RoadsNotDrivenAreNeitherLinksNorCarriageways) {
   LinkOptions all;
   all.not_driven.clear();
   EXPECT_TRUE(h.of(3, all).link);
+}
+
+TEST(LinksClassifier, RoundaboutsAreNeitherLinksNorCarriageways) {
+  // An arc of a roundabout between the entry and the exit of a dual carriageway joins two
+  // anti-parallel one-way ways of one name, but it is the roundabout's circulation, not a link.
+  Graph g = dual();
+  g.roads[2].roundabout = true;
+  g.roads[2].oneway = 1;
+  LinkCounts c;
+  EXPECT_FALSE(g.of(3, {}, &c).link);
+  EXPECT_EQ(c.roundabout, 1u);
+  // Two arcs of one roundabout named alike, with a cut-through across its middle: not a link.
+  Graph h = dual();
+  h.roads[0].roundabout = true;
+  EXPECT_FALSE(h.of(3).link);
+  h.roads[0].roundabout = false;
+  EXPECT_TRUE(h.of(3).link);
 }
 
 TEST(LinksClassifier, BackwardOnewayIsReversed) {

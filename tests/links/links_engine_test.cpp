@@ -59,11 +59,7 @@ const std::string& region(const mpi::Comm& comm) {
 // The serial reference: the whole table as one task.
 std::vector<links::LinkResult> serial(const RoadTable& t) {
   std::vector<links::RoadRef> refs;
-  for (size_t i = 0; i < t.rows(); ++i)
-    refs.push_back(links::RoadRef{t.id[i], t.oneway[i], t.name[i], t.highway_classes[t.highway[i]],
-                                  t.lon.data() + t.vertex_offset[i],
-                                  t.lat.data() + t.vertex_offset[i],
-                                  static_cast<uint32_t>(t.vertex_offset[i + 1] - t.vertex_offset[i])});
+  links::append_refs(t, 0, t.rows(), refs);
   return links::classify_links(refs, 0, refs.size(), {});
 }
 

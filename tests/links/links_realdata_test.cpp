@@ -10,6 +10,7 @@
 
 #include "io/road_table.h"
 #include "jobs/ingest/ingest.h"
+#include "jobs/links/job.h"
 #include "jobs/links/links.h"
 #include "tests/testing/temp_dir.h"
 
@@ -32,10 +33,7 @@ Classified classify_extract(const std::string& pbf) {
   c.roads = read_road_table(o.out);
   const RoadTable& t = c.roads;
   std::vector<links::RoadRef> refs;
-  for (size_t i = 0; i < t.rows(); ++i)
-    refs.push_back(links::RoadRef{t.id[i], t.oneway[i], t.name[i], t.highway_classes[t.highway[i]],
-                                  t.lon.data() + t.vertex_offset[i], t.lat.data() + t.vertex_offset[i],
-                                  static_cast<uint32_t>(t.vertex_offset[i + 1] - t.vertex_offset[i])});
+  links::append_refs(t, 0, t.rows(), refs);
   c.res = links::classify_links(refs, 0, refs.size(), {}, &c.counts);
   // Every link: a driven, short road whose carriageways are driven, one-way, named alike.
   std::map<int64_t, size_t> row_of;
@@ -61,6 +59,7 @@ TEST(LinksRealData, SingaporeBayfront) {
   const auto c = classify_extract(pbf);
   EXPECT_EQ(c.counts.roads, 326u);
   EXPECT_EQ(c.counts.links, 18u);
+  EXPECT_EQ(c.counts.roundabout, 0u);
   EXPECT_EQ(c.counts.self_loops, 2u);
 }
 
@@ -68,8 +67,11 @@ TEST(LinksRealData, Monaco) {
   GEOSHARD_REQUIRE_SHARED_DATA(pbf, "osm/monaco-2026.osm.pbf");
   const auto c = classify_extract(pbf);
   EXPECT_EQ(c.counts.roads, 3576u);
-  EXPECT_EQ(c.counts.links, 26u);
-  EXPECT_EQ(c.counts.self_loops, 16u);
+  // 26 before roundabouts were excluded: 10 were arcs of roundabouts (docs/links.md).
+  EXPECT_EQ(c.counts.links, 16u);
+  // ogrinfo -dialect sqlite: lines with a highway tag and junction=roundabout|circular: 99.
+  EXPECT_EQ(c.counts.roundabout, 99u);
+  EXPECT_EQ(c.counts.self_loops, 9u);  // closed roundabouts are counted as roundabouts first
   EXPECT_EQ(c.counts.repeated_node, 1u);
 }
 
@@ -78,6 +80,7 @@ TEST(LinksRealData, Liechtenstein) {
   const auto c = classify_extract(pbf);
   EXPECT_EQ(c.counts.roads, 2751u);
   EXPECT_EQ(c.counts.links, 0u);
+  EXPECT_EQ(c.counts.roundabout, 13u);  // as counted by ogrinfo (Monaco above)
   EXPECT_EQ(c.counts.repeated_node, 13u);
 }
 
