@@ -20,7 +20,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr double kMetresPerDeg = 6371008.8 * 0.017453292519943295769;
-constexpr uint64_t kPrepassChunk = 200000;  // rows per read in the reach pre-pass
+// Rows per read in the reach pre-pass: ~1 M vertices, 8 MB per coordinate column, below
+// glibc's largest mmap threshold, so the buffers are reused instead of page-faulted afresh.
+constexpr uint64_t kPrepassChunk = 50000;
 
 std::string absolute(const std::string& p) { return p.empty() ? p : fs::absolute(p).lexically_normal().string(); }
 
@@ -48,13 +50,14 @@ void append_refs(const RoadTable& t, size_t b, size_t e, std::vector<RoadRef>& o
     r.lat = t.lat.data() + (t.vertex_offset[i] - base);
     r.n = static_cast<uint32_t>(t.vertex_offset[i + 1] - t.vertex_offset[i]);
     r.roundabout = !t.roundabout.empty() && t.roundabout[i] != 0;
+    if (t.cum_km.size() == t.rows() + 1) r.approx_length_m = (t.cum_km[i + 1] - t.cum_km[i]) * 1000.0;
     out.push_back(r);
   }
 }
 
 namespace {
 
-// Rows [b, e) with only what the classifier reads (id, oneway, name, highway, geometry): a
+// Rows [b, e) with only what the classifier reads (id, oneway, name, highway, roundabout, cum_km, geometry): a
 // halo is several times the task's rows, and name variants and the rest are not needed.
 RoadTable read_slim(const h5::Group& g, const std::vector<std::string>& classes, uint64_t b, uint64_t e) {
   RoadTable t;
@@ -66,6 +69,7 @@ RoadTable read_slim(const h5::Group& g, const std::vector<std::string>& classes,
   t.name = g.column("name").read_strings(b, n);
   if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(b, n);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(b, n + 1);
+  t.cum_km = g.column("cum_km").read<double>(b, n + 1);
   const uint64_t v0 = t.vertex_offset.front(), nv = t.vertex_offset.back() - v0;
   t.lon = g.column("lon").read<double>(v0, nv);
   t.lat = g.column("lat").read<double>(v0, nv);
@@ -89,12 +93,16 @@ IndexBox halo_box(const engine::Task& t, double hx_deg, double hy_deg) {
 }
 
 // Row ranges [b, e) of the sorted table whose keys lie in the Z-order intervals of the cells
-// (at one level, at most ~6 x 6 of them) that cover the box; merged and sorted.
+// (at one level, at most ~(kCoverCells + 2)^2 of them) that cover the box; merged and sorted.
+// Coarser cells read more rows beyond the box: with 4 cells per side the cover of a task's own
+// aligned cell is its 2 x 2 block of parents' size, whatever the halo (4x the rows); with 16 the
+// ring is an eighth of the cell per side. A cell costs two binary searches in `zkey`.
+constexpr uint64_t kCoverCells = 128;
 std::vector<std::pair<uint64_t, uint64_t>> box_rows(const IndexBox& box, const std::vector<uint64_t>& zkey) {
   using geohash::detail::interleave;
   const uint64_t span = std::max<uint64_t>(uint64_t{box.x1} - box.x0, uint64_t{box.y1} - box.y0) + 1;
-  int shift = 0;  // cell side 2^shift grid units, >= span / 4
-  while (shift < 32 && (uint64_t{1} << shift) * 4 < span) ++shift;
+  int shift = 0;  // cell side 2^shift grid units, >= span / kCoverCells
+  while (shift < 32 && (uint64_t{1} << shift) * kCoverCells < span) ++shift;
   std::vector<std::pair<uint64_t, uint64_t>> keys;
   for (uint64_t cx = uint64_t{box.x0} >> shift; cx <= (uint64_t{box.x1} >> shift); ++cx)
     for (uint64_t cy = uint64_t{box.y0} >> shift; cy <= (uint64_t{box.y1} >> shift); ++cy) {
@@ -162,7 +170,8 @@ Halo measure_halo(const mpi::Comm& comm, const engine::Plan& plan, const std::st
               carriage.merge(re);
             }
           }
-          if (road_length_m(r) <= opt.links.max_link_m) link.merge(re);
+          if (!(r.approx_length_m > opt.links.max_link_m + kApproxLengthSlackM) && road_length_m(r) <= opt.links.max_link_m)
+            link.merge(re);
         }
       }
     }

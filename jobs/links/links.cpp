@@ -267,7 +267,7 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
       ++c.repeated_node;
       continue;
     }
-    if (!(road_length_m(r) <= opt.max_link_m)) continue;
+    if (r.approx_length_m > opt.max_link_m + kApproxLengthSlackM || !(road_length_m(r) <= opt.max_link_m)) continue;
     ++c.short_roads;
     cand.push_back(i);
   }

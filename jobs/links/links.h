@@ -75,7 +75,14 @@ struct RoadRef {
   const double* lat = nullptr;
   uint32_t n = 0;  // vertices
   bool roundabout = false;  // junction=roundabout/circular: neither a link nor a carriageway
+  // The road's length from roads.h5's cum_km column (metres; < 0 unknown). Only a pre-filter:
+  // a road longer than max_link_m + kApproxLengthSlackM by it is not measured again; the
+  // threshold itself is always decided on road_length_m (the haversine sum).
+  double approx_length_m = -1;
 };
+// cum_km differences carry rounding of the cumulative sum (~1e-6 m on a continent's table):
+// 1 m of slack keeps the pre-filter a strict superset of the exact test.
+constexpr double kApproxLengthSlackM = 1.0;
 
 struct LinkResult {
   bool link = false;
