@@ -22,6 +22,7 @@
 #include "jobs/blur/job.h"
 #include "jobs/cover/cover.h"
 #include "jobs/links/job.h"
+#include "jobs/render/render.h"
 #include "jobs/localise/job.h"
 #include "jobs/synth/synth.h"
 #include "mpi/comm.h"
@@ -119,9 +120,9 @@ int main(int argc, char** argv) {
                ") - distributed batch engine for hyperlocal maps:\n"
                "tags roads with the areas they lie in (exactly), finds intersection links, and\n"
                "anonymises street-level imagery. Runs as MPI ranks (mpirun / srun --mpi=pmix).\n\n"
-               "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise -> gather (map.gpkg);\n"
-               "links (intersection links, CSV) runs on roads.h5 alone.\n"
-               "MPI commands (cover, localise, gather) run under mpirun -np N / srun --mpi=pmix;\n"
+               "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise, links -> gather\n"
+               "(map.gpkg; gather --links adds the intersection links) -> render (PNG quick-look).\n"
+               "MPI commands (cover, localise, links, gather, blur) run under mpirun -np N / srun --mpi=pmix;\n"
                "alone they run as one rank.",
                "geoshard"};
   app.footer(kFooter);
@@ -375,6 +376,29 @@ int main(int argc, char** argv) {
   add_common(links, lkc, false);
   links->footer(kFooter);
 
+  // ---- render ----
+  geoshard::render::RenderOptions rdo;
+  std::vector<double> rd_bbox;
+  CLI::App* render = app.add_subcommand(
+      "render",
+      "PNG quick-look of a box of map.gpkg: roads coloured by their primary area of a layer, area\n"
+      "borders (with --areas), intersection links in magenta and their carriageways outlined in\n"
+      "orange (maps gathered with --links), a legend, a scale bar. Opens in any image viewer.\n"
+      "Default view: the whole map. docs/render.md.");
+  render->add_option("--map", rdo.map, "map.gpkg from 'geoshard gather'")->required();
+  render->add_option("--out", rdo.out, "Output PNG")->required();
+  render->add_option("--areas", rdo.areas, "areas.h5: also draw the borders of --layer");
+  render->add_option("--layer", rdo.layer, "Area layer colouring the roads (default: the map's first)");
+  CLI::Option* rd_bb = render->add_option("--bbox", rd_bbox, "The view: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT")
+                           ->delimiter(',')->expected(4);
+  CLI::Option* rd_ar = render->add_option("--around", rdo.around_roads, "The view: around these road ids (ID[,ID...])")
+                           ->delimiter(',');
+  rd_bb->excludes(rd_ar);
+  render->add_option("--around-m", rdo.around_m, "Margin around the --around roads (metres)")->capture_default_str();
+  render->add_option("--width", rdo.width, "Image width in pixels")->capture_default_str()->check(CLI::Range(64, 20000));
+  render->add_flag("--label-links", rdo.label_links, "Label links and their carriageways: id, highway, name, oneway");
+  render->footer(kFooter);
+
   // ---- blur ----
   geoshard::blur::BlurJobOptions bo;
   Common bc;
@@ -508,6 +532,21 @@ int main(int argc, char** argv) {
           if (std::fclose(f) != 0) throw std::runtime_error("cannot write '" + plan_json + "'");
         });
       }
+      return kOk;
+    }
+    if (render->parsed()) {
+      if (rd_bbox.size() == 4) {
+        rdo.has_bbox = true;
+        rdo.min_lon = rd_bbox[0];
+        rdo.min_lat = rd_bbox[1];
+        rdo.max_lon = rd_bbox[2];
+        rdo.max_lat = rd_bbox[3];
+      }
+      const auto s = geoshard::render::render_map(rdo);
+      std::fprintf(stderr, "[render] %llu roads (%llu links, %llu carriageways), %llu areas, layer '%s', view %.6f,%.6f,%.6f,%.6f -> %s (%dx%d)\n",
+                   (unsigned long long)s.roads_drawn, (unsigned long long)s.links_drawn,
+                   (unsigned long long)s.carriageways_drawn, (unsigned long long)s.areas_drawn, s.layer.c_str(), s.min_lon,
+                   s.min_lat, s.max_lon, s.max_lat, s.out.c_str(), s.width, s.height);
       return kOk;
     }
     // SIGUSR1 (Slurm's warning before a time limit) outside the engine's run must not kill a
