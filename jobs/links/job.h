@@ -22,7 +22,7 @@
 // the short roads' reach. Every road with a vertex at a link's end node is thus read by the
 // link's task: the result is exact and identical for any rank count. With halo_m > 0 the box is widened by that many metres
 // instead (cheaper on tables with very long one-way ways; exact only when it covers them).
-// The box is read through the sorted table as the Z-order key intervals of a few cells that
+// The box is read through the sorted table as the Z-order key intervals of the cells (128 or more per side) that
 // cover it (one hyperslab read per merged row range; rows outside the box are harmless).
 // The box does not wrap across the antimeridian.
 #pragma once

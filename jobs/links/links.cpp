@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "kernels/geodesic.h"
@@ -300,6 +301,28 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
       }
     }
   }
+  // Clause 8. A carriageway passes through a link's node when the node is an inner vertex of its
+  // way (a distinct vertex on both sides), or when another carriageway-eligible way of the same
+  // normalised name (not the link, not the other carriageway) has a vertex there: the way was
+  // split at the node and the carriageway carries on. When a carriageway just ends at the node
+  // and the link bears the carriageways' own name, the link is that road going on or turning
+  // back (Monaco's Avenue de l'Annonciade: a two-way stretch between two one-way pieces; the
+  // turnaround at the end of Bayfront Link's one-way loop), not a connector. A link with another
+  // name (the crossing street between the two carriageways at a junction, where they end) is
+  // not affected.
+  auto passes_through = [&](const std::vector<Inc>& incs, const Inc& x, size_t link, uint32_t other) {
+    const RoadRef& r = roads[x.road];
+    bool before = false, after = false;
+    for (uint32_t k = 0; k < x.vertex && !before; ++k) before = !same_point(r, k, x.vertex);
+    for (uint32_t k = x.vertex + 1; k < r.n && !after; ++k) after = !same_point(r, k, x.vertex);
+    if (before && after) return true;
+    for (const Inc& y : incs)
+      if (y.road != x.road && y.road != link && y.road != other && eligible[y.road] &&
+          norm_name[y.road] == norm_name[x.road] && roads[y.road].lon[y.vertex] == r.lon[x.vertex] &&
+          roads[y.road].lat[y.vertex] == r.lat[x.vertex])
+        return true;
+    return false;
+  };
   // 3. The pair test.
   for (size_t li : cand) {
     const RoadRef& L = roads[li];
@@ -313,6 +336,7 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
     while (e1 > 0 && same_point(L, e1, n - 1)) --e1;
     const Vec ls = f.at(L.lon[s1], L.lat[s1]), le = f.at(L.lon[e1], L.lat[e1]);
     const Vec dls{ls.x - ps.x, ls.y - ps.y}, dle{le.x - pe.x, le.y - pe.y};
+    std::optional<std::string> link_name;  // normalised when a pair gets to clause 8
     const auto& As = at.at(node_key(L.lon[0], L.lat[0]));
     const auto& Be = at.at(node_key(L.lon[n - 1], L.lat[n - 1]));
     LinkResult best;
@@ -332,6 +356,10 @@ std::vector<LinkResult> classify_links(std::span<const RoadRef> roads, size_t ow
         if (!(angle_deg(da, db) >= 180 - opt.antiparallel_tol_deg)) continue;
         const double gap = std::max(perp(ps, da, pe), perp(pe, db, ps));
         if (!(gap >= opt.min_gap_m && gap <= opt.max_gap_m)) continue;
+        if (!link_name) link_name = normalise_name(L.name);
+        if (*link_name == norm_name[ia.road] &&
+            (!passes_through(As, ia, li, ib.road) || !passes_through(Be, ib, li, ia.road)))
+          continue;
         const int64_t a = std::min(A.id, B.id), b = std::max(A.id, B.id);
         if (!best.link || std::pair(a, b) < std::pair(best.a, best.b)) best = LinkResult{true, a, b};
       }

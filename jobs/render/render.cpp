@@ -855,7 +855,8 @@ RenderSummary render_map(const RenderOptions& opt) {
   bool ok = false;
   std::string why;
   try {
-    ok = cv::imwrite(opt.out, img);
+    // Full deflate effort for PNG (OpenCV's default favours speed): quick-looks go into docs.
+    ok = cv::imwrite(opt.out, img, {cv::IMWRITE_PNG_COMPRESSION, 9});
   } catch (const cv::Exception& e) {
     why = std::string(": ") + e.what();
   }

@@ -254,12 +254,28 @@ TEST(LinksClassifier, CarriagewayWithZeroLengthSegmentAtTheNode) {
   g.add(2, 1, "X", {{10, 150}, {10, 0}, {10, -150}});
   g.add(3, 0, "", {{-10, 0}, {10, 0}});
   EXPECT_TRUE(g.of(3).link);
-  // A carriageway ending at the node (direction from one side only) is as good.
+  // Carriageways whose ways end at the node: a crossing street of another name (or none) is the
+  // junction's link between them; a road of their own name is the road itself turning back (the
+  // turnaround at the end of a one-way pair) unless their ways carry on past the node.
   Graph h;
   h.add(1, 1, "X", {{-10, -150}, {-10, 0}});
   h.add(2, 1, "X", {{10, 0}, {10, -150}});
   h.add(3, 0, "", {{-10, 0}, {10, 0}});
   EXPECT_TRUE(h.of(3).link);
+  h.roads[2].name = "Y Street";
+  EXPECT_TRUE(h.of(3).link);
+  h.roads[2].name = "X";
+  EXPECT_FALSE(h.of(3).link);
+  // Ways split at the node, each carriageway carried on by the next way of its name: a link
+  // (the direction of a way ending at the node is taken from one side only).
+  h.add(4, 1, "X", {{-10, 0}, {-10, 150}});
+  EXPECT_FALSE(h.of(3).link);  // B still ends there
+  h.add(5, 1, "x ", {{10, 150}, {10, 0}});  // same normalised name
+  EXPECT_TRUE(h.of(3).link);
+  EXPECT_EQ(h.of(3).carriageways(), "1;2");
+  // What carries on must be a carriageway candidate: a two-way way of the name does not count.
+  h.roads[4].oneway = 0;
+  EXPECT_FALSE(h.of(3).link);
 }
 
 TEST(LinksClassifier, SeveralPairsChooseTheSmallestIds) {
