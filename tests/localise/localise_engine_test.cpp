@@ -61,18 +61,24 @@ void make_coverage(const mpi::Comm& comm, const std::string& dir, int p) {
   comm.barrier();
 }
 
+// The localise job on DIR's roads and coverage, run folder DIR/run.
+localise::JobOptions job_options(const std::string& dir, int partition_precision) {
+  localise::JobOptions jo;
+  jo.roads = dir + "/roads.h5";
+  jo.coverage = dir + "/coverage.h5";
+  jo.run_dir = dir + "/run";
+  jo.progress = false;
+  jo.plan.partition_precision = partition_precision;
+  return jo;
+}
+
 TEST(LocaliseEngine, MapEqualsSerialLocalisationAtAnyRankCount) {
   mpi::Comm comm;
   const std::string dir = make_region(comm, "geoshard-loc", 40000, 11);
   make_coverage(comm, dir, 7);
 
   engine::Engine eng(comm);
-  localise::JobOptions jo;
-  jo.roads = dir + "/roads.h5";
-  jo.coverage = dir + "/coverage.h5";
-  jo.run_dir = dir + "/run";
-  jo.progress = false;
-  jo.plan.partition_precision = 6;
+  const localise::JobOptions jo = job_options(dir, 6);
   const auto first = run_job(eng, jo);
   EXPECT_FALSE(first.interrupted);
   if (comm.root()) {
@@ -143,12 +149,7 @@ TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
   make_coverage(comm, dir, 6);
 
   engine::Engine eng(comm);
-  localise::JobOptions jo;
-  jo.roads = dir + "/roads.h5";
-  jo.coverage = dir + "/coverage.h5";
-  jo.run_dir = dir + "/run";
-  jo.progress = false;
-  jo.plan.partition_precision = 5;
+  const localise::JobOptions jo = job_options(dir, 5);
   EXPECT_FALSE(run_job(eng, jo).interrupted);
   const auto dl = localise::write_dead_letters(eng, jo.run_dir);
   localise::MapOptions mo;
@@ -202,12 +203,7 @@ TEST(LocaliseEngine, MapCarriesTheLinksColumnsOfALinksRun) {
   const std::string dir = make_region(comm, "geoshard-loclinks", 60000, 17);
   make_coverage(comm, dir, 7);
   engine::Engine eng(comm);
-  localise::JobOptions jo;
-  jo.roads = dir + "/roads.h5";
-  jo.coverage = dir + "/coverage.h5";
-  jo.run_dir = dir + "/run";
-  jo.progress = false;
-  jo.plan.partition_precision = 6;
+  const localise::JobOptions jo = job_options(dir, 6);
   EXPECT_FALSE(run_job(eng, jo).interrupted);
   links::JobOptions lj;
   lj.roads = jo.roads;
