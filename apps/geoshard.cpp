@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/submit.h"
 #include "io/run_record.h"
 #include "jobs/ingest/ingest.h"
 #include "io/area_table.h"
@@ -123,7 +124,8 @@ int main(int argc, char** argv) {
                "Pipeline: synth -> ingest roads, ingest areas -> cover -> localise, links -> gather\n"
                "(map.gpkg; gather --links adds the intersection links) -> render (PNG quick-look).\n"
                "MPI commands (cover, localise, links, gather, blur) run under mpirun -np N / srun --mpi=pmix;\n"
-               "alone they run as one rank.",
+               "alone they run as one rank. Under Slurm: the sbatch templates in slurm/, or\n"
+               "'geoshard submit job.toml' for the whole pipeline (docs/slurm.md).",
                "geoshard"};
   app.footer(kFooter);
   app.require_subcommand(1);
@@ -399,6 +401,22 @@ int main(int argc, char** argv) {
   render->add_flag("--label-links", rdo.label_links, "Label links and their carriageways: id, highway, name, oneway");
   render->footer(kFooter);
 
+  // ---- submit ----
+  std::string sub_file, sub_slurm;
+  bool sub_dry = false;
+  CLI::App* submitc = app.add_subcommand(
+      "submit",
+      "Submit the whole pipeline from a job file (TOML) as Slurm batch jobs chained with\n"
+      "--dependency=afterok: synth (or real inputs) -> ingest roads, ingest areas -> cover ->\n"
+      "localise, links -> gather (map.gpkg). Prints each step's job id; a failed step cancels the\n"
+      "rest. Example: slurm/examples/synthetic.toml; keys: docs/slurm.md.");
+  submitc->add_option("job_file", sub_file, "Job file (TOML); relative paths in it are relative to it")->required();
+  submitc->add_option("--slurm-dir", sub_slurm,
+                      "Folder of the sbatch templates (default: $GEOSHARD_SLURM, else slurm/ of the source tree\n"
+                      "this binary was built in)");
+  submitc->add_flag("--dry-run", sub_dry, "Print the sbatch commands, submit nothing");
+  submitc->footer(kFooter);
+
   // ---- blur ----
   geoshard::blur::BlurJobOptions bo;
   Common bc;
@@ -532,6 +550,25 @@ int main(int argc, char** argv) {
           if (std::fclose(f) != 0) throw std::runtime_error("cannot write '" + plan_json + "'");
         });
       }
+      return kOk;
+    }
+    if (submitc->parsed()) {
+      const auto job = geoshard::submit::read_job_file(sub_file);
+      const fs::path exe = fs::canonical("/proc/self/exe");
+      if (sub_slurm.empty() && std::getenv("GEOSHARD_SLURM")) sub_slurm = std::getenv("GEOSHARD_SLURM");
+      if (sub_slurm.empty()) {
+        for (const fs::path& c : {exe.parent_path() / "../../slurm", exe.parent_path() / "../share/geoshard/slurm",
+                                  fs::path(GEOSHARD_SOURCE_DIR) / "slurm"})
+          if (fs::exists(c / "step.sh")) {
+            sub_slurm = fs::canonical(c).string();
+            break;
+          }
+      }
+      if (sub_slurm.empty() || !fs::exists(fs::path(sub_slurm) / "step.sh"))
+        throw std::runtime_error("no sbatch templates found (slurm/step.sh): give --slurm-dir");
+      const std::string bin = job.geoshard.empty() ? exe.string() : job.geoshard;
+      const auto ids = geoshard::submit::submit(job, fs::absolute(sub_slurm).string(), bin, sub_dry, stderr);
+      for (const auto& s : ids) std::printf("%s\t%s\n", s.step.c_str(), s.job_id.c_str());
       return kOk;
     }
     if (render->parsed()) {

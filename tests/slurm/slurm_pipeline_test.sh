@@ -9,7 +9,10 @@
 #   3. graceful stop and requeue: SIGUSR1 to a running localise job's batch shell; the engine
 #      finishes its tasks in hand and exits 4, the job requeues itself, reruns and resumes: the
 #      run record counts every shard committed before the signal as reused (none recomputed),
-#      and the map equals the mpirun one.
+#      and the map equals the mpirun one;
+#   4. geoshard submit slurm/examples/synthetic.toml (the shipped job file, copied with its
+#      relative paths): the whole pipeline from one file as a chain of 7 jobs; the map has every
+#      road of the synthetic region and every ground-truth U-turn connector as a link.
 # Exit 77 (skipped) when Slurm is not installed. Daemons are stopped by their PIDs on exit.
 #   slurm_pipeline_test.sh GEOSHARD_BINARY REPO_ROOT
 set -euo pipefail
@@ -126,4 +129,18 @@ mpirun --oversubscribe -np 2 "$G" gather -q --run run-rq --out map-rq.gpkg
 mpirun --oversubscribe -np 2 "$G" gather -q --run run-mpi --out map-mpi-nolinks.gpkg
 cmp -s <(map_text map-rq.gpkg) <(map_text map-mpi-nolinks.gpkg) || fail "the requeued run's map differs from the mpirun one"
 echo "requeued job $jr: $before of $total shards committed before SIGUSR1, all reused, $committed run after; map equal"
+
+# ---- 4. the whole pipeline from the shipped job file ----
+mkdir -p ex/slurm/examples
+cp "$ROOT/slurm/examples/synthetic.toml" ex/slurm/examples/
+"$G" submit ex/slurm/examples/synthetic.toml >submit.txt 2>submit.log || { cat submit.log >&2; fail "geoshard submit failed"; }
+[ "$(wc -l <submit.txt)" = 7 ] || fail "submit printed $(wc -l <submit.txt) jobs, not 7"
+jg=$(awk '$1 == "gather" {print $2}' submit.txt)
+wait_state "$jg" COMPLETED 600
+X=$W/ex/out/slurm-synthetic
+read -r roads connectors < <(python3 -c "
+import json; s = json.load(open('$X/region/run.json'))['synth']; print(s['roads'], s['connectors'])")
+got=$(ogrinfo -ro -q "$X/map.gpkg" -sql 'SELECT COUNT(*) AS n, SUM(intersection_link) AS l FROM roads' | awk -F'= ' '/ n /{n=$2} / l /{l=$2} END{print n, l}')
+[ "$got" = "$roads $connectors" ] || fail "submitted pipeline's map: roads, links = $got; the region has $roads roads, $connectors connectors"
+echo "geoshard submit: 7 jobs, map with $roads roads and $connectors links"
 echo "PASS"
