@@ -10,17 +10,16 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
-#include <toml++/toml.h>
+
+#include "io/toml_file.h"
 
 namespace geoshard::submit {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string where(const std::string& path, const toml::source_region& r) { return path + ":" + std::to_string(r.begin.line); }
-
 [[noreturn]] void bad(const std::string& path, const toml::node& n, const std::string& what) {
-  throw std::runtime_error("job file " + where(path, n.source()) + ": " + what);
+  throw std::runtime_error("job file " + toml_where(path, n.source()) + ": " + what);
 }
 
 std::string get_string(const std::string& path, const std::string& key, const toml::node& v) {
@@ -79,13 +78,7 @@ std::string quote(const std::string& s) {
 }  // namespace
 
 JobFile read_job_file(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    if (!fs::exists(path)) throw std::runtime_error("cannot open job file '" + path + "': no such file");
-    throw std::runtime_error("job file " + where(path, e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table doc = parse_toml_file(path, "job file");
   JobFile j;
   j.path = fs::absolute(path).lexically_normal().string();
   const fs::path base = fs::path(j.path).parent_path();

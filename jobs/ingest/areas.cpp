@@ -3,23 +3,19 @@
 #include <memory>
 #include <set>
 #include <stdexcept>
-#include <toml++/toml.h>
 #include <unordered_set>
 
 #include "io/area_table.h"
 #include "io/dead_letter.h"
 #include "io/ogr_source.h"
 #include "io/output.h"
+#include "io/toml_file.h"
 #include "jobs/ingest/ingest.h"
 
 namespace geoshard::ingest {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string toml_where(const std::string& path, const toml::source_region& r) {
-  return path + ":" + std::to_string(r.begin.line);
-}
 
 // Appends the polygons of g (polygon, multipolygon, or the polygonal members of a collection).
 void collect_polygons(const OGRGeometry* g, std::vector<const OGRPolygon*>& out) {
@@ -66,13 +62,7 @@ bool is_polygonal(OGRwkbGeometryType t) {
 }  // namespace
 
 std::vector<AreaLayerSpec> read_area_spec(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    if (!fs::exists(path)) throw std::runtime_error("cannot open area spec '" + path + "': no such file");
-    throw std::runtime_error("area spec " + toml_where(path, e.source()) + ": " + std::string(e.description()));
-  }
+  const toml::table doc = parse_toml_file(path, "area spec");
   for (auto&& [k, v] : doc)
     if (k != "layer")
       throw std::runtime_error("area spec " + toml_where(path, v.source()) + ": unknown key '" + std::string(k.str()) +
