@@ -4,7 +4,9 @@
 #   slurm/local/start.sh DIR [CPUS]      (CPUS default: nproc)
 #   export SLURM_CONF=DIR/slurm.conf     (then sbatch/srun/sinfo talk to it)
 #   slurm/local/stop.sh DIR
-# The daemons run as the current user (root in CI containers). Ports 16817/16818, or
+# The daemons run as the current user (root in CI containers). cred_expire=10: a requeued job
+# may start again 10 s after it stopped (Slurm's default, 120 s, suits real clusters; starting
+# it sooner by hand fails with "Job credential revoked"). Ports 16817/16818, or
 # $GEOSHARD_SLURM_PORT and the next one. PIDs are kept in DIR/run/*.pid; stop.sh stops them by
 # PID, never by name (other clusters on the machine are left alone).
 set -euo pipefail
@@ -28,7 +30,7 @@ SlurmUser=$USER_NAME
 SlurmdUser=$USER_NAME
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$B/munge/munge.socket.2
+AuthInfo=socket=$B/munge/munge.socket.2,cred_expire=10
 StateSaveLocation=$B/state
 SlurmdSpoolDir=$B/spool/slurmd-%n
 SlurmctldPidFile=$B/run/slurmctld.pid

@@ -32,6 +32,10 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   for f in "$W"/*.out; do [ -f "$f" ] && { echo "== $f" >&2; tail -20 "$f" >&2; }; done
+  [ -n "${jr:-}" ] && scontrol show job "$jr" >&2
+  for f in "$W"/cluster/log/slurmctld.log "$W"/cluster/log/slurmd.log; do
+    [ -f "$f" ] && { echo "== $f" >&2; tail -40 "$f" >&2; }
+  done
   exit 1
 }
 "$ROOT/slurm/local/start.sh" "$W/cluster" 2
@@ -102,7 +106,8 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 scancel --signal=USR1 --batch "$jr" || fail "cannot signal job $jr (state $(job_state "$jr"))"
-# The interrupted job requeues itself: PENDING (Slurm delays a requeued job's start; start it now).
+# The interrupted job requeues itself: PENDING, then running again once its old credential has
+# expired (cred_expire=10 s in slurm/local/start.sh's configuration).
 for _ in $(seq 1 300); do
   st=$(job_state "$jr")
   [ "$st" = PENDING ] || [ "$st" = COMPLETED ] && break
@@ -117,8 +122,7 @@ print(e['shards_total'], e['shards_committed'], r['status'])")
 [ "$first" = "$before" ] || fail "the interrupted run committed $first shards, $before are in the folder"
 [ "$before" -gt 0 ] && [ "$before" -lt "$total" ] || fail "$before of $total shards committed before the signal: nothing to resume"
 grep -q 'requeueing job' "geoshard-localise-$jr.out" || fail "the batch script did not requeue"
-scontrol update JobId="$jr" StartTime=now
-wait_state "$jr" COMPLETED 120
+wait_state "$jr" COMPLETED 180
 read -r total2 committed reused < <(python3 -c "
 import json; r = json.load(open('run-rq/localise.run.json')); e = r['engine']
 print(e['shards_total'], e['shards_committed'], e['shards_reused'])")
