@@ -845,6 +845,32 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   return res;
 }
 
+nlohmann::json plan_options_json(const PlanOptions& o) {
+  return {{"partition_precision", o.partition_precision},
+          {"max_precision", o.max_precision},
+          {"max_task_fraction", o.max_task_fraction},
+          {"cost_from", o.cost_from.empty() ? std::string() : fs::absolute(o.cost_from).lexically_normal().string()}};
+}
+
+void write_run_json(const mpi::Comm& comm, const std::string& run_dir, const std::string& name, const nlohmann::json& j) {
+  std::string error;
+  if (comm.root()) {
+    try {
+      fs::create_directories(run_dir);
+      write_atomically((fs::path(run_dir) / name).string(), [&](const std::string& tmp) {
+        std::ofstream out(tmp);
+        out << j.dump(2) << "\n";
+        if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+      });
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "cannot write '" + (fs::path(run_dir) / name).string() + "'";
+    }
+  }
+  error = comm.broadcast(error);
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
 std::string gather_plan_id(const Plan& plan, const std::string& run_dir) {
   const std::string plan_path = (fs::path(run_dir) / "plan.json").string();
   if (!fs::exists(plan_path))

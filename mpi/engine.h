@@ -246,6 +246,14 @@ ShardState shard_state(const std::string& path, const std::string& plan_id);
 // later gather needs without re-planning from the inputs. Throws naming the file.
 Plan read_plan(const std::string& run_dir);
 
+// The plan options a job records in RUN/<job>.json and its run inputs (cost_from absolute).
+nlohmann::json plan_options_json(const PlanOptions& o);
+
+// Collective: rank 0 creates RUN and writes `j` to RUN/<name> (atomically: complete or absent);
+// every rank returns when it is written, or throws the same error (naming the file) when it
+// could not be.
+void write_run_json(const mpi::Comm& comm, const std::string& run_dir, const std::string& name, const nlohmann::json& j);
+
 // Path of RUN/shards/<task's shard name>.
 std::string shard_path(const std::string& run_dir, const Task& t);
 

@@ -183,13 +183,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   cfg["options"] = {{"view_fov_deg", a.view_fov_deg}, {"view_overlap_deg", a.view_overlap_deg}, {"grow", a.grow},
                     {"edge_samples", a.edge_samples}, {"mode", static_cast<int>(a.blur.mode)}, {"strength", a.blur.strength},
                     {"pixel_cells", a.blur.pixel_cells}, {"pole_rotations", a.pole_rotations}};
-  if (comm.root()) {
-    fs::create_directories(opt.run_dir);
-    write_atomically((fs::path(opt.run_dir) / "blur.json").string(), [&](const std::string& tmp) {
-      std::ofstream(tmp) << cfg.dump(2) << "\n";
-    });
-  }
-  comm.barrier();
+  engine::write_run_json(comm, opt.run_dir, "blur.json", cfg);
   engine::RunOptions ro;
   ro.run_dir = opt.run_dir;
   ro.job = "blur";

@@ -225,21 +225,10 @@ JobResult run_job(engine::Engine& eng, const JobOptions& opt) {
   cfg["halo_deg"] = {{"lon", jr.halo.lon_deg}, {"lat", jr.halo.lat_deg}};
   cfg["long_reach_m"] = opt.long_reach_m;
   cfg["long_roads"] = jr.long_roads;
-  cfg["plan"] = {{"partition_precision", opt.plan.partition_precision},
-                 {"max_precision", opt.plan.max_precision},
-                 {"max_task_fraction", opt.plan.max_task_fraction},
-                 {"cost_from", absolute(opt.plan.cost_from)}};
-  if (comm.root()) {
-    fs::create_directories(opt.run_dir);
-    nlohmann::json j = cfg;
-    j["ranks"] = comm.size();
-    write_atomically((fs::path(opt.run_dir) / "links.json").string(), [&](const std::string& tmp) {
-      std::ofstream out(tmp);
-      out << j.dump(2) << "\n";
-      if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
-    });
-  }
-  comm.barrier();
+  cfg["plan"] = engine::plan_options_json(opt.plan);
+  nlohmann::json with_ranks = cfg;  // (the run's inputs, cfg, leave the rank count out)
+  with_ranks["ranks"] = comm.size();
+  engine::write_run_json(comm, opt.run_dir, "links.json", with_ranks);
 
   engine::RunOptions ro;
   ro.run_dir = opt.run_dir;

@@ -97,19 +97,8 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   cfg["precision"] = loc.precision();
   cfg["grid"] = loc.grid();
   cfg["ranks"] = comm.size();
-  cfg["plan"] = {{"partition_precision", opt.plan.partition_precision},
-                 {"max_precision", opt.plan.max_precision},
-                 {"max_task_fraction", opt.plan.max_task_fraction},
-                 {"cost_from", absolute(opt.plan.cost_from)}};
-  if (comm.root()) {
-    fs::create_directories(opt.run_dir);
-    write_atomically((fs::path(opt.run_dir) / "localise.json").string(), [&](const std::string& tmp) {
-      std::ofstream out(tmp);
-      out << cfg.dump(2) << "\n";
-      if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
-    });
-  }
-  comm.barrier();
+  cfg["plan"] = engine::plan_options_json(opt.plan);
+  engine::write_run_json(comm, opt.run_dir, "localise.json", cfg);
 
   engine::RunOptions ro;
   ro.run_dir = opt.run_dir;
