@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/cost.h"
 #include "apps/submit.h"
 #include "io/run_record.h"
 #include "jobs/ingest/ingest.h"
@@ -417,6 +418,24 @@ int main(int argc, char** argv) {
   submitc->add_flag("--dry-run", sub_dry, "Print the sbatch commands, submit nothing");
   submitc->footer(kFooter);
 
+  // ---- cost ----
+  std::string cost_points, cost_prices, cost_out, cost_deadline;
+  double cost_headroom = 1.25;
+  CLI::App* costc = app.add_subcommand(
+      "cost",
+      "Cost-vs-runtime study: price every measured configuration (bench/cost/run.sh writes them:\n"
+      "machine shape, grid and partition precision, wall time, peak memory per rank) on every\n"
+      "machine type of a price table that can hold it (cores, memory, GPUs), as node-hours x price.\n"
+      "Writes OUT/options.csv, OUT/pareto.csv (runtime vs cost front) and OUT/summary.txt, and\n"
+      "prints the cheapest configuration that meets --deadline. docs/cost.md.");
+  costc->add_option("--points", cost_points, "Measured configurations (CSV; columns in docs/cost.md)")->required();
+  costc->add_option("--prices", cost_prices, "Price table (TOML), e.g. bench/cost/prices-aws-example.toml")->required();
+  costc->add_option("--out", cost_out, "Output folder (created)")->required();
+  costc->add_option("--deadline", cost_deadline, "Deadline: 90, 90s, 15m, 1.5h, 1h30m or HH:MM:SS");
+  costc->add_option("--memory-headroom", cost_headroom, "Machine memory needed = ranks x peak RSS x this")
+      ->capture_default_str()->check(CLI::Range(1.0, 100.0));
+  costc->footer(kFooter);
+
   // ---- blur ----
   geoshard::blur::BlurJobOptions bo;
   Common bc;
@@ -569,6 +588,17 @@ int main(int argc, char** argv) {
       const std::string bin = job.geoshard.empty() ? exe.string() : job.geoshard;
       const auto ids = geoshard::submit::submit(job, fs::absolute(sub_slurm).string(), bin, sub_dry, stderr);
       for (const auto& s : ids) std::printf("%s\t%s\n", s.step.c_str(), s.job_id.c_str());
+      return kOk;
+    }
+    if (costc->parsed()) {
+      std::optional<double> deadline;
+      if (!cost_deadline.empty()) deadline = geoshard::cost::parse_duration(cost_deadline);
+      const auto study = geoshard::cost::evaluate(geoshard::cost::read_points(cost_points),
+                                                  geoshard::cost::read_price_table(cost_prices), cost_headroom);
+      fs::create_directories(cost_out);
+      geoshard::cost::write_outputs(study, cost_out, deadline);
+      std::printf("%s", geoshard::cost::summary(study, deadline).c_str());
+      std::fprintf(stderr, "[cost] %s/options.csv, pareto.csv, summary.txt\n", cost_out.c_str());
       return kOk;
     }
     if (render->parsed()) {

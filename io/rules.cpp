@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "io/csv.h"
+
 #ifndef GEOSHARD_RULES_CSV
 #error "GEOSHARD_RULES_CSV must be defined (io/CMakeLists.txt)"
 #endif
@@ -107,54 +109,17 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
-// One physical line split into fields. Quoted fields follow RFC 4180 within the line ("" is a
-// quote); a quoted field cannot span lines. Unquoted fields are trimmed.
+// One physical line split into fields (io/csv.h), errors naming the file and line.
 struct LineFields {
   std::vector<std::string> fields;
 };
 
 LineFields split_csv_line(std::string_view line, const std::string& file, int line_no) {
-  LineFields out;
-  size_t i = 0;
-  while (true) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    std::string field;
-    if (i < line.size() && line[i] == '"') {
-      const size_t open = i++;
-      bool closed = false;
-      while (i < line.size()) {
-        if (line[i] == '"') {
-          if (i + 1 < line.size() && line[i + 1] == '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          closed = true;
-          break;
-        }
-        field += line[i++];
-      }
-      if (!closed)
-        throw RulesError(file, line_no, "",
-                         "field " + std::to_string(out.fields.size() + 1) +
-                             ": quote opened at character " + std::to_string(open + 1) +
-                             " is not closed on this line (quoted fields cannot span lines)");
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      if (i < line.size() && line[i] != ',')
-        throw RulesError(file, line_no, "",
-                         "field " + std::to_string(out.fields.size() + 1) +
-                             ": text after the closing quote at character " + std::to_string(i + 1));
-    } else {
-      const size_t end = line.find(',', i);
-      field = std::string(trim(line.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i)));
-      i = end == std::string_view::npos ? line.size() : end;
-    }
-    out.fields.push_back(std::move(field));
-    if (i >= line.size()) break;
-    ++i;  // the comma
+  try {
+    return LineFields{geoshard::split_csv_line(line)};
+  } catch (const std::invalid_argument& e) {
+    throw RulesError(file, line_no, "", e.what());
   }
-  return out;
 }
 
 struct Parser {

@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "io/csv.h"
 #include "io/dead_letter.h"
 #include "io/image_table.h"
 #include "io/output.h"
@@ -68,26 +69,13 @@ void set_field(Candidate& c, const std::string& key, const std::string& value) {
   else if (key == "projection") c.projection = lower(value);
 }
 
-// RFC 4180 fields of one CSV record (quotes, doubled quotes; no newlines inside fields).
+// Fields of one CSV record (io/csv.h); a malformed record is a bad manifest row.
 std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char ch = line[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-      else if (ch == '"') quoted = false;
-      else out.back() += ch;
-    } else if (ch == '"') {
-      quoted = true;
-    } else if (ch == ',') {
-      out.emplace_back();
-    } else if (ch != '\r') {
-      out.back() += ch;
-    }
+  try {
+    return split_csv_line(line);
+  } catch (const std::invalid_argument& e) {
+    throw Bad(Reason::kBadManifestRow, e.what());
   }
-  if (quoted) throw Bad(Reason::kBadManifestRow, "unterminated quoted field");
-  return out;
 }
 
 // Manifest rows as candidates; rows that cannot be read go to the dead letters right away.
