@@ -241,12 +241,12 @@ Study evaluate(std::vector<Point> points, PriceTable prices, double memory_headr
       const int cores = p.ranks_per_node * p.threads_per_rank;
       const double mem_gib = p.ranks_per_node * p.peak_rss_per_rank_bytes * memory_headroom / (1024.0 * 1024 * 1024);
       if (cores > m.cores)
-        o.why_not = "needs " + std::to_string(cores) + " cores per node, " + m.name + " has " + std::to_string(m.cores);
+        o.why_not = "needs " + std::to_string(cores) + " cores per node; " + m.name + " has " + std::to_string(m.cores);
       else if (mem_gib > m.memory_gib)
-        o.why_not = "needs " + fmt("%.2f", mem_gib) + " GiB per node (peak x " + fmt("%.2f", memory_headroom) + "), " +
+        o.why_not = "needs " + fmt("%.2f", mem_gib) + " GiB per node (peak x " + fmt("%.2f", memory_headroom) + "); " +
                     m.name + " has " + fmt("%g", m.memory_gib);
       else if (p.gpus_per_node > m.gpus)
-        o.why_not = "needs " + std::to_string(p.gpus_per_node) + " GPUs per node, " + m.name + " has " + std::to_string(m.gpus);
+        o.why_not = "needs " + std::to_string(p.gpus_per_node) + " GPUs per node; " + m.name + " has " + std::to_string(m.gpus);
       o.fits = o.why_not.empty();
       o.runtime_seconds = p.wall_seconds / m.relative_speed;
       o.billed_seconds = std::max(o.runtime_seconds, s.prices.minimum_seconds);
@@ -359,8 +359,8 @@ std::string describe(const Study& s, const Option& o) {
                   (p.ranks_per_node == 1 ? " rank" : " ranks") + " x " + std::to_string(p.threads_per_rank) +
                   (p.threads_per_rank == 1 ? " thread" : " threads");
   if (p.gpus_per_node) d += " x " + std::to_string(p.gpus_per_node) + " GPU";
-  if (p.grid_precision) d += ", grid P" + std::to_string(p.grid_precision);
-  if (p.partition_precision) d += ", partition P" + std::to_string(p.partition_precision);
+  if (p.grid_precision) d += "; grid P" + std::to_string(p.grid_precision);
+  if (p.partition_precision) d += "; partition P" + std::to_string(p.partition_precision);
   return d + " on " + s.prices.machines[o.machine].name;
 }
 
@@ -408,7 +408,7 @@ void write_outputs(const Study& s, const std::string& dir, std::optional<double>
   const std::string header =
       "job,segments,nodes,ranks_per_node,threads_per_rank,gpus_per_node,grid_precision,partition_precision,wall_s,"
       "peak_rss_per_rank_bytes,machine,machine_cores,machine_memory_gib,machine_gpus,price_per_hour,fits,why_not,"
-      "runtime_s,billed_s,node_hours,cost,pareto,meets_deadline,config,git_revision,slurm_job_id,run\n";
+      "runtime_s,billed_s,node_hours,cost,pareto,meets_deadline,deadline_s,config,git_revision,slurm_job_id,run\n";
   const auto row = [&](const Option& o) {
     const Point& p = s.points[o.point];
     const Machine& m = s.prices.machines[o.machine];
@@ -421,7 +421,8 @@ void write_outputs(const Study& s, const std::string& dir, std::optional<double>
            fmt("%g", m.memory_gib) + "," + std::to_string(m.gpus) + "," + fmt("%.6f", m.price_per_hour) + "," +
            (o.fits ? "1" : "0") + "," + csv(o.why_not) + "," + fmt("%.6f", o.runtime_seconds) + "," +
            fmt("%.6f", o.billed_seconds) + "," + fmt("%.9f", o.node_hours) + "," + fmt("%.9f", o.cost) + "," +
-           (o.pareto ? "1" : "0") + "," + (meets ? "1" : "0") + "," + csv(describe(s, o)) + "," + csv(p.git_revision) +
+           (o.pareto ? "1" : "0") + "," + (meets ? "1" : "0") + "," +
+           (deadline_seconds ? fmt("%.3f", *deadline_seconds) : std::string()) + "," + csv(describe(s, o)) + "," + csv(p.git_revision) +
            "," + csv(p.slurm_job_id) + "," + csv(p.run) + "\n";
   };
   std::string all = header, front = header;

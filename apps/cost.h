@@ -102,7 +102,7 @@ std::optional<size_t> fastest(const std::vector<Option>& options);
 // std::invalid_argument naming the text when it is not a positive duration.
 double parse_duration(const std::string& text);
 
-// "2 nodes x 2 ranks x 1 thread, grid P7, partition P2 on c7i.large"
+// "2 nodes x 2 ranks x 1 thread; grid P7; partition P2 on c7i.large" (no commas: plots read the CSV)
 std::string describe(const Study& s, const Option& o);
 
 // Writes DIR/options.csv (every option), DIR/pareto.csv (the front, by runtime) and

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scaling studies of a geoshard job (localise or links) on synthetic regions:
 #   strong scaling: one region of SEGMENTS segments, ranks R in RANKS;
-#   weak scaling:   a region of SEGMENTS x R segments for R ranks (the work per rank fixed).
+#   weak scaling:   a region of SEGMENTS x R/R1 segments for R ranks (R1: the first point; the
+#                   work per rank fixed).
 # Each point runs the job under mpirun (default) or as a Slurm job on the cluster $SLURM_CONF
 # points at (--launcher slurm: sbatch --wait --ntasks=R slurm/<job>.sbatch, the templates of
 # docs/slurm.md), then reads its run record. Writes OUT/scaling.csv (one row per point: mode,
@@ -13,13 +14,16 @@
 # with gnuplot.
 #   bench/scaling/run.sh [--job localise|links] [--mode strong|weak|both] [--ranks "1 2 4"]
 #                        [--segments N] [--launcher mpirun|slurm] [--out DIR]
+#                        [--nodes "1 2 4" --ranks-per-node R]   (Slurm: points across node counts)
 # Defaults: localise, both, ranks "1 2", 1,000,000 segments, mpirun, /tmp/geoshard-scaling.
+# With --nodes (Slurm only) the points are node counts N, each with R tasks per node (N x R
+# ranks; R defaults to 2), and speedup and efficiency are against the first point's rank count.
 # Regions are generated once per size and kept in OUT/regions (synth seed 1, cover precision 7).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 G=${GEOSHARD:-$ROOT/build/apps/geoshard}
-JOB=localise MODE=both RANKS="1 2" SEGMENTS=1000000 LAUNCHER=mpirun OUT=/tmp/geoshard-scaling
+JOB=localise MODE=both RANKS="1 2" SEGMENTS=1000000 LAUNCHER=mpirun OUT=/tmp/geoshard-scaling NODES="" RPN=2
 while [ $# -gt 0 ]; do
   case $1 in
     --job) JOB=$2; shift 2 ;;
@@ -28,27 +32,31 @@ while [ $# -gt 0 ]; do
     --segments) SEGMENTS=$2; shift 2 ;;
     --launcher) LAUNCHER=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --nodes) NODES=$2; shift 2 ;;
+    --ranks-per-node) RPN=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case $JOB in localise|links) ;; *) echo "run.sh: --job localise or links" >&2; exit 2 ;; esac
 case $MODE in strong|weak|both) ;; *) echo "run.sh: --mode strong, weak or both" >&2; exit 2 ;; esac
 case $LAUNCHER in mpirun|slurm) ;; *) echo "run.sh: --launcher mpirun or slurm" >&2; exit 2 ;; esac
+if [ -n "$NODES" ]; then
+  [ "$LAUNCHER" = slurm ] || { echo "run.sh: --nodes needs --launcher slurm" >&2; exit 2; }
+  RANKS=""
+  for n in $NODES; do RANKS+=" $((n * RPN))"; done
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$OUT/regions" "$OUT/runs"
 rm -f "$OUT"/strong.png "$OUT"/weak.png "$OUT"/busy.png
 OUT=$(cd "$OUT" && pwd)
 
-region() {  # segments -> folder with roads.h5 and coverage.h5
-  local n=$1 d="$OUT/regions/s$1"
-  if [ ! -f "$d/coverage.h5" ]; then
-    echo "[scaling] region of $n segments" >&2
-    "$G" synth -q --segments "$n" --seed 1 --out "$d/region" --overwrite
-    "$G" ingest roads -q --in "$d/region/roads.fgb" --out "$d/roads.h5"
-    "$G" ingest areas -q --spec "$d/region/areas.toml" --out "$d/areas.h5"
-    "$G" cover -q --areas "$d/areas.h5" --precision 7 --out "$d/coverage.h5"
-  fi
+# shellcheck source=../lib.sh
+. "$ROOT/bench/lib.sh"
+region() {  # segments -> folder with roads.h5 and coverage.h5 (cover precision 7)
+  local d
+  d=$(bench_region "$OUT/regions" "$1")
+  [ -f "$d/coverage.h5" ] || "$G" cover -q --areas "$d/areas.h5" --precision 7 --out "$d/coverage.h5"
   echo "$d"
 }
 
@@ -62,9 +70,11 @@ run_point() {  # mode ranks segments -> prints the run record's path
   if [ "$LAUNCHER" = mpirun ]; then
     mpirun --oversubscribe -np "$r" "$G" "$JOB" -q "${args[@]}" >&2
   else
+    local nodes=1 per_node=$r
+    if [ -n "$NODES" ]; then nodes=$((r / RPN)) per_node=$RPN; fi
     ROADS="$d/roads.h5" COVERAGE="$d/coverage.h5" RUN="$run" LINKS_RUN="$run" GEOSHARD="$G" \
       GEOSHARD_SLURM="$ROOT/slurm" GEOSHARD_ARGS=-q \
-      sbatch --wait --chdir="$OUT/runs" --nodes=1 --ntasks-per-node="$r" --oversubscribe "$ROOT/slurm/$JOB.sbatch" >&2
+      sbatch --wait --chdir="$OUT/runs" --nodes="$nodes" --ntasks-per-node="$per_node" --oversubscribe "$ROOT/slurm/$JOB.sbatch" >&2
   fi
   echo "$run/$JOB.run.json"
 }
@@ -75,19 +85,21 @@ echo "mode,ranks,rank,busy_s,idle_s" >"$BUSY"
 modes=()
 [ "$MODE" != weak ] && modes+=(strong)
 [ "$MODE" != strong ] && modes+=(weak)
+R1=$(echo $RANKS | cut -d' ' -f1)  # the first point's ranks: speedup and efficiency are against it
 for mode in "${modes[@]}"; do
   t1=""
   for r in $RANKS; do
     n=$SEGMENTS
-    [ "$mode" = weak ] && n=$((SEGMENTS * r))
+    [ "$mode" = weak ] && n=$((SEGMENTS * r / R1))
     rec=$(run_point "$mode" "$r" "$n")
-    line=$(python3 - "$rec" "$mode" "$JOB" "$r" "$n" "${t1:-}" "$BUSY" <<'PY'
+    line=$(python3 - "$rec" "$mode" "$JOB" "$r" "$n" "${t1:-}" "$BUSY" "$R1" <<'PY'
 import json, sys
 rec = json.load(open(sys.argv[1])); mode, job, r, n = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 e = rec["engine"]; p = e["per_rank"]; wall = e["wall_seconds"]
 t1 = float(sys.argv[6]) if sys.argv[6] else wall
+r1 = int(sys.argv[8])
 s = t1 / wall
-eff = s / r if mode == "strong" else s
+eff = s / (r / r1) if mode == "strong" else s
 busy, idle = p["busy_seconds"], p["idle_seconds"]
 with open(sys.argv[7], "a") as f:
     for k, (b, i) in enumerate(zip(busy, idle)):
@@ -115,7 +127,7 @@ if (system("grep -c '^strong' $CSV") + 0 > 0) {
   set output "$OUT/strong.png"
   set multiplot layout 1,2 title "$JOB strong scaling, $SEGMENTS segments ($LAUNCHER)"
   set ylabel "speedup t1/tN"
-  plot "< grep '^strong' $CSV" using 3:6 with linespoints lw 2 title "measured", x with lines dt 2 title "ideal"
+  plot "< grep '^strong' $CSV" using 3:6 with linespoints lw 2 title "measured", x / $R1.0 with lines dt 2 title "ideal"
   set ylabel "efficiency t1/(N tN)"
   set yrange [0:1.1]
   plot "< grep '^strong' $CSV" using 3:7 with linespoints lw 2 title "measured", 1 with lines dt 2 title "ideal"

@@ -185,7 +185,7 @@ TEST(Cost, FitRulesAndArithmetic) {
   ASSERT_EQ(s.options.size(), 9u);
   const auto& o = [&](size_t p, size_t m) -> const cost::Option& { return s.options[p * 3 + m]; };
   EXPECT_FALSE(o(0, 0).fits);
-  EXPECT_EQ(o(0, 0).why_not, "needs 4 cores per node, small has 2");
+  EXPECT_EQ(o(0, 0).why_not, "needs 4 cores per node; small has 2");
   EXPECT_TRUE(o(0, 1).fits);
   EXPECT_DOUBLE_EQ(o(0, 1).node_hours, 1.5);  // 3 nodes x 0.5 h
   EXPECT_DOUBLE_EQ(o(0, 1).cost, 0.75);
@@ -197,7 +197,7 @@ TEST(Cost, FitRulesAndArithmetic) {
   EXPECT_TRUE(o(1, 1).fits);
   EXPECT_FALSE(o(2, 0).fits);
   EXPECT_FALSE(o(2, 1).fits);
-  EXPECT_EQ(o(2, 1).why_not, "needs 1 GPUs per node, big has 0");
+  EXPECT_EQ(o(2, 1).why_not, "needs 1 GPUs per node; big has 0");
   EXPECT_TRUE(o(2, 2).fits);
   // A minimum billed time.
   prices.minimum_seconds = 60;
@@ -297,7 +297,7 @@ TEST(Cost, SummaryAndOutputs) {
   const std::string text = cost::summary(s, 60.0);
   EXPECT_NE(text.find("3 measured configurations x 3 machine types"), std::string::npos) << text;
   EXPECT_NE(text.find("Fastest:  1 node x 4 ranks x 2 threads on big: 40.00 s"), std::string::npos) << text;
-  EXPECT_NE(text.find("Cheapest: 1 node x 2 ranks x 1 thread, grid P7, partition P2 on small: 100.00 s"), std::string::npos)
+  EXPECT_NE(text.find("Cheapest: 1 node x 2 ranks x 1 thread; grid P7; partition P2 on small: 100.00 s"), std::string::npos)
       << text;
   EXPECT_NE(text.find("Cheapest within the deadline of 60.00 s: 1 node x 4 ranks x 2 threads on big"), std::string::npos)
       << text;
@@ -307,7 +307,8 @@ TEST(Cost, SummaryAndOutputs) {
   const std::string all = slurp(d.file("options.csv")), front = slurp(d.file("pareto.csv"));
   EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 10);  // header + 9 options
   EXPECT_NE(all.find("\"runs/a,1\""), std::string::npos);
-  EXPECT_NE(all.find("\"needs 8 cores per node, small has 2\""), std::string::npos) << all;
+  EXPECT_NE(all.find(",needs 8 cores per node; small has 2,"), std::string::npos) << all;
+  EXPECT_NE(all.find(",60.000,"), std::string::npos) << all;  // deadline_s
   // The front: p3 on big (40 s), p1 on gpu (50 s, $0.0139) is beaten by p3 on big ($0.00556);
   // p1 on small (100 s, $0.00278) is the cheapest.
   EXPECT_EQ(std::count(front.begin(), front.end(), '\n'), 3) << front;
