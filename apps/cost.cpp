@@ -93,8 +93,15 @@ PriceTable read_price_table(const std::string& path) {
       if (!v.is_table()) bad(path, v, "[billing] must be a table");
       for (auto&& [bk, bv] : *v.as_table()) {
         const std::string s(bk.str());
-        if (s == "minimum_seconds") p.minimum_seconds = get_number(path, s, bv, 0, 1e7, false);
-        else bad(path, bv, "unknown key '" + s + "' in [billing] (known: minimum_seconds)");
+        if (s == "minimum_seconds") {
+          p.minimum_seconds = get_number(path, s, bv, 0, 1e7, false);
+        } else if (s == "unit") {
+          const std::string u = get_string(path, s, bv);
+          if (u != "node" && u != "core") bad(path, bv, "'unit' = \"" + u + "\" must be \"node\" or \"core\"");
+          p.per_core = u == "core";
+        } else {
+          bad(path, bv, "unknown key '" + s + "' in [billing] (known: unit, minimum_seconds)");
+        }
       }
     } else if (key == "machine") {
       if (!v.is_table()) bad(path, v, "[machine] must hold one table per machine type, e.g. [machine.\"c7i.large\"]");
@@ -251,7 +258,8 @@ Study evaluate(std::vector<Point> points, PriceTable prices, double memory_headr
       o.runtime_seconds = p.wall_seconds / m.relative_speed;
       o.billed_seconds = std::max(o.runtime_seconds, s.prices.minimum_seconds);
       o.node_hours = p.nodes * o.billed_seconds / 3600.0;
-      o.cost = o.node_hours * m.price_per_hour;
+      o.core_hours = o.node_hours * cores;
+      o.cost = (s.prices.per_core ? o.core_hours : o.node_hours) * m.price_per_hour;
       s.options.push_back(std::move(o));
     }
   }
@@ -370,7 +378,8 @@ std::string summary(const Study& s, std::optional<double> deadline_seconds) {
   std::string t;
   const auto line = [&](const std::string& x) { t += x + "\n"; };
   line(std::to_string(s.points.size()) + " measured configurations x " + std::to_string(s.prices.machines.size()) +
-       " machine types (" + s.prices.path + ", prices of " + s.prices.date + "): " + std::to_string(fits) + " of " +
+       " machine types (" + s.prices.path + ", prices of " + s.prices.date +
+       (s.prices.per_core ? ", billed per core-hour" : ", billed per node-hour") + "): " + std::to_string(fits) + " of " +
        std::to_string(s.options.size()) + " options fit, " + std::to_string(front.size()) + " on the Pareto front.");
   if (fits == 0) {
     line("No option fits: every machine type is too small for every configuration (see options.csv, why_not).");
@@ -378,7 +387,7 @@ std::string summary(const Study& s, std::optional<double> deadline_seconds) {
   }
   const auto show = [&](const Option& o) {
     return describe(s, o) + ": " + duration_text(o.runtime_seconds) + ", " + fmt("$%.6f", o.cost) + " (" +
-           fmt("%.6f", o.node_hours) + " node-hours)";
+           (s.prices.per_core ? fmt("%.6f", o.core_hours) + " core-hours)" : fmt("%.6f", o.node_hours) + " node-hours)");
   };
   line("Fastest:  " + show(s.options[*fastest(s.options)]));
   line("Cheapest: " + show(s.options[front.back()]));
@@ -408,7 +417,7 @@ void write_outputs(const Study& s, const std::string& dir, std::optional<double>
   const std::string header =
       "job,segments,nodes,ranks_per_node,threads_per_rank,gpus_per_node,grid_precision,partition_precision,wall_s,"
       "peak_rss_per_rank_bytes,machine,machine_cores,machine_memory_gib,machine_gpus,price_per_hour,fits,why_not,"
-      "runtime_s,billed_s,node_hours,cost,pareto,meets_deadline,deadline_s,config,git_revision,slurm_job_id,run\n";
+      "runtime_s,billed_s,node_hours,core_hours,cost,pareto,meets_deadline,deadline_s,config,git_revision,slurm_job_id,run\n";
   const auto row = [&](const Option& o) {
     const Point& p = s.points[o.point];
     const Machine& m = s.prices.machines[o.machine];
@@ -420,7 +429,7 @@ void write_outputs(const Study& s, const std::string& dir, std::optional<double>
            fmt("%.0f", p.peak_rss_per_rank_bytes) + "," + csv(m.name) + "," + std::to_string(m.cores) + "," +
            fmt("%g", m.memory_gib) + "," + std::to_string(m.gpus) + "," + fmt("%.6f", m.price_per_hour) + "," +
            (o.fits ? "1" : "0") + "," + csv(o.why_not) + "," + fmt("%.6f", o.runtime_seconds) + "," +
-           fmt("%.6f", o.billed_seconds) + "," + fmt("%.9f", o.node_hours) + "," + fmt("%.9f", o.cost) + "," +
+           fmt("%.6f", o.billed_seconds) + "," + fmt("%.9f", o.node_hours) + "," + fmt("%.9f", o.core_hours) + "," + fmt("%.9f", o.cost) + "," +
            (o.pareto ? "1" : "0") + "," + (meets ? "1" : "0") + "," +
            (deadline_seconds ? fmt("%.3f", *deadline_seconds) : std::string()) + "," + csv(describe(s, o)) + "," + csv(p.git_revision) +
            "," + csv(p.slurm_job_id) + "," + csv(p.run) + "\n";

@@ -5,7 +5,8 @@
 // its wall time and peak memory per rank; and a price table (TOML): machine type -> cores,
 // memory, GPUs, price per node-hour. Every point is priced on every machine type that can hold
 // its shape (cores >= ranks x threads per node, memory >= ranks x peak RSS x headroom, GPUs):
-//   runtime = wall / relative_speed,  cost = nodes x max(runtime, minimum billed) / 3600 x price.
+//   runtime = wall / relative_speed,  cost = nodes x max(runtime, minimum billed) / 3600 x price
+// (x the cores held per node when the table bills by the core).
 // Output: every option (with why it does not fit), the Pareto front of (runtime, cost), and the
 // cheapest option that meets a deadline.
 //
@@ -34,6 +35,11 @@ struct PriceTable {
   std::string path;
   std::string provider, date, url, note;  // [source]; date is required
   double minimum_seconds = 0;             // [billing]: each node is billed at least this per run
+  // [billing] unit: "node" (default) bills whole nodes, price_per_hour per node-hour (cloud
+  // instances); "core" bills the cores a job holds (ranks x threads per node), price_per_hour
+  // per core-hour, as HPC centres charge Slurm jobs. Either way the machine's cores and memory
+  // bound what fits on a node.
+  bool per_core = false;
   std::vector<Machine> machines;          // in file order
 };
 
@@ -72,7 +78,8 @@ struct Option {
   double runtime_seconds = 0;      // wall / relative_speed
   double billed_seconds = 0;       // max(runtime, minimum_seconds)
   double node_hours = 0;           // nodes x billed / 3600
-  double cost = 0;                 // node_hours x price_per_hour
+  double core_hours = 0;           // node_hours x cores held per node (ranks x threads)
+  double cost = 0;                 // node_hours (or core_hours when billed by the core) x price_per_hour
   bool pareto = false;
 };
 

@@ -46,13 +46,14 @@ void read_resources(const std::string& path, const toml::table& t, Resources& r,
     if (key == "nodes") r.nodes = static_cast<int>(get_int(path, key, v, 1, 100000));
     else if (key == "ntasks_per_node") r.ntasks_per_node = static_cast<int>(get_int(path, key, v, 1, 100000));
     else if (key == "cpus_per_task") r.cpus_per_task = static_cast<int>(get_int(path, key, v, 1, 4096));
+    else if (key == "gpus_per_node") r.gpus_per_node = static_cast<int>(get_int(path, key, v, 0, 1024));
     else if (key == "time") r.time = get_string(path, key, v);
     else if (key == "partition") r.partition = get_string(path, key, v);
     else if (key == "account") r.account = get_string(path, key, v);
     else if (allow_steps && std::count(step_names().begin(), step_names().end(), key)) {
       if (!v.is_table()) bad(path, v, "[resources." + key + "] must be a table");
     } else {
-      std::string known = "nodes, ntasks_per_node, cpus_per_task, time, partition, account";
+      std::string known = "nodes, ntasks_per_node, cpus_per_task, gpus_per_node, time, partition, account";
       if (allow_steps) known += ", and a table per step (synth, ingest-roads, ingest-areas, cover, localise, links, gather)";
       bad(path, v, "unknown key '" + key + "' in [resources] (known: " + known + ")");
     }
@@ -181,6 +182,7 @@ std::vector<std::string> sbatch_argv(const JobFile& job, const Step& step, const
                                 "--chdir=" + job.work, "--nodes=" + std::to_string(r.nodes),
                                 "--ntasks-per-node=" + std::to_string(r.ntasks_per_node),
                                 "--cpus-per-task=" + std::to_string(r.cpus_per_task), "--time=" + r.time};
+  if (r.gpus_per_node > 0) a.push_back("--gres=gpu:" + std::to_string(r.gpus_per_node));
   if (!r.partition.empty()) a.push_back("--partition=" + r.partition);
   if (!r.account.empty()) a.push_back("--account=" + r.account);
   if (!dependency_ids.empty()) {

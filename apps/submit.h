@@ -19,6 +19,7 @@ namespace geoshard::submit {
 
 struct Resources {
   int nodes = 1, ntasks_per_node = 2, cpus_per_task = 1;
+  int gpus_per_node = 0;  // > 0: --gres=gpu:N (GPU nodes; the jobs run on the CPU until the CUDA backend)
   std::string time = "01:00:00";
   std::string partition, account;  // "" = the cluster's default
 };

@@ -135,14 +135,14 @@ args=(cost --points "$POINTS" --prices "$PRICES" --out "$OUT" --memory-headroom 
 "$G" "${args[@]}" | tee "$OUT/summary.stdout" >&2
 
 if command -v gnuplot >/dev/null; then
-  dl=$(sed -n 2p "$OUT/options.csv" | cut -d, -f24)  # deadline_s ("" without --deadline)
+  dl=$(sed -n 2p "$OUT/options.csv" | cut -d, -f25)  # deadline_s ("" without --deadline)
   gnuplot <<GP
 set datafile separator ","
 set terminal pngcairo size 1000,560 noenhanced
 set output "$OUT/cost.png"
 set title "cover + localise, $SEGMENTS segments: runtime vs cost ($(basename "$PRICES"), $LAUNCHER)"
 set xlabel "runtime (s)"
-set ylabel "cost per run (USD, node-hours x price)"
+set ylabel "cost per run (USD: node-hours, or core-hours, x price)"
 set logscale y
 set grid
 stats "$OUT/options.csv" every ::1 using 18 nooutput
@@ -150,9 +150,9 @@ set xrange [0:(STATS_max > ${dl:-0} ? STATS_max : ${dl:-0}) * 1.1]
 set key outside right top
 $( [ -n "$dl" ] && echo "set arrow from $dl, graph 0 to $dl, graph 1 nohead dt 2 lw 2 lc rgb 'red'" )
 $( [ -n "$dl" ] && echo "set label 'deadline' at $dl, graph 0.95 offset 0.5,0 tc rgb 'red'" )
-plot "$OUT/options.csv" every ::1 using (\$16 == 1 ? \$18 : 1/0):21 with points pt 7 ps 0.8 lc rgb '#9e9e9e' title "options that fit", \
-     "$OUT/pareto.csv" every ::1 using 18:21 with linespoints pt 7 ps 1.4 lw 2 lc rgb '#1565c0' title "Pareto front", \
-     "$OUT/pareto.csv" every ::1 using 18:21:25 with labels left offset 0.8,0.3 font ",8" notitle
+plot "$OUT/options.csv" every ::1 using (\$16 == 1 ? \$18 : 1/0):22 with points pt 7 ps 0.8 lc rgb '#9e9e9e' title "options that fit", \
+     "$OUT/pareto.csv" every ::1 using 18:22 with linespoints pt 7 ps 1.4 lw 2 lc rgb '#1565c0' title "Pareto front", \
+     "$OUT/pareto.csv" every ::1 using 18:22:26 with labels left offset 0.8,0.3 font ",8" notitle
 GP
   gnuplot <<GP
 set datafile separator ","

@@ -68,6 +68,7 @@ TEST(Cost, ShippedAwsExampleReads) {
   const auto p = cost::read_price_table(std::string(GEOSHARD_SOURCE_DIR) + "/bench/cost/prices-aws-example.toml");
   EXPECT_EQ(p.date, "2026-06-17");
   ASSERT_GE(p.machines.size(), 5u);
+  EXPECT_FALSE(p.per_core);
   EXPECT_EQ(p.machines.front().name, "c7i.large");  // file order
   EXPECT_EQ(p.machines.front().cores, 2);
   EXPECT_DOUBLE_EQ(p.machines.front().price_per_hour, 0.08925);
@@ -107,6 +108,8 @@ TEST(Cost, PriceTableErrorsNameFileLineAndKey) {
   EXPECT_NE(e.find("no [machine.<type>]"), std::string::npos) << e;
   e = err(base + "[machines.a]\ncores = 2\n");
   EXPECT_NE(e.find("unknown table 'machines'"), std::string::npos) << e;
+  e = err(base + "[billing]\nunit = \"socket\"\n");
+  EXPECT_NE(e.find("p.toml:4: 'unit' = \"socket\" must be \"node\" or \"core\""), std::string::npos) << e;
   e = err(base + "[billing]\nminimum_seconds = -5\n");
   EXPECT_NE(e.find("minimum_seconds"), std::string::npos) << e;
   e = err("[source\n");
@@ -206,6 +209,15 @@ TEST(Cost, FitRulesAndArithmetic) {
   EXPECT_DOUBLE_EQ(m.options[0].billed_seconds, 60);
   EXPECT_NEAR(m.options[0].cost, 2 * 60 / 3600.0 * 0.1, 1e-15);
   EXPECT_THROW(cost::evaluate({point(1, 1, 1, 1)}, prices, 0.9), std::invalid_argument);
+  // Billed by the core: 2 nodes x 3 ranks x 2 threads for 1800 s = 6 core-hours.
+  prices.minimum_seconds = 0;
+  prices.per_core = true;
+  const auto c = cost::evaluate({point(2, 3, 2, 1800)}, prices, 1.0);
+  EXPECT_FALSE(c.options[0].fits);  // 6 cores on small
+  EXPECT_DOUBLE_EQ(c.options[1].node_hours, 1.0);
+  EXPECT_DOUBLE_EQ(c.options[1].core_hours, 6.0);
+  EXPECT_DOUBLE_EQ(c.options[1].cost, 3.0);  // 6 core-hours x $0.5
+  EXPECT_NE(cost::summary(c, std::nullopt).find("6.000000 core-hours"), std::string::npos) << cost::summary(c, std::nullopt);
 }
 
 // Brute force: fits, and no other fitting option is <= on both and < on one.

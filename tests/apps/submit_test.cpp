@@ -79,6 +79,8 @@ enabled = false
 nodes = 4
 ntasks_per_node = 32
 partition = "compute"
+[resources.localise]
+gpus_per_node = 2
 [resources.cover]
 nodes = 1
 )");
@@ -97,7 +99,10 @@ nodes = 1
   EXPECT_EQ(step(steps, "cover").res.ntasks_per_node, 32);
   const auto argv = submit::sbatch_argv(j, step(steps, "localise"), "/s", {});
   EXPECT_NE(std::find(argv.begin(), argv.end(), "--partition=compute"), argv.end());
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--gres=gpu:2"), argv.end());
   for (const auto& a : argv) EXPECT_EQ(a.rfind("--dependency", 0), std::string::npos);
+  const auto cover_argv = submit::sbatch_argv(j, step(steps, "cover"), "/s", {});
+  for (const auto& a : cover_argv) EXPECT_EQ(a.rfind("--gres", 0), std::string::npos) << a;
 }
 
 TEST(Submit, BadJobFilesAreNamedWithTheirLine) {
@@ -107,7 +112,7 @@ TEST(Submit, BadJobFilesAreNamedWithTheirLine) {
       {"unknown_key", {"[job]\nwork = \"o\"\nwrk = \"x\"\n[region]\nsynth_segments = 5\n", "job.toml:3: unknown key 'wrk' in [job]"}},
       {"wrong_type", {"[job]\nwork = \"o\"\n[region]\nsynth_segments = \"many\"\n", "job.toml:4: 'synth_segments' must be an integer"}},
       {"out_of_range", {"[job]\nwork = \"o\"\n[region]\nsynth_segments = 5\n[grid]\nprecision = 13\n", "job.toml:6: 'precision' = 13 is outside 1..12"}},
-      {"bad_resource", {"[job]\nwork = \"o\"\n[region]\nsynth_segments = 5\n[resources.localise]\ngpus = 2\n", "job.toml:6: unknown key 'gpus' in [resources]"}},
+      {"bad_resource", {"[job]\nwork = \"o\"\n[region]\nsynth_segments = 5\n[resources.localise]\nmemory = 2\n", "job.toml:6: unknown key 'memory' in [resources]"}},
       {"no_work", {"[region]\nsynth_segments = 5\n", "[job] work (the output folder) is missing"}},
       {"no_region", {"[job]\nwork = \"o\"\n", "not neither"}},
       {"both_regions", {"[job]\nwork = \"o\"\n[region]\nsynth_segments = 5\nroads = \"r\"\nareas_spec = \"a\"\n", "not both"}},
