@@ -15,6 +15,7 @@
 #   bench/scaling/run.sh [--job localise|links] [--mode strong|weak|both] [--ranks "1 2 4"]
 #                        [--segments N] [--launcher mpirun|slurm] [--out DIR]
 #                        [--nodes "1 2 4" --ranks-per-node R]   (Slurm: points across node counts)
+#                        [--repeat K]   (each point K times; the run with the median wall is kept)
 # Defaults: localise, both, ranks "1 2", 1,000,000 segments, mpirun, /tmp/geoshard-scaling.
 # With --nodes (Slurm only) the points are node counts N, each with R tasks per node (N x R
 # ranks; R defaults to 2), and speedup and efficiency are against the first point's rank count.
@@ -23,7 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 G=${GEOSHARD:-$ROOT/build/apps/geoshard}
-JOB=localise MODE=both RANKS="1 2" SEGMENTS=1000000 LAUNCHER=mpirun OUT=/tmp/geoshard-scaling NODES="" RPN=2
+JOB=localise MODE=both RANKS="1 2" SEGMENTS=1000000 LAUNCHER=mpirun OUT=/tmp/geoshard-scaling NODES="" RPN=2 REPEAT=1
 while [ $# -gt 0 ]; do
   case $1 in
     --job) JOB=$2; shift 2 ;;
@@ -34,7 +35,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --nodes) NODES=$2; shift 2 ;;
     --ranks-per-node) RPN=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -60,10 +62,10 @@ region() {  # segments -> folder with roads.h5 and coverage.h5 (cover precision 
   echo "$d"
 }
 
-run_point() {  # mode ranks segments -> prints the run record's path
+run_point() {  # mode ranks segments repeat -> prints the run record's path
   local mode=$1 r=$2 n=$3 d run
   d=$(region "$n")
-  run="$OUT/runs/$JOB-$mode-np$r"
+  run="$OUT/runs/$JOB-$mode-np$r-k$4"
   rm -rf "$run"
   local args=(--roads "$d/roads.h5" --run "$run")
   [ "$JOB" = localise ] && args+=(--coverage "$d/coverage.h5")
@@ -91,7 +93,11 @@ for mode in "${modes[@]}"; do
   for r in $RANKS; do
     n=$SEGMENTS
     [ "$mode" = weak ] && n=$((SEGMENTS * r / R1))
-    rec=$(run_point "$mode" "$r" "$n")
+    recs=()
+    for k in $(seq 1 "$REPEAT"); do recs+=("$(run_point "$mode" "$r" "$n" "$k")"); done
+    # The repeat with the median engine wall (the lower middle one for an even count).
+    rec=$(for f in "${recs[@]}"; do python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["engine"]["wall_seconds"], sys.argv[1])' "$f"; done |
+          sort -g | sed -n "$(((REPEAT + 1) / 2))p" | cut -d' ' -f2-)
     line=$(python3 - "$rec" "$mode" "$JOB" "$r" "$n" "${t1:-}" "$BUSY" "$R1" <<'PY'
 import json, sys
 rec = json.load(open(sys.argv[1])); mode, job, r, n = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
