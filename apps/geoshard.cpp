@@ -459,6 +459,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"gaussian", "pixelate", "solid"}))->capture_default_str();
   blurc->add_option("--fov", bo.anonymise.view_fov_deg, "Field of view of the 360-degree views (degrees)")->capture_default_str();
   blurc->add_option("--overlap", bo.anonymise.view_overlap_deg, "Overlap of the views (degrees): the largest object kept whole")->capture_default_str();
+  blurc->add_option("--threads", bo.threads,
+                    "OpenCV threads per rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else the\n"
+                    "node's cores shared among its ranks)")->check(CLI::Range(1, 100000));
   blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
   blurc->add_option("--cost-from", bo.plan.cost_from,
                     "Weigh tasks by the seconds they took in this earlier blur run of the same images.h5\n"

@@ -1,10 +1,13 @@
 #include "jobs/blur/job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
@@ -138,8 +141,34 @@ std::string file_checksum(const std::string& path) {
   return hex;
 }
 
+int threads_per_rank(int flag, const char* slurm_cpus_per_task, const char* omp_num_threads, const char* local_ranks,
+                     int cores, std::string* why) {
+  const auto positive = [](const char* s) -> int {
+    if (!s || !*s) return 0;
+    char* end = nullptr;
+    const long v = std::strtol(s, &end, 10);
+    return *end == '\0' && v > 0 && v <= 100000 ? static_cast<int>(v) : 0;
+  };
+  const auto say = [&](const std::string& w) {
+    if (why) *why = w;
+  };
+  if (flag > 0) return say("--threads"), flag;
+  if (const int n = positive(slurm_cpus_per_task)) return say("SLURM_CPUS_PER_TASK"), n;
+  if (const int n = positive(omp_num_threads)) return say("OMP_NUM_THREADS"), n;
+  const int local = std::max(1, positive(local_ranks));
+  say(std::to_string(std::max(1, cores)) + " cores / " + std::to_string(local) + " ranks on this node");
+  return std::max(1, std::max(1, cores) / local);
+}
+
 engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
+  {
+    std::string why;
+    const int threads = threads_per_rank(opt.threads, std::getenv("SLURM_CPUS_PER_TASK"), std::getenv("OMP_NUM_THREADS"),
+                                         std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE"), cv::getNumberOfCPUs(), &why);
+    cv::setNumThreads(threads);
+    if (comm.root() && opt.progress) std::fprintf(stderr, "[blur] %d OpenCV thread(s) per rank (%s)\n", threads, why.c_str());
+  }
   // Detectors first: a models file naming a missing model fails before any work.
   std::vector<std::unique_ptr<Detector>> owned;
   std::vector<Detector*> dets = opt.detectors;

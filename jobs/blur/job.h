@@ -31,8 +31,18 @@ struct BlurJobOptions {
   AnonymiseOptions anonymise;
   engine::PlanOptions plan;
   bool progress = true;
+  int threads = 0;  // OpenCV threads per rank; 0 = threads_per_rank(0, environment)
 };
 
+// OpenCV threads per rank (decode, views, DNN): `flag` when > 0; else SLURM_CPUS_PER_TASK (a
+// Slurm job's cores per task), else OMP_NUM_THREADS, else the machine's cores shared among the
+// ranks of this node (OMPI_COMM_WORLD_LOCAL_SIZE under mpirun), at least 1. Values that are not
+// positive integers are ignored. `why` (when not null) says where the count came from.
+int threads_per_rank(int flag, const char* slurm_cpus_per_task, const char* omp_num_threads, const char* local_ranks,
+                     int cores, std::string* why = nullptr);
+
+// run_blur sets OpenCV's thread count from opt.threads (threads_per_rank with the process's
+// environment) and logs it from rank 0.
 engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt);
 
 struct AuditSummary {

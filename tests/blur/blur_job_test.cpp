@@ -54,6 +54,21 @@ void write_bytes(const std::string& p, const std::vector<uint8_t>& b) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
+TEST(BlurJob, ThreadsPerRankFromFlagSlurmOmpOrCores) {
+  std::string why;
+  EXPECT_EQ(threads_per_rank(3, "8", "4", "2", 16, &why), 3);
+  EXPECT_EQ(why, "--threads");
+  EXPECT_EQ(threads_per_rank(0, "8", "4", "2", 16, &why), 8);
+  EXPECT_EQ(why, "SLURM_CPUS_PER_TASK");
+  EXPECT_EQ(threads_per_rank(0, nullptr, "4", "2", 16, &why), 4);
+  EXPECT_EQ(why, "OMP_NUM_THREADS");
+  EXPECT_EQ(threads_per_rank(0, "", "zero", "4", 16, &why), 4);  // 16 cores / 4 ranks
+  EXPECT_EQ(why, "16 cores / 4 ranks on this node");
+  EXPECT_EQ(threads_per_rank(0, "-2", "0", nullptr, 2), 2);
+  EXPECT_EQ(threads_per_rank(0, "3x", nullptr, "3", 2), 1);  // never below 1
+  EXPECT_EQ(threads_per_rank(0, nullptr, nullptr, nullptr, 0), 1);
+}
+
 TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
   mpi::Comm comm;
   std::string dir;
