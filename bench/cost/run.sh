@@ -16,7 +16,9 @@
 #   bench/cost/run.sh [--segments N] [--nodes "1"] [--ranks-per-node "1 2"] [--threads "1 2"]
 #                     [--precision "6 7"] [--partition-precision "2 4"] [--max-cores C]
 #                     [--repeat K] [--launcher mpirun|slurm] [--prices FILE] [--deadline D]
-#                     [--memory-headroom H] [--out DIR]
+#                     [--memory-headroom H] [--out DIR] [--from DIR]
+# --from DIR: measure nothing; price DIR/points.csv (and plot DIR/steps.csv) of an earlier run,
+# e.g. with another price table or deadline.
 # Defaults: 3,000,000 segments, the lists above, --max-cores = nproc (shapes with more cores per
 # node than this are skipped; 0 = no limit), 1 repeat (K > 1 keeps the median wall), mpirun,
 # bench/cost/prices-aws-example.toml, no deadline, headroom 1.25, /tmp/geoshard-cost.
@@ -25,7 +27,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 G=${GEOSHARD:-$ROOT/build/apps/geoshard}
 SEGMENTS=3000000 NODES="1" RPN="1 2" THREADS="1 2" PRECISION="6 7" PPREC="2 4" MAXCORES=$(nproc)
-REPEAT=1 LAUNCHER=mpirun PRICES=$HERE/prices-aws-example.toml DEADLINE="" HEADROOM=1.25 OUT=/tmp/geoshard-cost
+REPEAT=1 LAUNCHER=mpirun PRICES=$HERE/prices-aws-example.toml DEADLINE="" HEADROOM=1.25 OUT=/tmp/geoshard-cost FROM=""
 while [ $# -gt 0 ]; do
   case $1 in
     --segments) SEGMENTS=$2; shift 2 ;;
@@ -41,7 +43,8 @@ while [ $# -gt 0 ]; do
     --deadline) DEADLINE=$2; shift 2 ;;
     --memory-headroom) HEADROOM=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --from) FROM=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +59,13 @@ PRICES=$(cd "$(dirname "$PRICES")" && pwd)/$(basename "$PRICES")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$OUT/regions" "$OUT/runs"
 OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/cost.png "$OUT"/runtime.png "$OUT"/options.csv "$OUT"/pareto.csv "$OUT"/summary.txt
+rm -f "$OUT"/cost.png "$OUT"/runtime.png "$OUT"/options.csv "$OUT"/pareto.csv "$OUT"/summary.txt "$OUT"/summary.stdout
+POINTS=$OUT/points.csv STEPS=$OUT/steps.csv
+if [ -n "$FROM" ]; then
+  [ -f "$FROM/points.csv" ] && [ -f "$FROM/steps.csv" ] || { echo "run.sh: no points.csv and steps.csv in '$FROM'" >&2; exit 2; }
+  if [ "$(cd "$FROM" && pwd)" != "$OUT" ]; then cp "$FROM/points.csv" "$FROM/steps.csv" "$OUT/"; fi
+  SEGMENTS=$(sed -n 2p "$OUT/points.csv" | cut -d, -f2)
+else
 # shellcheck source=../lib.sh
 . "$ROOT/bench/lib.sh"
 REGION=$(bench_region "$OUT/regions" "$SEGMENTS")
@@ -84,7 +93,6 @@ run_localise() {  # NODES RANKS THREADS COVERAGE RUN PARTITION_PRECISION
     launch "$1" "$2" "$3" localise --roads "$REGION/roads.h5" --coverage "$4" --run "$5" --partition-precision "$6"
 }
 
-POINTS=$OUT/points.csv STEPS=$OUT/steps.csv
 echo "job,segments,nodes,ranks_per_node,threads_per_rank,grid_precision,partition_precision,wall_s,peak_rss_per_rank_bytes,git_revision,slurm_job_id,run" >"$POINTS"
 echo "config,repeat,cover_s,localise_s,wall_s,run" >"$STEPS"
 npoints=0
@@ -129,6 +137,7 @@ PY
   done
 done; done; done
 [ "$npoints" -gt 0 ] || { echo "run.sh: no configuration to run (all above --max-cores?)" >&2; exit 2; }
+fi
 
 args=(cost --points "$POINTS" --prices "$PRICES" --out "$OUT" --memory-headroom "$HEADROOM")
 [ -n "$DEADLINE" ] && args+=(--deadline "$DEADLINE")
