@@ -12,7 +12,9 @@
 #      and the map equals the mpirun one;
 #   4. geoshard submit slurm/examples/synthetic.toml (the shipped job file, copied with its
 #      relative paths): the whole pipeline from one file as a chain of 7 jobs; the map has every
-#      road of the synthetic region and every ground-truth U-turn connector as a link.
+#      road of the synthetic region and every ground-truth U-turn connector as a link;
+#   5. bench/cost/run.sh --launcher slurm: one configuration as cover and localise jobs from the
+#      templates; its point carries the job id and the localise run record.
 # Exit 77 (skipped) when Slurm is not installed. Daemons are stopped by their PIDs on exit.
 #   slurm_pipeline_test.sh GEOSHARD_BINARY REPO_ROOT
 set -euo pipefail
@@ -147,4 +149,18 @@ import json; s = json.load(open('$X/region/run.json'))['synth']; print(s['roads'
 got=$(ogrinfo -ro -q "$X/map.gpkg" -sql 'SELECT COUNT(*) AS n, SUM(intersection_link) AS l FROM roads' | awk -F'= ' '/ n /{n=$2} / l /{l=$2} END{print n, l}')
 [ "$got" = "$roads $connectors" ] || fail "submitted pipeline's map: roads, links = $got; the region has $roads roads, $connectors connectors"
 echo "geoshard submit: 7 jobs, map with $roads roads and $connectors links"
+
+# ---- 5. the cost study's Slurm launcher: one configuration as cover and localise jobs ----
+GEOSHARD=$G "$ROOT/bench/cost/run.sh" --launcher slurm --segments 20000 --ranks-per-node 2 --threads 1 \
+  --precision 4 --partition-precision 2 --out "$W/cost" 2>cost.log || { cat cost.log >&2; fail "bench/cost/run.sh --launcher slurm failed"; }
+python3 - "$W/cost" <<'PY2' || fail "cost study under Slurm: bad points"
+import csv, json, sys
+p = list(csv.DictReader(open(sys.argv[1] + "/points.csv")))
+assert len(p) == 1 and p[0]["ranks_per_node"] == "2", p
+assert p[0]["slurm_job_id"].isdigit(), p  # the localise job's id, from its run record
+rec = json.load(open(p[0]["run"] + "-k1/localise.run.json"))
+assert rec["engine"]["ranks"] == 2 and rec["status"] == "ok", rec["engine"]
+assert float(p[0]["wall_s"]) > rec["wall_seconds"] > 0
+PY2
+echo "bench/cost/run.sh --launcher slurm: 1 configuration as 2 jobs, job id $(sed -n 2p "$W/cost/points.csv" | cut -d, -f11)"
 echo "PASS"
