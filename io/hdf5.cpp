@@ -235,6 +235,73 @@ File::File(const std::string& path, Mode mode, std::optional<MPI_Comm> comm) : p
   h_ = Handle(f, H5Fclose);
 }
 
+namespace {
+struct Fnv {
+  uint64_t h = 1469598103934665603ull;
+  void add(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  }
+  void add_u64(uint64_t v) { add(&v, sizeof v); }
+  void add_str(const std::string& s) {
+    add_u64(s.size());
+    add(s.data(), s.size());
+  }
+};
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+
+void checksum_group(hid_t gid, const std::string& where, const std::string& prefix, Fnv& f) {
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  if (H5Literate(gid, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &names) < 0)
+    fail("cannot list " + where);
+  for (const std::string& name : names) {
+    const std::string path = prefix + "/" + name;
+    hid_t obj = H5Oopen(gid, name.c_str(), H5P_DEFAULT);
+    if (obj < 0) fail("cannot open " + where + "/" + name);
+    Handle o(obj, H5Oclose);
+    const H5I_type_t kind = H5Iget_type(obj);
+    if (kind == H5I_GROUP) {
+      f.add_str("g" + path);
+      checksum_group(obj, where + "/" + name, path, f);
+      continue;
+    }
+    if (kind != H5I_DATASET) continue;  // named datatypes: not data
+    Handle ftype(H5Dget_type(obj), H5Tclose);
+    Handle space(H5Dget_space(obj), H5Sclose);
+    if (!ftype.valid() || !space.valid()) fail("cannot read the type of " + where + "/" + name);
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n < 0) fail("cannot read the size of " + where + "/" + name);
+    f.add_str("d" + path);
+    f.add_u64(static_cast<uint64_t>(H5Tget_class(ftype.get())));
+    f.add_u64(static_cast<uint64_t>(n));
+    if (H5Tis_variable_str(ftype.get()) > 0) {
+      Column c(Handle(H5Dopen2(gid, name.c_str(), H5P_DEFAULT), H5Dclose), where + "/" + name);
+      for (const std::string& v : c.read_all_strings()) f.add_str(v);
+      continue;
+    }
+    Handle mtype(H5Tget_native_type(ftype.get(), H5T_DIR_ASCEND), H5Tclose);
+    if (!mtype.valid()) fail("cannot map the type of " + where + "/" + name);
+    const size_t size = H5Tget_size(mtype.get());
+    f.add_u64(size);
+    std::vector<unsigned char> buf(size * static_cast<size_t>(n));
+    if (n > 0 && H5Dread(obj, mtype.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+      fail("cannot read " + where + "/" + name);
+    f.add(buf.data(), buf.size());
+  }
+}
+}  // namespace
+
+uint64_t Group::content_checksum() const {
+  Fnv f;
+  checksum_group(h_.get(), where_, "", f);
+  return f.h;
+}
+
 Group File::root() const {
   hid_t g = H5Gopen2(h_.get(), "/", H5P_DEFAULT);
   if (g < 0) fail("cannot open the root group of '" + path_ + "'");

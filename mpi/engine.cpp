@@ -479,11 +479,13 @@ const char* to_string(ShardState s) {
     case ShardState::kCorrupt: return "corrupt (not a readable HDF5 file)";
     case ShardState::kIncomplete: return "incomplete (no complete=1 on /shard)";
     case ShardState::kOtherPlan: return "from another plan";
+    case ShardState::kWrongTask: return "made for another task (task_index, row range or row count differ)";
+    case ShardState::kBadChecksum: return "damaged (its data does not match its checksum)";
   }
   return "?";
 }
 
-ShardState shard_state(const std::string& path, const std::string& id) {
+ShardState shard_state(const std::string& path, const std::string& id, const Task* task) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return ShardState::kMissing;
   try {
@@ -494,6 +496,21 @@ ShardState shard_state(const std::string& path, const std::string& id) {
     const h5::Group g = root.open_group("shard");
     if (!g.has_attr("complete") || g.attr_int("complete") != 1) return ShardState::kIncomplete;
     if (!g.has_attr("plan_id") || g.attr_string("plan_id") != id) return ShardState::kOtherPlan;
+    if (!task) return ShardState::kCommitted;
+    for (const char* a : {"task_index", "row_begin", "row_end", "rows"})
+      if (!g.has_attr(a)) return ShardState::kWrongTask;
+    if (g.attr_int("task_index") != static_cast<int64_t>(task->index) ||
+        g.attr_int("row_begin") != static_cast<int64_t>(task->row_begin) ||
+        g.attr_int("row_end") != static_cast<int64_t>(task->row_end) || g.attr_int("rows") < 0)
+      return ShardState::kWrongTask;
+    if (!g.has_attr("checksum")) return ShardState::kBadChecksum;
+    uint64_t sum = 0;
+    try {
+      sum = g.content_checksum();
+    } catch (const std::exception&) {
+      return ShardState::kBadChecksum;  // a dataset that cannot be read back
+    }
+    if (g.attr_string("checksum") != hex64(sum)) return ShardState::kBadChecksum;
     return ShardState::kCommitted;
   } catch (...) {
     return ShardState::kCorrupt;
@@ -611,6 +628,7 @@ void ShardWriter::commit(uint64_t rows) {
   if (committed_ || !group_) throw std::logic_error("ShardWriter: shard '" + final_ + "' committed twice");
   group_->set_attr("rows", static_cast<int64_t>(rows));
   group_->set_attr("seconds", now_seconds() - start_);
+  group_->set_attr("checksum", hex64(group_->content_checksum()));
   group_->set_attr("complete", int64_t{1});
   group_.reset();  // an open group would keep the file open past close()
   file_->close();
@@ -699,7 +717,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     const std::string path = (shards_dir / task.shard_name()).string();
     const double a = now_seconds();
     try {
-      if (shard_state(path, id) == ShardState::kCommitted) {
+      if (shard_state(path, id, &task) == ShardState::kCommitted) {
         ++st.tasks_reused;
         ++processed;
         continue;
@@ -884,7 +902,7 @@ std::string gather_plan_id(const Plan& plan, const std::string& run_dir) {
 
 h5::File open_committed_shard(const std::string& run_dir, const Task& t, const std::string& plan_id) {
   const std::string path = shard_path(run_dir, t);
-  const ShardState s = shard_state(path, plan_id);
+  const ShardState s = shard_state(path, plan_id, &t);
   if (s != ShardState::kCommitted)
     throw std::runtime_error("shard '" + path + "' of task " + std::to_string(t.index) + " (cell " + t.cell() +
                              ") is " + to_string(s) + ": run the job again with the same --run to complete it");

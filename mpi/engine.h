@@ -173,8 +173,9 @@ class ShardWriter {
   ShardWriter& operator=(const ShardWriter&) = delete;
   h5::Group& group();  // the shard's root group "/shard" for the job's columns
   void add_bytes_read(uint64_t n) { bytes_read_ += n; }
-  // Marks complete (attribute complete=1, rows, seconds since the writer was made), closes,
-  // renames; throws on any failure (the temporary is then removed, the final name untouched).
+  // Marks complete (attributes rows, seconds since the writer was made, checksum of the data,
+  // complete=1), closes, renames; throws on any failure (the temporary is then removed, the
+  // final name untouched).
   void commit(uint64_t rows);
   bool committed() const { return committed_; }
   uint64_t bytes_read() const { return bytes_read_; }
@@ -237,10 +238,14 @@ std::string plan_id(const Plan& plan, const RunOptions& opt);
 // RunOptions::inputs. Throws when the file is missing.
 nlohmann::json file_fingerprint(const std::string& path);
 
-enum class ShardState { kCommitted, kMissing, kCorrupt, kIncomplete, kOtherPlan };
+enum class ShardState { kCommitted, kMissing, kCorrupt, kIncomplete, kOtherPlan, kWrongTask, kBadChecksum };
 const char* to_string(ShardState s);
-// State of a shard file against a plan id (never throws).
-ShardState shard_state(const std::string& path, const std::string& plan_id);
+// State of a shard file against a plan id (never throws). With `task`, the shard is verified
+// before it is called committed: its task attributes (task_index, row_begin, row_end) are the
+// task's, it has a row count, and the checksum of its data (h5::Group::content_checksum,
+// written at commit) matches the data read back now. The engine reuses and gathers only shards
+// that pass; without `task` only the flags are read (complete, plan_id).
+ShardState shard_state(const std::string& path, const std::string& plan_id, const Task* task = nullptr);
 
 // The plan a run was made with, read back from RUN/plan.json (tasks, cuts, options): what a
 // later gather needs without re-planning from the inputs. Throws naming the file.

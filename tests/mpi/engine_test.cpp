@@ -221,13 +221,14 @@ TEST(Engine, ResumeRecomputesOnlyShardsThatAreNotCommitted) {
   SharedRun s(12);
   const Plan& plan = s.plan();
   const size_t n = plan.tasks.size();
-  ASSERT_GE(n, 6u);
+  ASSERT_GE(n, 12u);
   Engine eng(s.comm());
   eng.run(plan, s.options(), s.job(nullptr));
-  // Break five shards in five ways; leave a stale temporary beside a good one.
-  const size_t gone = 0, truncated = n / 3, incomplete = n / 2, other_plan = n - 1, stale_tmp = 1;
-  std::set<size_t> broken = {gone, truncated, incomplete, other_plan};
-  ASSERT_EQ(broken.size(), 4u);
+  // Break six shards in six ways; leave a stale temporary beside a good one.
+  const size_t gone = 0, truncated = n / 3, incomplete = n / 2, other_plan = n - 1, stale_tmp = 1, wrong_task = 2,
+               flipped = 3;
+  std::set<size_t> broken = {gone, truncated, incomplete, other_plan, wrong_task, flipped};
+  ASSERT_EQ(broken.size(), 6u);
   if (s.comm().root()) {
     auto path = [&](size_t i) { return shard_path(s.run_dir(), plan.tasks[i]); };
     fs::remove(path(gone));
@@ -242,6 +243,28 @@ TEST(Engine, ResumeRecomputesOnlyShardsThatAreNotCommitted) {
       f.root().open_group("shard").set_attr("plan_id", std::string("another plan"));
       f.close();
     }
+    {  // a shard renamed (or copied) over another task's name
+      h5::File f(path(wrong_task), h5::File::Mode::kReadWrite);
+      f.root().open_group("shard").set_attr("row_begin", static_cast<int64_t>(plan.tasks[wrong_task].row_begin + 1));
+      f.close();
+    }
+    {  // one bit of one stored id flipped on disk: the file still reads, its data is wrong
+      std::vector<int64_t> ids;
+      {
+        h5::File f(path(flipped), h5::File::Mode::kRead);
+        ids = f.root().open_group("shard").read_column<int64_t>("id");
+      }
+      ASSERT_GE(ids.size(), 2u);
+      std::string bytes;
+      {
+        std::ifstream in(path(flipped), std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+      }
+      const size_t at = bytes.find(std::string(reinterpret_cast<const char*>(ids.data()), 2 * sizeof(int64_t)));
+      ASSERT_NE(at, std::string::npos) << "the ids are not stored contiguously";
+      bytes[at + sizeof(int64_t)] ^= 0x04;
+      std::ofstream(path(flipped), std::ios::binary | std::ios::trunc) << bytes;
+    }
     std::ofstream(s.run_dir() + "/shards/.tmp-" + plan.tasks[stale_tmp].shard_name() + "-0") << "half a shard";
     const std::string id = plan_id(plan, s.options());
     EXPECT_EQ(shard_state(path(gone), id), ShardState::kMissing);
@@ -249,6 +272,16 @@ TEST(Engine, ResumeRecomputesOnlyShardsThatAreNotCommitted) {
     EXPECT_EQ(shard_state(path(incomplete), id), ShardState::kIncomplete);
     EXPECT_EQ(shard_state(path(other_plan), id), ShardState::kOtherPlan);
     EXPECT_EQ(shard_state(path(stale_tmp), id), ShardState::kCommitted);
+    EXPECT_EQ(shard_state(path(stale_tmp), id, &plan.tasks[stale_tmp]), ShardState::kCommitted);
+    EXPECT_EQ(shard_state(path(wrong_task), id), ShardState::kCommitted);  // its flags are fine ...
+    EXPECT_EQ(shard_state(path(wrong_task), id, &plan.tasks[wrong_task]), ShardState::kWrongTask);  // ... its task is not
+    EXPECT_EQ(shard_state(path(stale_tmp), id, &plan.tasks[stale_tmp + 1]), ShardState::kWrongTask);
+    EXPECT_EQ(shard_state(path(flipped), id), ShardState::kCommitted);
+    EXPECT_EQ(shard_state(path(flipped), id, &plan.tasks[flipped]), ShardState::kBadChecksum);
+    for (size_t i = 0; i < n; ++i) {
+      if (broken.count(i)) continue;
+      EXPECT_EQ(shard_state(path(i), id, &plan.tasks[i]), ShardState::kCommitted) << "task " << i;
+    }
     // gather refuses an incomplete run, naming the shard.
     try {
       eng.gather(plan, s.run_dir(), [](const Task&, h5::Group&) {});
