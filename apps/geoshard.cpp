@@ -116,7 +116,7 @@ void progress_cb(geoshard::ProgressMeter& m, uint64_t done, uint64_t total) { m.
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int geoshard_main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) g_args.emplace_back(argv[i]);
   CLI::App app{"geoshard " + RunRecord::version() + " (" + RunRecord::git_revision() +
                ") - distributed batch engine for hyperlocal maps:\n"
@@ -886,4 +886,17 @@ int main(int argc, char** argv) {
     return kFailed;
   }
   return kUsage;
+}
+
+int main(int argc, char** argv) {
+  const int code = geoshard_main(argc, argv);
+  if (code == kFailed || code == kInternal) {
+    // A failed write (disk full, say) can leave an HDF5 file that would not close; HDF5's own
+    // exit handler then closes it again and crashes (SIGSEGV in H5F__close_cb), turning a
+    // clear error into a crash. The error is reported and the record written: leave now,
+    // without the libraries' exit handlers.
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
 }

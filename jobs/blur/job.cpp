@@ -62,12 +62,23 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
                             int* width, int* height, StageSeconds* sec) {
   auto t = std::chrono::steady_clock::now();
   const std::string ext = lower(fs::path(in).extension().string());
-  const bool jpeg = ext == ".jpg" || ext == ".jpeg";
+  // The name says JPEG, but the content decides (ingest, through GDAL, does the same): a PNG or
+  // TIFF named .jpg is decoded by OpenCV and written back in its own format under its own name.
+  std::string encode_ext = ext;  // the format cv::imwrite writes, by extension
+  bool jpeg = ext == ".jpg" || ext == ".jpeg";
   std::vector<uint8_t> bytes;
+  if (jpeg) {
+    bytes = jpeg::read_file(in);
+    auto starts = [&](std::initializer_list<uint8_t> magic) {
+      return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
+    };
+    if (starts({0x89, 'P', 'N', 'G'})) jpeg = false, encode_ext = ".png";
+    else if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) jpeg = false, encode_ext = ".tif";
+    else if (starts({'B', 'M'})) jpeg = false, encode_ext = ".bmp";
+  }
   cv::Mat bgr;
   jpeg::Image decoded;
   if (jpeg) {
-    bytes = jpeg::read_file(in);
     decoded = jpeg::decode_memory(bytes, in);
     cv::Mat m(decoded.height, decoded.width, decoded.channels == 1 ? CV_8UC1 : CV_8UC3, decoded.pixels.data());
     cv::cvtColor(m, bgr, decoded.channels == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);
@@ -117,7 +128,7 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   } else {
     fs::create_directories(fs::path(out).parent_path());
     // imwrite picks the format by extension: keep it at the end of the temporary name.
-    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).filename().string())).string();
+    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).stem().string() + encode_ext)).string();
     if (!cv::imwrite(tmp, edited)) throw std::runtime_error("cannot write '" + tmp + "'");
     fs::rename(tmp, out);
   }
@@ -333,7 +344,7 @@ AuditSummary write_audit(engine::Engine& eng, const std::string& run_dir) {
       }
       ++sum.written;
       nlohmann::json side;
-      side["image"] = rel;
+      side["image"] = sanitize_utf8(rel);  // (ingest writes UTF-8 names; tables from elsewhere may not)
       side["width"] = iw[i];
       side["height"] = ih[i];
       megapixels += iw[i] * static_cast<double>(ih[i]) / 1e6;

@@ -130,6 +130,9 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
         for (size_t k = 0; k < f.size(); ++k) set_field(c, header[k], f[k]);
       }
       if (c.rel.empty()) throw Bad(Reason::kBadManifestRow, "empty path");
+      // images.h5 holds UTF-8 text (docs/formats.md): a path or time that is not is a bad record.
+      if (!is_valid_utf8(c.rel)) throw Bad(Reason::kInvalidUtf8, "path is not valid UTF-8");
+      if (!is_valid_utf8(c.captured_at)) throw Bad(Reason::kInvalidUtf8, "captured_at is not valid UTF-8");
       if (std::isnan(c.lat) != std::isnan(c.lon)) throw Bad(Reason::kBadManifestRow, "lat and lon must be given together");
       if (!std::isnan(c.lat) && (c.lat < -90 || c.lat > 90 || c.lon < -180 || c.lon > 180))
         throw Bad(Reason::kCoordinateOutOfRange, "lat/lon (" + std::to_string(c.lat) + ", " + std::to_string(c.lon) + ") out of range");
@@ -168,6 +171,7 @@ std::string gpano(const std::string& xmp, const std::string& name) {
 
 struct Row {
   Candidate c;
+  bool exif_location_rejected = false;  // EXIF GPS present but not a lat/lon (e.g. latitude 123)
   int width = 0, height = 0;
   uint8_t orientation = 1;
   std::string location_source, projection;
@@ -199,12 +203,14 @@ Row inspect(const fs::path& root, Candidate c) {
     if (std::isfinite(la) && std::isfinite(lo) && std::fabs(la) <= 90 && std::fabs(lo) <= 180) {
       c.lat = la, c.lon = lo;
       r.location_source = "exif";
+    } else {
+      r.exif_location_rejected = true;  // kept without a location, counted in the summary
     }
   } else if (!std::isnan(c.lat)) {
     r.location_source = "manifest";
   }
   if (c.captured_at.empty())
-    if (const char* t = ds->GetMetadataItem("EXIF_DateTimeOriginal")) c.captured_at = t;
+    if (const char* t = ds->GetMetadataItem("EXIF_DateTimeOriginal")) c.captured_at = sanitize_utf8(t);
   if (std::isnan(c.heading)) {
     const auto h = exif_numbers(ds->GetMetadataItem("EXIF_GPSImgDirection"));
     if (!h.empty()) c.heading = h[0];
@@ -249,6 +255,7 @@ nlohmann::json ImageSummary::to_json() const {
   j["images"] = rows;
   j["located"] = located;
   j["without_location"] = rows - located;
+  j["exif_location_rejected"] = exif_location_rejected;
   j["equirect"] = equirect;
   j["megapixels"] = megapixels;
   j["records_in"] = acc.records_in;
@@ -283,13 +290,18 @@ ImageSummary ingest_images(const ImageOptions& opt) {
     for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
       if (e.is_regular_file() && image_extension(e.path())) rels.push_back(fs::relative(e.path(), root).generic_string());
     std::sort(rels.begin(), rels.end());
+    sum.acc.records_in = rels.size();
     for (auto& r : rels) {
+      // images.h5 holds UTF-8 paths (docs/formats.md); the dead letter shows the bytes as \xNN.
+      if (!is_valid_utf8(r)) {
+        dl.write(source, r, Reason::kInvalidUtf8, "file name is not valid UTF-8");
+        continue;
+      }
       Candidate c;
       c.record = r;
       c.rel = std::move(r);
       cands.push_back(std::move(c));
     }
-    sum.acc.records_in = cands.size();
   }
   root = root.lexically_normal();
   std::vector<Row> rows;
@@ -331,6 +343,7 @@ ImageSummary ingest_images(const ImageOptions& opt) {
     t.orientation.push_back(r.orientation);
     t.location_source.push_back(r.location_source);
     sum.located += k != kNoLocationKey;
+    sum.exif_location_rejected += r.exif_location_rejected;
     sum.equirect += r.projection == "equirect";
   }
   t.validate();

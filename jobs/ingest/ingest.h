@@ -27,7 +27,7 @@ using Progress = std::function<void(uint64_t done, uint64_t total)>;
 struct Accounting {
   uint64_t records_in = 0, records_out = 0, dead_letter_total = 0;
   std::map<std::string, uint64_t> dead_letter;
-  uint64_t repaired = 0;  // records kept after a repair (areas: make-valid; roads: duplicate vertices dropped)
+  uint64_t repaired = 0;  // records kept after a repair (areas: make-valid; roads: duplicate vertices or degenerate parts dropped)
 };
 
 struct RoadOptions {
@@ -94,6 +94,9 @@ struct ImageOptions {
 struct ImageSummary {
   Accounting acc;
   uint64_t rows = 0, located = 0, equirect = 0;
+  // Photos kept without a location because their EXIF GPS is not a lat/lon (|lat| > 90,
+  // |lon| > 180, not finite): repaired by dropping the location, counted here.
+  uint64_t exif_location_rejected = 0;
   double megapixels = 0, seconds = 0;
   std::string dead_letter_path;
   nlohmann::json to_json() const;

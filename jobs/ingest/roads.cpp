@@ -228,6 +228,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
       }
       if (bad) break;
       if (pts.size() >= 2) clean.push_back(std::move(pts));
+      else dropped_dups = true;  // a part with < 2 distinct points has no length: dropped, counted as a repair
     }
     if (bad) continue;
     if (clean.empty()) {

@@ -1,6 +1,6 @@
 // The blur job on the engine at 1-3 ranks with an oracle detector: painted targets in a 360°
-// JPEG (with EXIF/XMP segments), a planar PNG and a planar JPEG without targets, plus a corrupt
-// JPEG. Outputs are identical for every rank count; targets are covered; the JPEG's markers and
+// JPEG (with EXIF/XMP segments), a planar PNG (also one named .jpg) and a planar JPEG without
+// targets, plus a corrupt JPEG. Outputs are identical for every rank count; targets are covered; the JPEG's markers and
 // its untouched blocks are unchanged; a photo without targets is copied byte for byte; the
 // corrupt one is a dead letter; sidecars and the summary say what was found; a rerun reuses
 // every shard.
@@ -93,6 +93,11 @@ TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
     cv::rectangle(planar, cv::Rect(50, 60, 30, 40), cv::Scalar(0, 0, 255), cv::FILLED);
     fs::create_directories(dir + "/in/planar");
     cv::imwrite(dir + "/in/planar/q.png", planar);
+    {  // A PNG named .jpg (ingest reads it by content; so must blur)
+      std::vector<uint8_t> png;
+      cv::imencode(".png", planar, png);
+      write_bytes(dir + "/in/planar/png-named.jpg", png);
+    }
     write_bytes(dir + "/in/planar/clean.jpg", encode_jpeg(cv::Mat(120, 160, CV_8UC3, cv::Scalar(10, 200, 30)), {}));
     write_bytes(dir + "/in/planar/broken.jpg", std::vector<uint8_t>{0xFF, 0xD8, 0xFF, 0xDB, 0, 5, 1, 2});
     ingest::ImageOptions io;
@@ -147,6 +152,15 @@ TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
   const cv::Mat q = cv::imread(o.out_dir + "/planar/q.png");
   EXPECT_EQ(q.at<cv::Vec3b>(80, 65), cv::Vec3b(0, 255, 0));
   EXPECT_EQ(q.at<cv::Vec3b>(250, 350), cv::Vec3b(40, 160, 90));
+  // The PNG named .jpg: blurred like q.png and still a PNG (lossless) under its name.
+  const auto pn = jpeg::read_file(o.out_dir + "/planar/png-named.jpg");
+  ASSERT_GE(pn.size(), 4u);
+  EXPECT_EQ(pn[0], 0x89);
+  EXPECT_EQ(pn[1], 'P');
+  const cv::Mat qn = cv::imdecode(pn, cv::IMREAD_COLOR);
+  ASSERT_FALSE(qn.empty());
+  EXPECT_EQ(qn.at<cv::Vec3b>(80, 65), cv::Vec3b(0, 255, 0));
+  EXPECT_EQ(qn.at<cv::Vec3b>(250, 350), cv::Vec3b(40, 160, 90));
   // Sidecars beside the outputs.
   std::ifstream side(out + ".json");
   const auto j = nlohmann::json::parse(side);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/dead_letter.h"
 #include "io/image_table.h"
 #include "io/ogr_source.h"
 #include "jobs/ingest/ingest.h"
@@ -172,6 +173,33 @@ TEST_F(IngestImages, CsvManifestValuesWinAndBadRowsAreDeadLetters) {
   EXPECT_EQ(t.projection[w], "fisheye");
   EXPECT_EQ(t.hfov_deg[w], 190);
   EXPECT_EQ(w, 2u);  // unlocated last
+}
+
+// Text that images.h5 cannot hold as UTF-8 is a dead letter (INVALID_UTF8); EXIF GPS that is no
+// lat/lon (latitude 123) is dropped and counted, the photo kept (tests/reliability has more).
+TEST_F(IngestImages, NonUtf8NamesAndAbsurdExifGps) {
+  write_jpeg(dir.file("photos/caf\xE9.jpg"), 32, 32, {});
+  write_jpeg(dir.file("photos/lat123.jpg"), 32, 32, {exif_app1(123.0, 100.5, 1)});
+  ingest::ImageOptions o;
+  o.in = dir.file("photos");
+  o.out = dir.file("images.h5");
+  const auto s = ingest::ingest_images(o);
+  EXPECT_EQ(s.acc.records_in, 7u);
+  EXPECT_EQ(s.acc.records_out, 4u);
+  EXPECT_EQ(s.acc.dead_letter.at("INVALID_UTF8"), 1u);
+  EXPECT_EQ(s.acc.dead_letter.at("UNREADABLE_IMAGE"), 2u);
+  EXPECT_EQ(s.exif_location_rejected, 1u);
+  EXPECT_EQ(s.located, 1u);  // pano.jpg only
+  EXPECT_EQ(s.to_json().at("exif_location_rejected"), 1u);
+  const ImageTable t = read_image_table(o.out);
+  for (const auto& p : t.path) EXPECT_TRUE(is_valid_utf8(p)) << p;
+  write_text(dir.file("photos/m.csv"), "path,captured_at\nlat123.jpg,2026\ncaf\xE9.jpg,2026\nlat123.jpg,\xFF\n");
+  o.in.clear();
+  o.manifest = dir.file("photos/m.csv");
+  o.out = dir.file("m.h5");
+  const auto m = ingest::ingest_images(o);
+  EXPECT_EQ(m.acc.records_out, 1u);
+  EXPECT_EQ(m.acc.dead_letter.at("INVALID_UTF8"), 2u);
 }
 
 TEST_F(IngestImages, WrongManifestHeadersAndJsonLines) {

@@ -70,6 +70,7 @@ TEST(IngestRoads, GoodAndBadFeaturesAreAccountedFor) {
     auto multi = std::make_unique<OGRMultiLineString>();
     multi->addGeometryDirectly(line({{102.0, 3.0}, {102.1, 3.0}}).release());
     multi->addGeometryDirectly(line({{-50.0, 3.0}, {-50.1, 3.1}}).release());
+    multi->addGeometryDirectly(line({{-60.0, 3.0}}).release());  // one point: dropped, a repair
     add(12, "secondary", "Twelve", "true", "60 km/h", std::move(multi));
     fx.close();
   }
@@ -82,7 +83,7 @@ TEST(IngestRoads, GoodAndBadFeaturesAreAccountedFor) {
   EXPECT_EQ(s.acc.records_out, 3u);  // ids 1, 2, 12
   EXPECT_EQ(s.acc.dead_letter_total, 9u);
   EXPECT_EQ(s.acc.records_in, s.acc.records_out + s.acc.dead_letter_total);
-  EXPECT_EQ(s.acc.repaired, 1u);  // the duplicate vertex of road 2
+  EXPECT_EQ(s.acc.repaired, 2u);  // the duplicate vertex of road 2, the one-point part of road 12
   const auto dl = dead_letter_reasons(s.dead_letter_path);
   EXPECT_EQ(dl.at("3"), "NON_FINITE_COORDINATE");
   EXPECT_EQ(dl.at("4"), "COORDINATE_OUT_OF_RANGE");
