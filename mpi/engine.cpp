@@ -90,7 +90,15 @@ std::string tasks_hash(const Plan& plan) {
 
 // ---- Stop flag and signal handlers.
 volatile std::sig_atomic_t g_stop = 0;
-void on_stop_signal(int) { g_stop = 1; }
+// When the first stop signal arrived (steady clock, ns; 0 = none): the start of the stop latency
+// the run record reports. A lock-free atomic, so the handler may store it.
+std::atomic<int64_t> g_stop_ns{0};
+static_assert(std::atomic<int64_t>::is_always_lock_free);
+void on_stop_signal(int) {
+  if (g_stop_ns.load(std::memory_order_relaxed) == 0)
+    g_stop_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  g_stop = 1;
+}
 
 // Installs the stop handlers for its lifetime; restores the previous ones after.
 class ScopedStopHandlers {
@@ -444,7 +452,10 @@ void install_stop_handlers() {
 }
 bool stop_requested() { return g_stop != 0; }
 void request_stop() { g_stop = 1; }
-void clear_stop_request() { g_stop = 0; }
+void clear_stop_request() {
+  g_stop = 0;
+  g_stop_ns = 0;
+}
 
 std::string plan_id(const Plan& plan, const RunOptions& opt) {
   Hash128 h;
@@ -705,13 +716,17 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   const uint32_t begin = plan.rank_begin[static_cast<size_t>(me)], end = plan.rank_begin[static_cast<size_t>(me) + 1];
   uint64_t failed = 0, processed = 0;
   bool signalled = false;
+  double t_stop_known = 0, max_task = 0;  // when this rank learnt of a stop (its signal, or a peer's notice)
   std::string fail_msg;
   for (uint32_t i = begin; i < end; ++i) {
     notices.poll();
     if (stop_requested() && !signalled) {
       signalled = true;
+      const int64_t ns = g_stop_ns.load();
+      t_stop_known = ns ? std::chrono::duration<double>(std::chrono::steady_clock::duration(ns)).count() : now_seconds();
       notices.send(Notices::kStop);
     }
+    if (notices.peer_stopped() && t_stop_known == 0) t_stop_known = now_seconds();
     if (signalled || notices.peer_stopped() || (opt.fail_fast && (failed || notices.peer_failed()))) break;
     const Task& task = plan.tasks[i];
     const std::string path = (shards_dir / task.shard_name()).string();
@@ -756,9 +771,17 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
       notices.send(Notices::kFail);
     }
     st.busy_seconds += now_seconds() - a;
+    max_task = std::max(max_task, now_seconds() - a);
     ++processed;
   }
   const double t_loop_end = now_seconds();
+  // A signal that came during this rank's last task (or after its tasks ran out) ends the run
+  // too: its latency counts from the signal.
+  if (t_stop_known == 0 && stop_requested()) {
+    const int64_t ns = g_stop_ns.load();
+    t_stop_known = ns ? std::chrono::duration<double>(std::chrono::steady_clock::duration(ns)).count() : t_loop_end;
+  }
+  const double stop_latency = t_stop_known > 0 ? std::max(0.0, t_loop_end - t_stop_known) : -1.0;
 
   // The final reduction: every rank gets here whatever happened in its loop.
   uint64_t local[2] = {failed, (end - begin) - processed}, global[2] = {0, 0};
@@ -768,7 +791,8 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   notices.drain();
   if (progress) progress->stop();
 
-  double dl[4] = {st.busy_seconds, st.idle_seconds, st.weight_done, 0};
+  double dl[4] = {st.busy_seconds, st.idle_seconds, st.weight_done, stop_latency};
+  const double max_task_all = comm_.max(max_task);
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   const uint64_t rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux: kilobytes
@@ -841,6 +865,19 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   j["wall_seconds"] = res.wall_seconds;
   if (const char* sj = std::getenv("SLURM_JOB_ID"); sj && *sj) j["slurm_job_id"] = sj;
   j["per_rank"] = std::move(per);
+  // Stop latency: from the stop signal (or the peer's notice) to the end of each rank's task
+  // loop, i.e. the task in hand finished and committed. Bounded by the longest task.
+  {
+    nlohmann::json lat = nlohmann::json::array();
+    double lat_max = -1;
+    for (int r = 0; r < nranks; ++r) {
+      const double v = dall[4 * r + 3];
+      lat.push_back(v >= 0 ? nlohmann::json(v) : nlohmann::json(nullptr));
+      lat_max = std::max(lat_max, v);
+    }
+    if (lat_max >= 0)
+      j["stop"] = {{"seconds_to_stop", lat}, {"max_seconds_to_stop", lat_max}, {"longest_task_seconds", max_task_all}};
+  }
 
   if (out && comm_.root()) {
     char buf[512];

@@ -72,6 +72,14 @@ before=$(find "$W/runi/shards" -name '*.h5' | wc -l)
 total=$(json_num "$W/runi/localise.run.json" shards_total)
 [ "$before" -lt "$total" ] || fail "the run finished before the signal ($before of $total shards)"
 find "$W/runi/shards" -name '*.tmp*' | grep -q . && fail "temporary shard files left behind"
+# The stop latency (signal to the end of each rank's task loop) is recorded and bounded by the
+# longest task (+ 0.5 s for the poll between tasks and the notice between ranks).
+read -r lat longest < <(python3 -c "
+import json; s = json.load(open('$W/runi/localise.run.json'))['engine']['stop']
+assert all(v is not None and v >= 0 for v in s['seconds_to_stop']), s
+print(s['max_seconds_to_stop'], s['longest_task_seconds'])") || fail "no stop latency in the run record"
+python3 -c "import sys; sys.exit(0 if $lat <= $longest + 0.5 else 1)" || fail "stop took $lat s, the longest task $longest s"
+echo "stop latency $lat s (longest task $longest s)"
 mpi 2 "$G" "${RUN[@]}" --out "$W/mapi.gpkg"
 reused=$(json_num "$W/runi/localise.run.json" shards_reused)
 now=$(json_num "$W/runi/localise.run.json" shards_committed)
