@@ -462,6 +462,9 @@ int geoshard_main(int argc, char** argv) {
   blurc->add_option("--threads", bo.threads,
                     "OpenCV threads per rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else the\n"
                     "node's cores shared among its ranks)")->check(CLI::Range(1, 100000));
+  blurc->add_option("--max-megapixels", bo.max_megapixels,
+                    "Photos larger than this are dead letters (IMAGE_TOO_LARGE), not decoded (0 = no cap)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
   blurc->add_option("--cost-from", bo.plan.cost_from,
                     "Weigh tasks by the seconds they took in this earlier blur run of the same images.h5\n"

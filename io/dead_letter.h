@@ -38,6 +38,7 @@ enum class Reason {
   kFileNotFound,         // a listed or found file does not exist / cannot be opened
   kUnreadableImage,      // not an image GDAL can read (corrupt, zero bytes, unknown format)
   kBadManifestRow,       // manifest row with missing or extra columns, or a value that is not a number
+  kImageTooLarge,        // (blur) more megapixels than --max-megapixels: not decoded
 };
 
 std::string_view reason_code(Reason r);

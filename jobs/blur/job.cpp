@@ -171,6 +171,12 @@ int threads_per_rank(int flag, const char* slurm_cpus_per_task, const char* omp_
   return std::max(1, std::max(1, cores) / local);
 }
 
+namespace {
+struct TooLarge : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
 engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
   {
@@ -222,7 +228,8 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   const AnonymiseOptions& a = opt.anonymise;
   cfg["options"] = {{"view_fov_deg", a.view_fov_deg}, {"view_overlap_deg", a.view_overlap_deg}, {"grow", a.grow},
                     {"edge_samples", a.edge_samples}, {"mode", static_cast<int>(a.blur.mode)}, {"strength", a.blur.strength},
-                    {"pixel_cells", a.blur.pixel_cells}, {"pole_rotations", a.pole_rotations}};
+                    {"pixel_cells", a.blur.pixel_cells}, {"pole_rotations", a.pole_rotations},
+                    {"max_megapixels", opt.max_megapixels}};
   engine::write_run_json(comm, opt.run_dir, "blur.json", cfg);
   engine::RunOptions ro;
   ro.run_dir = opt.run_dir;
@@ -248,7 +255,18 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       std::vector<Region> regions;
       StageSeconds sec;
       try {
+        if (opt.max_megapixels > 0 && tab.megapixels[i] > opt.max_megapixels) {
+          W = tab.width[i], H = tab.height[i];
+          char b[200];
+          std::snprintf(b, sizeof b, "%d x %d pixels = %.1f MP, more than --max-megapixels %g: not decoded", W, H,
+                        tab.megapixels[i], opt.max_megapixels);
+          throw TooLarge(b);
+        }
         regions = process(in, out, tab.projection[i], tab.hfov_deg[i], tab.orientation[i], dets, opt.anonymise, &W, &H, &sec);
+      } catch (const TooLarge& e) {
+        status = "dead";
+        reason = std::string(reason_code(Reason::kImageTooLarge));
+        message = e.what();
       } catch (const std::exception& e) {
         status = "dead";
         reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));

@@ -32,6 +32,9 @@ struct BlurJobOptions {
   engine::PlanOptions plan;
   bool progress = true;
   int threads = 0;  // OpenCV threads per rank; 0 = threads_per_rank(0, environment)
+  // Photos of more megapixels are dead letters (IMAGE_TOO_LARGE) instead of being decoded: a
+  // decoded photo takes 3 bytes per pixel several times over (1,800 MP would be ~20 GB). 0 = no cap.
+  double max_megapixels = 250;
 };
 
 // OpenCV threads per rank (decode, views, DNN): `flag` when > 0; else SLURM_CPUS_PER_TASK (a

@@ -756,6 +756,17 @@ EOF
   need "counts" chk counts "$BR" 9 6 3
   need "summary" chk eq "$T/blurred/blur-summary.json" dead_letters 3
   end
+  # The two 30000 x 30000 photos (1,800 MP in all): dead letters, never decoded.
+  run blur-big "$G" blur --images "$T/big.h5" --models "$T/models.toml" --run "$T/blur-big-run" --out "$T/blurred-big" \
+    --max-bad-fraction 1 -q
+  begin blur/30000x30000-pixels "dead letters IMAGE_TOO_LARGE (900 MP > --max-megapixels 250), not decoded: peak RSS < 1 GB"
+  exit_is 0
+  acct "$T/blur-big-run/blur.run.json"
+  need "counts" chk counts "$T/blur-big-run/blur.run.json" 2 0 2
+  need "dead letter png" chk dl "$T/blurred-big/blur.dead-letter.jsonl" huge-30000.png IMAGE_TOO_LARGE "max-megapixels"
+  need "dead letter jpg" chk dl "$T/blurred-big/blur.dead-letter.jsonl" huge-30000.jpg IMAGE_TOO_LARGE "max-megapixels"
+  need "memory" chk lt "$T/blur-big-run/blur.run.json" peak_rss_bytes 1e9
+  end
   run blur-unwritable "$G" blur --images "$T/photos2.h5" --models "$T/models.toml" --run "$T/blur-run2" \
     --out "$UNWRITABLE/blurred" -q
   begin blur/unwritable-output "exit 1, error naming the output folder"
