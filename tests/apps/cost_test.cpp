@@ -15,12 +15,6 @@
 namespace geoshard {
 namespace {
 
-std::string write(const testing::TempDir& d, const std::string& name, const std::string& text) {
-  const std::string p = d.file(name);
-  std::ofstream(p) << text;
-  return p;
-}
-
 std::string slurp(const std::string& p) {
   std::ifstream in(p);
   std::stringstream s;
@@ -84,7 +78,7 @@ TEST(Cost, ShippedAwsExampleReads) {
 TEST(Cost, PriceTableErrorsNameFileLineAndKey) {
   testing::TempDir d;
   const auto err = [&](const std::string& text) {
-    const std::string p = write(d, "p.toml", text);
+    const std::string p = d.write("p.toml", text);
     return error_of([&] { cost::read_price_table(p); });
   };
   const std::string base = "[source]\ndate = \"x\"\n";
@@ -121,7 +115,7 @@ TEST(Cost, PriceTableErrorsNameFileLineAndKey) {
 TEST(Cost, PointsErrorsNameFileLineAndColumn) {
   testing::TempDir d;
   const auto err = [&](const std::string& text) {
-    const std::string p = write(d, "pts.csv", text);
+    const std::string p = d.write("pts.csv", text);
     return error_of([&] { cost::read_points(p); });
   };
   const std::string h = "nodes,ranks_per_node,threads_per_rank,wall_s\n";
@@ -155,8 +149,8 @@ TEST(Cost, PointsErrorsNameFileLineAndColumn) {
   e = error_of([&] { cost::read_points(d.file("absent.csv")); });
   EXPECT_NE(e.find("cannot open"), std::string::npos) << e;
   // Comments, CRLF, spaces, optional columns in any order.
-  const auto pts = cost::read_points(write(
-      d, "ok.csv", "# measured\r\nwall_s, run, nodes,ranks_per_node,threads_per_rank,grid_precision\r\n2.5, \"a,b\", 3,2,1,7\r\n"));
+  const auto pts = cost::read_points(d.write(
+      "ok.csv", "# measured\r\nwall_s, run, nodes,ranks_per_node,threads_per_rank,grid_precision\r\n2.5, \"a,b\", 3,2,1,7\r\n"));
   ASSERT_EQ(pts.size(), 1u);
   EXPECT_EQ(pts[0].nodes, 3);
   EXPECT_EQ(pts[0].ranks_per_node, 2);
@@ -179,7 +173,7 @@ cost::Point point(int nodes, int ranks, int threads, double wall, double rss_gib
 
 TEST(Cost, FitRulesAndArithmetic) {
   testing::TempDir d;
-  auto prices = cost::read_price_table(write(d, "p.toml", kPrices));
+  auto prices = cost::read_price_table(d.write("p.toml", kPrices));
   // machines: small (2 cores, 4 GiB, $0.1), big (8, 32, $0.5), gpu (4, 16, 1 GPU, $1, speed 2)
   const auto s = cost::evaluate({point(3, 2, 2, 1800),     // 4 cores per node: not on small
                                  point(1, 2, 1, 100, 1.8),  // 2 x 1.8 x 1.25 = 4.5 GiB: not on small
@@ -298,7 +292,7 @@ TEST(Cost, Durations) {
 
 TEST(Cost, SummaryAndOutputs) {
   testing::TempDir d;
-  const auto prices = cost::read_price_table(write(d, "p.toml", kPrices));
+  const auto prices = cost::read_price_table(d.write("p.toml", kPrices));
   auto p1 = point(1, 2, 1, 100);
   p1.grid_precision = 7;
   p1.partition_precision = 2;

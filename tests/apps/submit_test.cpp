@@ -13,12 +13,6 @@
 namespace geoshard {
 namespace {
 
-std::string write(const testing::TempDir& d, const std::string& name, const std::string& text) {
-  const std::string p = d.file(name);
-  std::ofstream(p) << text;
-  return p;
-}
-
 const submit::Step& step(const std::vector<submit::Step>& s, const std::string& name) {
   const auto it = std::find_if(s.begin(), s.end(), [&](const submit::Step& x) { return x.name == name; });
   if (it == s.end()) throw std::runtime_error("no step " + name);
@@ -67,7 +61,7 @@ TEST(Submit, ShippedExampleReadsAndPlansTheWholeChain) {
 
 TEST(Submit, RealInputsWithoutLinksAndPerStepResources) {
   testing::TempDir d;
-  const std::string p = write(d, "job.toml", R"(
+  const std::string p = d.write("job.toml", R"(
 [job]
 work = "out"
 [region]
@@ -121,7 +115,7 @@ TEST(Submit, BadJobFilesAreNamedWithTheirLine) {
   };
   for (const auto& [name, c] : cases) {
     testing::TempDir sub;
-    const std::string p = write(sub, "job.toml", c.first);
+    const std::string p = sub.write("job.toml", c.first);
     try {
       submit::read_job_file(p);
       ADD_FAILURE() << name << ": accepted";
