@@ -123,6 +123,14 @@ class Edits final : public detail::BlockEdits {
 // splice handles: baseline/extended sequential Huffman, 8-bit, gray or YCbCr of the edited
 // image's size, one scan holding all components, every table present, no libjpeg warning.
 // Errors are not raised here (false): the libjpeg path raises them.
+// A zero divisor: libjpeg decodes such a table (every coefficient dequantises to 0) but a block
+// cannot be quantised with it (found by fuzz_jpeg: 0/0 in the forward DCT).
+bool zero_quant(const JQUANT_TBL& q) {
+  for (int k = 0; k < DCTSIZE2; ++k)
+    if (q.quantval[k] == 0) return true;
+  return false;
+}
+
 bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits& edits, detail::SpliceHeader& h) {
   jpeg_decompress_struct d;
   ErrorManager em;
@@ -151,7 +159,7 @@ bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits
     for (int i = 0; i < d.comps_in_scan && ok; ++i) {
       const jpeg_component_info* c = d.cur_comp_info[i];
       const JQUANT_TBL* q = c->quant_tbl_no >= 0 && c->quant_tbl_no < NUM_QUANT_TBLS ? d.quant_tbl_ptrs[c->quant_tbl_no] : nullptr;
-      if (!q || h.hmax % c->h_samp_factor || h.vmax % c->v_samp_factor) {
+      if (!q || zero_quant(*q) || h.hmax % c->h_samp_factor || h.vmax % c->v_samp_factor) {
         ok = false;
         break;
       }
@@ -224,6 +232,24 @@ Image decode_memory(const std::vector<uint8_t>& bytes, const std::string& name, 
   jpeg_destroy_decompress(&d);
   if (em.warnings) throw JpegError(where(name) + "corrupt data: " + em.warning);
   return img;
+}
+
+Size read_size(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (bytes.empty()) throw JpegError(where(name) + "empty file");
+  jpeg_decompress_struct d;
+  ErrorManager em;
+  init_errors(em);
+  d.err = &em.pub;
+  jpeg_create_decompress(&d);
+  if (setjmp(em.jump)) {
+    jpeg_destroy_decompress(&d);
+    throw JpegError(where(name) + em.message);
+  }
+  jpeg_mem_src(&d, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&d, TRUE);
+  const Size s{static_cast<int>(d.image_width), static_cast<int>(d.image_height)};
+  jpeg_destroy_decompress(&d);
+  return s;
 }
 
 std::vector<Marker> read_markers(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -332,6 +358,10 @@ RewriteStats rewrite_libjpeg(const std::vector<uint8_t>& in_bytes, const std::st
           break;
         }
         edits.set_sampling(ci, src.max_h_samp_factor / comp->h_samp_factor, src.max_v_samp_factor / comp->v_samp_factor);
+        if (zero_quant(*comp->quant_table)) {
+          failure = "a quantisation table has a zero entry (not a valid JPEG: no block can be re-encoded with it)";
+          break;
+        }
         uint16_t quant[DCTSIZE2];
         for (int k = 0; k < DCTSIZE2; ++k) quant[k] = comp->quant_table->quantval[k];  // natural order
         st.blocks += static_cast<uint64_t>(comp->width_in_blocks) * comp->height_in_blocks;

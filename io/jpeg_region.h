@@ -53,6 +53,13 @@ struct Image {
 Image decode(const std::string& path);
 Image decode_memory(const std::vector<uint8_t>& bytes, const std::string& name, bool fancy_upsampling = true);
 
+// The frame size from the header alone (nothing decoded, nothing large allocated): for callers
+// that must refuse a huge image before decoding it. Throws JpegError.
+struct Size {
+  int width = 0, height = 0;
+};
+Size read_size(const std::vector<uint8_t>& bytes, const std::string& name);
+
 struct RewriteStats {
   uint64_t blocks = 0;            // all blocks of all components
   uint64_t blocks_rewritten = 0;  // blocks re-encoded from the edited pixels

@@ -10,6 +10,7 @@
 #include "io/ogr_source.h"
 #include "io/output.h"
 #include "io/toml_file.h"
+#include "jobs/ingest/geometry.h"
 #include "jobs/ingest/ingest.h"
 
 namespace geoshard::ingest {
@@ -17,46 +18,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Appends the polygons of g (polygon, multipolygon, or the polygonal members of a collection).
-void collect_polygons(const OGRGeometry* g, std::vector<const OGRPolygon*>& out) {
-  switch (wkbFlatten(g->getGeometryType())) {
-    case wkbPolygon:
-      if (!g->IsEmpty()) out.push_back(g->toPolygon());
-      break;
-    case wkbMultiPolygon:
-      for (const OGRPolygon* p : *g->toMultiPolygon())
-        if (!p->IsEmpty()) out.push_back(p);
-      break;
-    case wkbGeometryCollection:
-      for (const OGRGeometry* m : *g->toGeometryCollection()) collect_polygons(m, out);
-      break;
-    default:
-      break;
-  }
-}
-
-double signed_area(const OGRLinearRing* r) {
-  double a = 0;
-  const int n = r->getNumPoints();
-  for (int i = 0; i + 1 < n; ++i) a += r->getX(i) * r->getY(i + 1) - r->getX(i + 1) * r->getY(i);
-  return a / 2;
-}
-
-// Appends ring r to the layer, counter-clockwise when ccw, else clockwise.
-void append_ring(const OGRLinearRing* r, bool ccw, AreaLayer& l) {
-  const int n = r->getNumPoints();
-  const bool reverse = (signed_area(r) > 0) != ccw;
-  for (int k = 0; k < n; ++k) {
-    const int i = reverse ? n - 1 - k : k;
-    l.lon.push_back(r->getX(i));
-    l.lat.push_back(r->getY(i));
+// Appends a ring (already oriented by area_geometry) to the layer.
+void append_ring(const std::vector<LonLat>& ring, AreaLayer& l) {
+  for (auto& [x, y] : ring) {
+    l.lon.push_back(x);
+    l.lat.push_back(y);
   }
   l.vertex_offset.push_back(l.lon.size());
-}
-
-bool is_polygonal(OGRwkbGeometryType t) {
-  t = wkbFlatten(t);
-  return t == wkbPolygon || t == wkbMultiPolygon || t == wkbGeometryCollection;
 }
 
 }  // namespace
@@ -77,8 +45,9 @@ std::vector<AreaLayerSpec> read_area_spec(const std::string& path) {
     const std::string at = toml_where(path, node.source());
     if (!t) throw std::runtime_error("area spec " + at + ": [[layer]] must be a table");
     AreaLayerSpec s;
-    for (auto&& [k, v] : *t) {
+    for (auto&& [k, value] : *t) {
       const std::string key(k.str());
+      const toml::node& v = value;  // lambdas capture a reference, not a structured binding (clang < 16)
       auto str = [&]() {
         if (!v.is_string()) throw std::runtime_error("area spec " + toml_where(path, v.source()) + ": '" + key + "' must be a string");
         return std::string(*v.value<std::string>());
@@ -213,86 +182,19 @@ AreaSummary ingest_areas(const AreaOptions& opt) {
         reject(Reason::kInvalidUtf8, "a text field is not valid UTF-8");
         continue;
       }
-      OGRGeometry* g = feat->GetGeometryRef();
-      if (!g) {
-        reject(Reason::kNoGeometry, "feature has no geometry");
+      AreaGeometry geometry;
+      Rejection why;
+      if (!area_geometry(feat->GetGeometryRef(), geometry, why)) {
+        reject(why.reason, why.message);
         continue;
       }
-      if (!is_polygonal(g->getGeometryType())) {
-        reject(Reason::kUnsupportedGeometry,
-               std::string("geometry type ") + OGRGeometryTypeToName(g->getGeometryType()) + " is not a polygon");
-        continue;
-      }
-      if (g->IsEmpty()) {
-        reject(Reason::kEmptyGeometry, "geometry is empty");
-        continue;
-      }
-      g->flattenTo2D();
-      // Coordinates first: make-valid cannot mend NaN, and out-of-range areas are data errors.
-      bool bad = false;
-      std::vector<const OGRPolygon*> polys;
-      collect_polygons(g, polys);
-      for (const OGRPolygon* p : polys) {
-        for (const OGRLinearRing* r : *p) {
-          for (int i = 0; i < r->getNumPoints() && !bad; ++i) {
-            const double x = r->getX(i), y = r->getY(i);
-            if (!std::isfinite(x) || !std::isfinite(y)) {
-              reject(Reason::kNonFiniteCoordinate, "vertex " + std::to_string(i) + " is not finite");
-              bad = true;
-            } else if (x < -180 || x > 180 || y < -90 || y > 90) {
-              reject(Reason::kCoordinateOutOfRange, "vertex " + std::to_string(i) + " is outside lon/lat range");
-              bad = true;
-            }
-          }
-          if (bad) break;
-        }
-        if (bad) break;
-      }
-      if (bad) continue;
-      if (polys.empty()) {
-        reject(Reason::kUnsupportedGeometry, "geometry collection without polygons");
-        continue;
-      }
-      // Unclosed rings are closed (a repair); then GEOS validity, and make-valid when needed.
-      std::unique_ptr<OGRGeometry> owned(g->clone());
-      bool repaired = false;
-      {
-        std::unique_ptr<OGRGeometry> before(owned->clone());
-        owned->closeRings();
-        if (!owned->Equals(before.get())) repaired = true;
-      }
-      bool valid = false;
-      {
-        // IsValid on rings with < 4 points makes GEOS fail rather than say "invalid".
-        valid = owned->IsValid();
-        gdal_last_error();
-      }
-      if (!valid) {
-        std::unique_ptr<OGRGeometry> fixed(owned->MakeValid());
-        const std::string why = gdal_last_error();
-        polys.clear();
-        if (fixed) collect_polygons(fixed.get(), polys);
-        if (!fixed || polys.empty()) {
-          reject(Reason::kUnrepairablePolygon, "GEOS make-valid left no polygon" + (why.empty() ? "" : ": " + why));
-          continue;
-        }
-        owned = std::move(fixed);
-        repaired = true;
-      }
-      polys.clear();
-      collect_polygons(owned.get(), polys);
       if (!seen.insert(id).second) {
         reject(Reason::kDuplicateId, "id '" + id + "' appeared before in layer '" + spec.name + "' (first kept)");
         continue;
       }
-      OGREnvelope env;
-      owned->getEnvelope(&env);
-      for (const OGRPolygon* p : polys) {
-        bool shell = true;
-        for (const OGRLinearRing* r : *p) {
-          if (r->getNumPoints() < 4) continue;  // valid geometry has none; defensive
-          append_ring(r, shell, l);
-          shell = false;
+      for (const auto& rings : geometry.polygons) {
+        for (const auto& ring : rings) {
+          append_ring(ring, l);
           ++ls.rings;
         }
         l.ring_offset.push_back(l.vertex_offset.size() - 1);
@@ -301,14 +203,14 @@ AreaSummary ingest_areas(const AreaOptions& opt) {
       l.polygon_offset.push_back(l.ring_offset.size() - 1);
       l.id.push_back(id);
       l.area_name.push_back(name);
-      l.repaired.push_back(repaired);
+      l.repaired.push_back(geometry.repaired);
       for (size_t k = 0; k < kept.size(); ++k) l.keep_values[k].push_back(kept[k]);
-      l.min_lon.push_back(env.MinX);
-      l.min_lat.push_back(env.MinY);
-      l.max_lon.push_back(env.MaxX);
-      l.max_lat.push_back(env.MaxY);
+      l.min_lon.push_back(geometry.min_lon);
+      l.min_lat.push_back(geometry.min_lat);
+      l.max_lon.push_back(geometry.max_lon);
+      l.max_lat.push_back(geometry.max_lat);
       ++ls.acc.records_out;
-      if (repaired) {
+      if (geometry.repaired) {
         ++ls.acc.repaired;
         ls.repaired_ids.push_back(id);
       }

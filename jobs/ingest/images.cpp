@@ -17,6 +17,7 @@
 #include "io/output.h"
 #include "io/ogr_source.h"
 #include "jobs/ingest/ingest.h"
+#include "jobs/ingest/manifest.h"
 #include "kernels/geohash.h"
 
 namespace geoshard::ingest {
@@ -24,14 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const double kNaN = std::nan("");
-
-// A candidate photo before it is opened: what the manifest said (NaN / "" when not given).
-struct Candidate {
-  std::string record;  // how dead letters name it: "line N" of the manifest, or the path
-  std::string rel;     // path relative to the root
-  double lat = kNaN, lon = kNaN, heading = kNaN, hfov = kNaN;
-  std::string captured_at, projection;
-};
 
 struct Bad : std::runtime_error {
   Reason reason;
@@ -78,7 +71,8 @@ std::vector<std::string> csv_fields(const std::string& line) {
   }
 }
 
-// Manifest rows as candidates; rows that cannot be read go to the dead letters right away.
+}  // namespace
+
 std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& dl, uint64_t& records_in) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read manifest '" + path + "'");
@@ -91,7 +85,13 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
     if (!std::getline(in, line)) throw std::runtime_error("manifest '" + path + "' is empty (expected a header: path,lat,lon,...)");
     ++lineno;
     if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
-    for (auto& h : csv_fields(line)) {
+    std::vector<std::string> names;
+    try {
+      names = split_csv_line(line);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("manifest '" + path + "' line 1 (the header): " + e.what());
+    }
+    for (auto& h : names) {
       h.erase(0, h.find_first_not_of(" \t"));
       h.erase(h.find_last_not_of(" \t") + 1);
       header.push_back(lower(h));
@@ -145,6 +145,8 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
   }
   return out;
 }
+
+namespace {
 
 // Numbers of a GDAL EXIF value: "(1) (17) (30.5)" or "123.4".
 std::vector<double> exif_numbers(const char* v) {

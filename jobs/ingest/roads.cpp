@@ -13,6 +13,7 @@
 #include "io/dead_letter.h"
 #include "io/ogr_source.h"
 #include "io/road_table.h"
+#include "jobs/ingest/geometry.h"
 #include "jobs/ingest/ingest.h"
 #include "io/output.h"
 #include "kernels/geodesic.h"
@@ -184,61 +185,13 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
       id = feat->GetFID();
     }
 
-    OGRGeometry* geom = feat->GetGeometryRef();
-    if (!geom) {
-      reject(Reason::kNoGeometry, "feature has no geometry");
+    RoadGeometry geometry;
+    Rejection why;
+    if (!road_geometry(feat->GetGeometryRef(), geometry, why)) {
+      reject(why.reason, why.message);
       continue;
     }
-    std::vector<const OGRLineString*> parts;
-    const auto type = wkbFlatten(geom->getGeometryType());
-    if (type == wkbLineString) {
-      parts.push_back(geom->toLineString());
-    } else if (type == wkbMultiLineString) {
-      for (const OGRLineString* ls : *geom->toMultiLineString()) parts.push_back(ls);
-    } else {
-      reject(Reason::kUnsupportedGeometry, std::string("geometry type ") + OGRGeometryTypeToName(geom->getGeometryType()) +
-                                               " is not a line");
-      continue;
-    }
-    if (geom->IsEmpty()) {
-      reject(Reason::kEmptyGeometry, "geometry is empty");
-      continue;
-    }
-
-    // Validate every vertex first; then drop consecutive duplicates (a repair, counted).
-    bool bad = false;
-    bool dropped_dups = false;
-    std::vector<std::vector<std::pair<double, double>>> clean;
-    for (const OGRLineString* ls : parts) {
-      std::vector<std::pair<double, double>> pts;
-      for (int i = 0; i < ls->getNumPoints() && !bad; ++i) {
-        const double x = ls->getX(i), y = ls->getY(i);
-        if (!std::isfinite(x) || !std::isfinite(y)) {
-          reject(Reason::kNonFiniteCoordinate, "vertex " + std::to_string(i) + " is not finite");
-          bad = true;
-        } else if (x < -180 || x > 180 || y < -90 || y > 90) {
-          reject(Reason::kCoordinateOutOfRange, "vertex " + std::to_string(i) + " (" + std::to_string(x) + ", " +
-                                                    std::to_string(y) + ") is outside lon/lat range");
-          bad = true;
-        } else if (!pts.empty() && pts.back().first == x && pts.back().second == y) {
-          dropped_dups = true;
-        } else {
-          pts.emplace_back(x, y);
-        }
-      }
-      if (bad) break;
-      if (pts.size() >= 2) clean.push_back(std::move(pts));
-      else dropped_dups = true;  // a part with < 2 distinct points has no length: dropped, counted as a repair
-    }
-    if (bad) continue;
-    if (clean.empty()) {
-      reject(Reason::kTooFewPoints, "fewer than two distinct points");
-      continue;
-    }
-    if (clean.size() > 65535) {
-      reject(Reason::kUnsupportedGeometry, "more than 65535 parts");
-      continue;
-    }
+    auto& clean = geometry.parts;
 
     std::string name = f_name >= 0 && feat->IsFieldSetAndNotNull(f_name) ? feat->GetFieldAsString(f_name) : "";
     std::string klass = f_class >= 0 && feat->IsFieldSetAndNotNull(f_class) ? feat->GetFieldAsString(f_class) : "";
@@ -312,7 +265,7 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
       for (size_t k = 0; k < kept.size(); ++k) st.extra[k].push_back(kept[k]);
     }
     ++acc.records_out;
-    if (dropped_dups) ++acc.repaired;
+    if (geometry.repaired) ++acc.repaired;
   }
   ds.reset();
   st.lon.shrink_to_fit();  // growth slack of the largest columns, before the sorted copy
