@@ -12,18 +12,31 @@ struct SilenceHdf5 {
 };
 const SilenceHdf5 kSilence;
 
-// The innermost message of HDF5's error stack, for error texts.
+// HDF5's error stack as a short reason for error texts: the outermost message (what failed)
+// and, when deeper, the innermost one (why), where the file driver puts the system's reason
+// ("... error message = 'No space left on device' ..."; only that quoted part is kept).
 std::string hdf5_reason() {
-  std::string msg;
+  struct Walk {
+    std::string outer, inner;
+  } w;
   H5Ewalk2(
       H5E_DEFAULT, H5E_WALK_DOWNWARD,
       [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
-        auto* s = static_cast<std::string*>(data);
-        if (n == 0 && e->desc) *s = e->desc;
+        auto* w = static_cast<Walk*>(data);
+        if (!e->desc) return 0;
+        if (n == 0) w->outer = e->desc;
+        else w->inner = e->desc;
         return 0;
       },
-      &msg);
+      &w);
   H5Eclear2(H5E_DEFAULT);
+  const std::string key = "error message = '";
+  if (const size_t at = w.inner.find(key); at != std::string::npos) {
+    const size_t end = w.inner.find('\'', at + key.size());
+    w.inner = w.inner.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  }
+  std::string msg = w.outer;
+  if (!w.inner.empty() && w.inner != w.outer) msg += (msg.empty() ? "" : ": ") + w.inner;
   return msg.empty() ? std::string() : " (" + msg + ")";
 }
 

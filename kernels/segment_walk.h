@@ -69,8 +69,9 @@ class SegmentWalker {
     // Cell of the first positive-length part: the half-open cell of A, except that when A lies
     // on a grid line and the segment heads west (south), the part lies in the column (row)
     // west (south) of that line.
-    col_ = geohash::detail::lon_index32(x0) >> shift_x_;
-    row_ = geohash::detail::lat_index32(y0) >> shift_y_;
+    // 64-bit shifts: at precision 0 the shift is 32, undefined for a 32-bit value (UBSan).
+    col_ = uint64_t{geohash::detail::lon_index32(x0)} >> shift_x_;
+    row_ = uint64_t{geohash::detail::lat_index32(y0)} >> shift_y_;
     if (sx_ < 0 && col_ > 0 && x0 == xline(col_)) --col_;
     if (sy_ < 0 && row_ > 0 && y0 == yline(row_)) --row_;
   }

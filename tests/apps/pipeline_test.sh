@@ -11,20 +11,9 @@
 set -euo pipefail
 G=$1
 MPIEXEC=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+. "$(dirname "$0")/../testing/run_lib.sh"  # mpirun set-up, fail, json_num, dump, committed_flag
 W=$(mktemp -d /tmp/geoshard-pipeline-XXXXXX)
 trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# A number from a run record (JSON written by geoshard, one key per line).
-json_num() { grep -o "\"$2\": *[0-9]*" "$1" | head -1 | grep -o '[0-9]*$'; }
-# Canonical dump of a map: each table as CSV (WKT geometry), header first, rows sorted.
-dump() {
-  for layer in roads road_areas; do
-    echo "== $layer"
-    ogr2ogr -f CSV /vsistdout/ "$1" "$layer" -lco GEOMETRY=AS_WKT | { IFS= read -r header; echo "$header"; LC_ALL=C sort; }
-  done
-}
 mpi() { "$MPIEXEC" --oversubscribe -np "$@"; }
 
 "$G" synth -q --segments 60000 --seed 3 --out "$W/region"

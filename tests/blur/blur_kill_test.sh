@@ -14,13 +14,9 @@ SAMPLES=/usr/share/doc/opencv-doc/examples/data
 for f in messi5.jpg licenseplate_motion.jpg baboon.jpg; do
   [ -f "$SAMPLES/$f" ] || { echo "SKIP: $SAMPLES/$f missing (apt install opencv-doc)"; exit 77; }
 done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+. "$(dirname "$0")/../testing/run_lib.sh"  # mpirun set-up, fail, json_num, dump, committed_flag
 W=$(mktemp -d /tmp/geoshard-blurkill-XXXXXX)
 trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-json_num() { grep -o "\"$2\": *[0-9]*" "$1" | head -1 | grep -o '[0-9]*$'; }
-committed_flag() { h5dump -a /shard/complete "$1" 2>/dev/null | grep -o '(0): [0-9]*' | grep -o '[0-9]*$'; }
 
 mkdir -p "$W/photos"
 echo "path,lat,lon" >"$W/photos/photos.csv"

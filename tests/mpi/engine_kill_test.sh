@@ -16,19 +16,9 @@
 set -euo pipefail
 G=$1
 MPIEXEC=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
+. "$(dirname "$0")/../testing/run_lib.sh"  # mpirun set-up, fail, json_num, dump, committed_flag
 W=$(mktemp -d /tmp/geoshard-kill-XXXXXX)
 trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-json_num() { grep -o "\"$2\": *[0-9]*" "$1" | head -1 | grep -o '[0-9]*$'; }
-dump() {
-  for layer in roads road_areas; do
-    echo "== $layer"
-    ogr2ogr -f CSV /vsistdout/ "$1" "$layer" -lco GEOMETRY=AS_WKT | { IFS= read -r header; echo "$header"; LC_ALL=C sort; }
-  done
-}
-committed_flag() { h5dump -a /shard/complete "$1" 2>/dev/null | grep -o '(0): [0-9]*' | grep -o '[0-9]*$'; }
 
 "$G" synth -q --segments 40000 --seed 5 --out "$W/region"
 "$G" ingest roads -q --in "$W/region/roads.fgb" --out "$W/roads.h5"
