@@ -155,8 +155,15 @@ bool area_geometry(const OGRGeometry* g, AreaGeometry& out, Rejection& why) {
           continue;
         }
         rings.push_back(oriented_ring(r, rings.empty()));
+        std::vector<double> xs, ys;  // one setPoints: addPoint reallocates at every vertex
+        xs.reserve(rings.back().size());
+        ys.reserve(rings.back().size());
+        for (const auto& [x, y] : rings.back()) {
+          xs.push_back(x);
+          ys.push_back(y);
+        }
         OGRLinearRing ring;
-        for (const auto& [x, y] : rings.back()) ring.addPoint(x, y);
+        ring.setPoints(static_cast<int>(xs.size()), xs.data(), ys.data());
         poly.addRing(&ring);
       }
       if (rings.empty()) continue;
