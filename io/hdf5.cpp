@@ -128,6 +128,9 @@ void Group::write_raw(const std::string& name, hid_t type, uint64_t n, const voi
   Handle h(ds, H5Dclose);
   if (n && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
     fail("cannot write column " + where_ + "/" + name);
+  // The close writes what HDF5 still buffers (the sieve buffer): a failure here (a full disk)
+  // means the values never reached the file, which would read back as zeros.
+  if (!h.reset()) fail("cannot write column " + where_ + "/" + name);
 }
 
 void Group::write_strings(const std::string& name, const std::vector<std::string>& values) const {

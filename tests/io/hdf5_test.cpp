@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+
 #include <fstream>
 #include <random>
 
@@ -158,5 +164,37 @@ TEST(Hdf5, ErrorsNameTheFileAndObject) {
   EXPECT_THROW(File("/proc/geoshard-cannot-write.h5", File::Mode::kCreate), Error);
 }
 
+// A write that cannot reach the disk must fail the column, not vanish. HDF5 keeps small raw
+// data in its sieve buffer and writes it when the dataset is closed; a failure there used to be
+// ignored, so the column read back as zeros, the shard's checksum was computed over the zeros,
+// and -- when the file's final flush then succeeded because space had come back -- a corrupt
+// shard was committed (found by reliability_output_lost_test on a full tmpfs). Here the file
+// size limit (RLIMIT_FSIZE; writes past it fail with EFBIG) stands in for the full disk while
+// the column is written, and is lifted before the file is closed.
+TEST(Hdf5, AColumnThatCannotReachTheDiskIsAnError) {
+  testing::TempDir dir;
+  const std::string path = dir.file("limited.h5");
+  std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+  File f(path, File::Mode::kCreate);
+  Group g = f.root().create_group("shard");
+  struct rlimit saved {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct rlimit limited = saved;
+  limited.rlim_cur = static_cast<rlim_t>(std::filesystem::file_size(path));
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+  std::string error;
+  try {
+    g.write_column("row", std::vector<uint64_t>{1447, 1447, 1447});
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  EXPECT_NE(error.find("cannot write column"), std::string::npos)
+      << "a column that never reached the file did not fail: '" << error << "'";
+  EXPECT_NE(error.find("limited.h5:/shard/row"), std::string::npos) << error;
+  EXPECT_NE(error.find("File too large"), std::string::npos) << error;  // the system's reason
+}
+
 }  // namespace
 }  // namespace geoshard::h5
+
