@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -20,6 +21,7 @@
 #include "kernels/projection.h"
 #include "tests/testing/jpeg_fixture.h"
 #include "tests/testing/mpi_main.h"
+#include "tests/testing/temp_dir.h"
 
 namespace geoshard::blur {
 namespace {
@@ -72,9 +74,10 @@ TEST(BlurJob, ThreadsPerRankFromFlagSlurmOmpOrCores) {
 TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
   mpi::Comm comm;
   std::string dir;
+  std::optional<geoshard::testing::TempDir> tmp;  // rank 0 makes it and removes it at the end (the other ranks stop after the last collective call)
   if (comm.root()) {
-    char tmpl[] = "/tmp/geoshard-blurjob-XXXXXX";
-    dir = ::mkdtemp(tmpl);
+    tmp.emplace();
+    dir = tmp->path();
     // A 360° photo with two red targets, one across the seam, textured background.
     const int W = 1024, H = 512;
     cv::Mat pano(H, W, CV_8UC3);
