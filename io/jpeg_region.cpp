@@ -119,10 +119,6 @@ class Edits final : public detail::BlockEdits {
   double basis_[8][8];
 };
 
-// Reads the headers (up to the first SOS) with libjpeg and fills `h` if the file is one the
-// splice handles: baseline/extended sequential Huffman, 8-bit, gray or YCbCr of the edited
-// image's size, one scan holding all components, every table present, no libjpeg warning.
-// Errors are not raised here (false): the libjpeg path raises them.
 // A zero divisor: libjpeg decodes such a table (every coefficient dequantises to 0) but a block
 // cannot be quantised with it (found by fuzz_jpeg: 0/0 in the forward DCT).
 bool zero_quant(const JQUANT_TBL& q) {
@@ -131,6 +127,10 @@ bool zero_quant(const JQUANT_TBL& q) {
   return false;
 }
 
+// Reads the headers (up to the first SOS) with libjpeg and fills `h` if the file is one the
+// splice handles: baseline/extended sequential Huffman, 8-bit, gray or YCbCr of the edited
+// image's size, one scan holding all components, every table present, no libjpeg warning.
+// Errors are not raised here (false): the libjpeg path raises them.
 bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits& edits, detail::SpliceHeader& h) {
   jpeg_decompress_struct d;
   ErrorManager em;

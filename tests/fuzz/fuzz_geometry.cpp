@@ -41,17 +41,18 @@ Orientation orientation(const std::vector<LonLat>& r) {
   return {a, std::fabs(a) > 4.0 * r.size() * 2.3e-16 * abs_sum && std::isnormal(a)};
 }
 
+// A rejection carries a message and one of the reasons both paths share, or the path's own.
+void check_rejection(const ingest::Rejection& why, Reason own) {
+  using R = Reason;
+  FUZZ_CHECK(why.reason == R::kUnsupportedGeometry || why.reason == R::kEmptyGeometry ||
+             why.reason == R::kNonFiniteCoordinate || why.reason == R::kCoordinateOutOfRange || why.reason == own);
+  FUZZ_CHECK(!why.message.empty());
+}
+
 void check_road(const OGRGeometry* g) {
   ingest::RoadGeometry out;
   ingest::Rejection why;
-  if (!ingest::road_geometry(g, out, why)) {
-    using R = Reason;
-    FUZZ_CHECK(why.reason == R::kUnsupportedGeometry || why.reason == R::kEmptyGeometry ||
-               why.reason == R::kNonFiniteCoordinate || why.reason == R::kCoordinateOutOfRange ||
-               why.reason == R::kTooFewPoints);
-    FUZZ_CHECK(!why.message.empty());
-    return;
-  }
+  if (!ingest::road_geometry(g, out, why)) return check_rejection(why, Reason::kTooFewPoints);
   FUZZ_CHECK(!out.parts.empty() && out.parts.size() <= 65535);
   for (const auto& part : out.parts) {
     FUZZ_CHECK(part.size() >= 2);
@@ -65,14 +66,7 @@ void check_road(const OGRGeometry* g) {
 void check_area(const OGRGeometry* g) {
   ingest::AreaGeometry out;
   ingest::Rejection why;
-  if (!ingest::area_geometry(g, out, why)) {
-    using R = Reason;
-    FUZZ_CHECK(why.reason == R::kUnsupportedGeometry || why.reason == R::kEmptyGeometry ||
-               why.reason == R::kNonFiniteCoordinate || why.reason == R::kCoordinateOutOfRange ||
-               why.reason == R::kUnrepairablePolygon);
-    FUZZ_CHECK(!why.message.empty());
-    return;
-  }
+  if (!ingest::area_geometry(g, out, why)) return check_rejection(why, Reason::kUnrepairablePolygon);
   FUZZ_CHECK(!out.polygons.empty());
   OGRMultiPolygon rebuilt;
   for (const auto& rings : out.polygons) {
