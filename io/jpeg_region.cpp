@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include <jpeglib.h>
+#include <jpegint.h>  // jpeg_marker_reader::discarded_bytes (Debian's libjpeg62-turbo-dev installs it)
 
 #include "io/jpeg_splice.h"
 #include "kernels/dct.h"
@@ -40,6 +41,19 @@ void on_message(j_common_ptr c, int level) {
   if (level >= 0) return;  // trace messages
   auto* e = reinterpret_cast<ErrorManager*>(c->err);
   if (e->warnings++ == 0) (*c->err->format_message)(c, e->warning);
+}
+
+// Bytes of entropy-coded data that libjpeg skipped without saying so. libjpeg warns about
+// extraneous bytes at the end of a restart interval only when it has to search for the RST
+// marker; when its bit-buffer fill already met the marker, the count stays in
+// discarded_bytes, never reported (found by fuzz_jpeg: such a file decoded "cleanly", the
+// splice copied its untouched interval verbatim, and the output then drew the warning at the
+// next marker search). Called once libjpeg has read the whole scan: counts as a warning.
+void note_unreported_extraneous(jpeg_decompress_struct& d, ErrorManager& e) {
+  if (d.marker == nullptr || d.marker->discarded_bytes == 0 || e.warnings) return;
+  std::snprintf(e.warning, sizeof e.warning, "Corrupt JPEG data: %u extraneous bytes at the end of a restart interval",
+                d.marker->discarded_bytes);
+  ++e.warnings;
 }
 
 void init_errors(ErrorManager& e) {
@@ -229,6 +243,7 @@ Image decode_memory(const std::vector<uint8_t>& bytes, const std::string& name, 
     jpeg_read_scanlines(&d, &row, 1);
   }
   jpeg_finish_decompress(&d);
+  note_unreported_extraneous(d, em);
   jpeg_destroy_decompress(&d);
   if (em.warnings) throw JpegError(where(name) + "corrupt data: " + em.warning);
   return img;
@@ -304,6 +319,7 @@ Coefficients read_coefficients(const std::vector<uint8_t>& bytes, const std::str
     }
   }
   jpeg_finish_decompress(&d);
+  note_unreported_extraneous(d, em);
   jpeg_destroy_decompress(&d);
   if (em.warnings) throw JpegError(where(name) + "corrupt data: " + em.warning);
   return c;
@@ -347,6 +363,7 @@ RewriteStats rewrite_libjpeg(const std::vector<uint8_t>& in_bytes, const std::st
               std::to_string(gray ? 1 : 3);
   if (failure.empty()) {
     jvirt_barray_ptr* arrays = jpeg_read_coefficients(&src);
+    note_unreported_extraneous(src, em);
     if (em.warnings) {
       failure = std::string("corrupt data: ") + em.warning;
     } else {

@@ -312,6 +312,53 @@ TEST(SpliceTables, TrailingBytesAfterEoiAreKept) {
   EXPECT_TRUE(std::equal(trailer.begin(), trailer.end(), out.end() - trailer.size()));
 }
 
+// Warnings libjpeg itself emits while reading the whole file (jpeg_read_coefficients), with no
+// help from geoshard's error manager.
+long raw_libjpeg_warnings(const std::vector<uint8_t>& b) {
+  jpeg_decompress_struct d;
+  jpeg_error_mgr err;
+  d.err = jpeg_std_error(&err);
+  err.output_message = [](j_common_ptr) {};
+  jpeg_create_decompress(&d);
+  jpeg_mem_src(&d, b.data(), static_cast<unsigned long>(b.size()));
+  jpeg_read_header(&d, TRUE);
+  jpeg_read_coefficients(&d);
+  jpeg_finish_decompress(&d);
+  jpeg_destroy_decompress(&d);
+  return err.num_warnings;
+}
+
+// Found by fuzz_jpeg: junk at the end of a restart interval that libjpeg skips without a warning
+// (its bit buffer had already met the RST marker). Such a file must be refused when it is
+// decoded -- blur decodes every image before it rewrites it -- or the splice copies the
+// interval verbatim and the output draws libjpeg's warning at a later marker search.
+TEST(SpliceRobustness, ExtraneousBytesBeforeARestartMarkerAreRefused) {
+  const std::vector<uint8_t> good = encode(picture(64, 48, 3, 9), 2, 1, 2);
+  const size_t s = scan_start(good);
+  ASSERT_GT(s, 0u);
+  int unreported_by_libjpeg = 0, cases = 0;
+  for (size_t at = s; at + 1 < good.size(); ++at) {
+    if (good[at] != 0xFF || good[at + 1] < 0xD0 || good[at + 1] > 0xD7) continue;  // an RSTn marker
+    for (int k = 1; k <= 8; ++k) {
+      std::vector<uint8_t> bad = good;
+      bad.insert(bad.begin() + static_cast<std::ptrdiff_t>(at), static_cast<size_t>(k), 0x5A);
+      ++cases;
+      unreported_by_libjpeg += raw_libjpeg_warnings(bad) == 0;
+      try {
+        decode_memory(bad, "junk.jpg");
+        ADD_FAILURE() << k << " junk bytes before the RST marker at " << at << " were accepted";
+      } catch (const JpegError& e) {
+        EXPECT_NE(std::string(e.what()).find("extraneous bytes"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("junk.jpg"), std::string::npos) << e.what();
+      }
+      EXPECT_THROW(read_coefficients(bad, "junk.jpg"), JpegError);
+    }
+  }
+  EXPECT_GE(cases, 8 * 10);
+  // The case the fix is for must be among them (else this test proves nothing new).
+  EXPECT_GT(unreported_by_libjpeg, 0) << "libjpeg reported every case itself";
+}
+
 TEST(SpliceRobustness, TruncatedAndCorruptFilesNeverCrash) {
   for (const unsigned restart : {0u, 2u}) {
     const std::vector<uint8_t> good = encode(picture(96, 64, 3, 8), 2, 2, restart);
