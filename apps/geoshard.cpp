@@ -16,6 +16,7 @@
 #include "apps/cost.h"
 #include "apps/submit.h"
 #include "io/run_record.h"
+#include "jobs/backend/backend.h"
 #include "jobs/ingest/ingest.h"
 #include "io/area_table.h"
 #include "io/coverage_table.h"
@@ -65,7 +66,21 @@ struct Common {
   bool quiet = false;
 };
 
+// --backend of every job: one value whichever subcommand runs, resolved once after parsing
+// (jobs/backend/backend.h), logged by rank 0 and written into the run record.
+std::string g_backend_text = "auto";
+std::vector<CLI::App*> g_backend_apps;  // the subcommands that take --backend
+std::optional<geoshard::backend::Choice> g_backend;
+std::vector<std::string> g_backend_stages;  // the job's stages that run on the chosen backend
+
 void add_common(CLI::App* c, Common& o, bool bad_fraction = true) {
+  c->add_option("--backend", g_backend_text,
+                "Compute backend: auto (the GPU when this binary has CUDA and a device is usable,\n"
+                "else the CPU; the log and the run record say which and why), cpu, or cuda (an\n"
+                "error when there is no GPU). Results are identical on either")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  g_backend_apps.push_back(c);
   c->add_option("--report", o.report, "Also write the JSON run record to this file");
   if (bad_fraction)
     c->add_option("--max-bad-fraction", o.max_bad_fraction,
@@ -82,9 +97,24 @@ std::vector<std::string> g_args;
 std::unique_ptr<RunRecord> g_record;
 std::string g_record_path, g_report_path;
 
+void record_backend(RunRecord& rec) {
+  if (!g_backend) return;
+  rec.extra()["backend"] = g_backend->name();
+  rec.extra()["backend_reason"] = g_backend->reason;
+  rec.extra()["backend_stages"] = g_backend_stages;
+}
+
+// This process is rank 0 of an MPI job, or not under MPI (the variables of Open MPI, PMIx, Slurm).
+bool launcher_rank0() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* r = std::getenv(v)) return std::string(r) == "0";
+  return true;
+}
+
 void write_failure_record(const std::string& status, const std::string& error) {
   if (!g_record || g_record_path.empty()) return;
   try {
+    record_backend(*g_record);
     g_record->set_status(status, error);
     const nlohmann::json j = g_record->finish();
     RunRecord::write(j, g_record_path);
@@ -98,6 +128,7 @@ void write_failure_record(const std::string& status, const std::string& error) {
 int finish_run(RunRecord& rec, const Common& c, const std::string& record_path, uint64_t in, uint64_t out,
                uint64_t dead, const std::map<std::string, uint64_t>& reasons, bool check_bad = true) {
   rec.set_accounting(in, out, dead, reasons);
+  record_backend(rec);
   int code = kOk;
   if (check_bad && in > 0 && static_cast<double>(dead) / static_cast<double>(in) > c.max_bad_fraction) {
     const std::string why = std::to_string(dead) + " of " + std::to_string(in) +
@@ -480,6 +511,18 @@ int geoshard_main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kOk : kUsage;
   }
+  for (CLI::App* c : g_backend_apps) {
+    if (!c->parsed()) continue;
+    try {
+      g_backend = geoshard::backend::resolve(geoshard::backend::parse_request(g_backend_text));
+    } catch (const std::exception& e) {
+      const std::string name = (c->get_parent() && c->get_parent()->get_parent() ? c->get_parent()->get_name() + " " : "") + c->get_name();
+      std::fprintf(stderr, "geoshard %s: error: %s\n", name.c_str(), e.what());
+      return kFailed;
+    }
+    if (launcher_rank0()) std::fprintf(stderr, "[geoshard] backend: %s (%s)\n", g_backend->name(), g_backend->reason.c_str());
+    break;
+  }
   if (cover->parsed()) {
     // --precision is the geohash precision (1-12) or the S2 level (1-30); defaults ~150 m cells.
     if (cov_opt.grid == "geohash" && cov_precision && *cov_precision > 12) {
@@ -518,6 +561,8 @@ int geoshard_main(int argc, char** argv) {
       g_report_path = rc.report;
       geoshard::ProgressMeter pm("ingest roads", "features", 2.0, !rc.quiet);
       ro.progress = [&](uint64_t d, uint64_t t) { progress_cb(pm, d, t); };
+      ro.backend = *g_backend;
+      g_backend_stages = {"sort keys (zkey_batch)"};
       auto s = geoshard::ingest::ingest_roads(ro);
       pm.finish(s.acc.records_in);
       rec.extra()["input"] = ro.in;

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "jobs/backend/backend.h"
+
 namespace geoshard::ingest {
 
 // Called now and then with (records done, records expected or 0 when unknown).
@@ -37,6 +39,7 @@ struct RoadOptions {
   std::string id_field, class_field, name_field, oneway_field, maxspeed_field;  // non-OSM; "" = auto
   std::vector<std::string> keep;  // extra fields carried as string columns
   std::string dead_letter;     // default: <out>.dead-letter.jsonl
+  backend::Choice backend;     // computes the sort keys (backend::zkey_batch)
   Progress progress;
 };
 

@@ -277,7 +277,11 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
   auto t1 = Clock::now();
   const size_t n = st.id.size();
   std::vector<uint64_t> key(n);
-  for (size_t i = 0; i < n; ++i) key[i] = geohash::zkey(st.lon[st.voff[i]], st.lat[st.voff[i]]);
+  {  // the keys of the first vertices, one batch on the chosen backend
+    std::vector<double> first_lon(n), first_lat(n);
+    for (size_t i = 0; i < n; ++i) first_lon[i] = st.lon[st.voff[i]], first_lat[i] = st.lat[st.voff[i]];
+    backend::zkey_batch(opt.backend, first_lon, first_lat, key);
+  }
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {

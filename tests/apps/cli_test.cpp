@@ -101,6 +101,46 @@ TEST(Cli, BadFractionDecidesTheExitCodeAndRecordsWhy) {
   }
 }
 
+// --backend on every job: auto falls back to the CPU on a machine without a GPU and says so in
+// the log and the run record; cuda without a GPU is a clear error before any work; results do
+// not depend on the choice.
+TEST(Cli, BackendChoiceIsLoggedRecordedAndCudaWithoutAGpuIsAClearError) {
+  testing::TempDir dir;
+  ASSERT_EQ(run("synth -q --segments 3000 --seed 2 --out " + dir.file("reg")).code, 0);
+  for (const char* sub : {"synth", "ingest roads", "ingest areas", "ingest images", "cover", "localise", "gather",
+                          "links", "blur"}) {
+    const Result h = run(std::string(sub) + " --help");
+    EXPECT_NE(h.output.find("--backend"), std::string::npos) << sub;
+  }
+  const std::string roads = "ingest roads --in " + dir.file("reg/roads.fgb") + " --out ";
+  const Result a = run(roads + dir.file("auto.h5") + " -q");
+  ASSERT_EQ(a.code, 0) << a.output;
+  std::ifstream ra(dir.file("auto.h5.run.json"));
+  const auto ja = nlohmann::json::parse(ra);
+  ASSERT_TRUE(ja.contains("backend")) << ja.dump();
+  EXPECT_NE(a.output.find(std::string("[geoshard] backend: ") + ja["backend"].get<std::string>()), std::string::npos)
+      << a.output;
+  EXPECT_FALSE(ja["backend_reason"].get<std::string>().empty());
+  EXPECT_EQ(ja["backend_stages"].size(), 1u) << ja.dump();
+  const Result c = run(roads + dir.file("cpu.h5") + " -q --backend cpu");
+  ASSERT_EQ(c.code, 0) << c.output;
+  std::ifstream rc(dir.file("cpu.h5.run.json"));
+  EXPECT_EQ(nlohmann::json::parse(rc)["backend"], "cpu");
+  // The same table whichever backend computed the keys.
+  const Result d = run_shell("h5dump " + dir.file("auto.h5") + " | tail -n +2 > " + dir.file("a.txt") + " && h5dump " +
+                             dir.file("cpu.h5") + " | tail -n +2 > " + dir.file("c.txt") + " && cmp " + dir.file("a.txt") +
+                             " " + dir.file("c.txt"));
+  EXPECT_EQ(d.code, 0) << d.output;
+  if (ja["backend"] == "cpu") {  // no GPU here: --backend cuda must refuse, naming why
+    const Result g = run(roads + dir.file("gpu.h5") + " -q --backend cuda");
+    EXPECT_EQ(g.code, 1) << g.output;
+    EXPECT_NE(g.output.find("geoshard ingest roads: error: --backend cuda:"), std::string::npos) << g.output;
+    EXPECT_NE(g.output.find("--backend auto|cpu"), std::string::npos) << g.output;
+    EXPECT_FALSE(std::ifstream(dir.file("gpu.h5")).good()) << "no work is done";
+  }
+  EXPECT_EQ(run(roads + dir.file("x.h5") + " --backend gpu").code, 2);
+}
+
 TEST(Cli, CoverDeadLettersBadAreasWithReasonCodes) {
   // An areas.h5 written by another tool, with one good area and the bad-area corpus
   // (tests/cover/test_areas.h): cover completes, every bad area is a dead letter with its
