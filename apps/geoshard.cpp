@@ -543,6 +543,8 @@ int geoshard_main(int argc, char** argv) {
       g_report_path = ic.report;
       geoshard::ProgressMeter pm("ingest images", "images", 2.0, !ic.quiet);
       io.progress = [&](uint64_t d, uint64_t t) { progress_cb(pm, d, t); };
+      io.backend = *g_backend;
+      g_backend_stages = {"sort keys (zkey_batch)"};
       const auto s = geoshard::ingest::ingest_images(io);
       pm.finish(s.acc.records_in);
       g_record->extra()["output"] = io.out;

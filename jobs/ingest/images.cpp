@@ -318,9 +318,16 @@ ImageSummary ingest_images(const ImageOptions& opt) {
     if (opt.progress && ++done % 64 == 0) opt.progress(done, cands.size());
   }
   // Sort by (zkey, path): located photos in curve order, the unlocated last.
-  auto key = [](const Row& r) { return std::isnan(r.c.lat) ? kNoLocationKey : geohash::zkey(r.c.lon, r.c.lat); };
-  std::vector<std::pair<uint64_t, size_t>> order;
-  for (size_t i = 0; i < rows.size(); ++i) order.emplace_back(key(rows[i]), i);
+  // The keys of the located photos: one batch on the chosen backend.
+  std::vector<double> lon, lat;
+  std::vector<size_t> located;
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!std::isnan(rows[i].c.lat)) located.push_back(i), lon.push_back(rows[i].c.lon), lat.push_back(rows[i].c.lat);
+  std::vector<uint64_t> keys(located.size());
+  backend::zkey_batch(opt.backend, lon, lat, keys);
+  std::vector<std::pair<uint64_t, size_t>> order(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) order[i] = {kNoLocationKey, i};
+  for (size_t j = 0; j < located.size(); ++j) order[located[j]].first = keys[j];
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : rows[a.second].c.rel < rows[b.second].c.rel;
   });

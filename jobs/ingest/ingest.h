@@ -91,6 +91,7 @@ struct ImageOptions {
   std::string manifest;  // or a manifest (.csv with header, .jsonl); exactly one of in / manifest
   std::string out;
   std::string dead_letter;  // default: <out>.dead-letter.jsonl
+  backend::Choice backend;  // computes the sort keys of located photos (backend::zkey_batch)
   Progress progress;
 };
 
