@@ -293,6 +293,17 @@ struct PositionSink {
   }
 };
 
+// Records the plan (plan_equirect_view).
+struct PlanSink {
+  ViewPlan* plan;
+  void exact(int x, int y, double u, double v) {
+    ExactPixel e{x, y, 0, 0};
+    projection::view_position_exact(u, v, &e.qu, &e.qv);
+    plan->exact.push_back(e);
+  }
+  void tile(const projection::ViewTile& t, int cols, int rows) { plan->tiles.push_back(PlannedTile{t, cols, rows}); }
+};
+
 template <int C>
 void render_view_tiles(const uint8_t* src, int W, int H, int channels, int64_t stride, const projection::View& view,
                        uint8_t* out, int64_t out_stride) {
@@ -330,6 +341,47 @@ ViewTilingStats equirect_view_positions(int W, int H, const projection::View& vi
   ViewTilingStats st;
   TileWalker<PositionSink>(view, projection::Equirect{W, H}, sink, st).run();
   return st;
+}
+
+ViewPlan plan_equirect_view(int W, int H, const projection::View& view) {
+  check_view_args("plan_equirect_view", W, H, 1, W, view, view.width);
+  ViewPlan plan;
+  PlanSink sink{&plan};
+  TileWalker<PlanSink>(view, projection::Equirect{W, H}, sink, plan.stats).run();
+  return plan;
+}
+
+void render_view_plan(const uint8_t* src, int W, int H, int channels, int64_t stride, const ViewPlan& plan,
+                      const projection::View& view, uint8_t* out, int64_t out_stride) {
+  check_view_args("render_view_plan", W, H, channels, stride, view, out_stride);
+  for (const PlannedTile& p : plan.tiles)
+    for (int b = 0; b < p.rows; ++b)
+      for (int a = 0; a < p.cols; ++a)
+        view_tile_pixel_element(src, W, H, channels, stride, p.tile, a, b,
+                                out + (p.tile.y0 + b) * out_stride + static_cast<int64_t>(p.tile.x0 + a) * channels);
+  for (const ExactPixel& e : plan.exact)
+    projection::sample_bilinear_fixed(src, W, H, channels, stride, e.qu, e.qv,
+                                      out + e.y * out_stride + static_cast<int64_t>(e.x) * channels);
+}
+
+void validate_views_batch(std::span<const ImageRef> images, std::span<const ViewRequest> views) {
+  for (size_t k = 0; k < views.size(); ++k) {
+    const ViewRequest& r = views[k];
+    const std::string who = "render_equirect_views: view " + std::to_string(k);
+    if (r.image >= images.size())
+      throw std::out_of_range(who + ": image index " + std::to_string(r.image) + " >= " + std::to_string(images.size()));
+    const ImageRef& im = images[r.image];
+    check_view_args(who.c_str(), im.width, im.height, im.channels, im.stride, r.view, r.out_stride);
+    require(im.pixels != nullptr && r.out != nullptr, (who + ": null pixels").c_str());
+  }
+}
+
+void render_equirect_views(std::span<const ImageRef> images, std::span<const ViewRequest> views) {
+  validate_views_batch(images, views);
+  for (const ViewRequest& r : views) {
+    const ImageRef& im = images[r.image];
+    render_equirect_view(im.pixels, im.width, im.height, im.channels, im.stride, r.view, r.out, r.out_stride);
+  }
 }
 
 void render_camera_view(const uint8_t* src, const projection::Camera& cam, int channels, int64_t stride,

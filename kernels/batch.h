@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "kernels/blur.h"
 #include "kernels/geodesic.h"
@@ -112,6 +113,57 @@ struct ViewTilingStats {
 // view.height each), in units of 1/projection::kViewSampleOne px: u unwrapped within a tile, so
 // it may run past [-0.5, W - 0.5) near the seam (the sampler wraps it). For tests and diagnostics.
 ViewTilingStats equirect_view_positions(int W, int H, const projection::View& view, int64_t* qu, int64_t* qv);
+
+// ---- Many views of many equirect images: the batch the CUDA backend renders in one launch ----
+
+// An 8-bit image with `channels` interleaved channels, `stride` bytes per row (host memory).
+struct ImageRef {
+  const uint8_t* pixels;
+  int width, height, channels;
+  int64_t stride;
+};
+// One view to render: from images[image], into `out` (view.height rows of `out_stride` bytes).
+struct ViewRequest {
+  uint32_t image;
+  projection::View view;
+  uint8_t* out;
+  int64_t out_stride;
+};
+
+// How render_equirect_view covers one view, as flat lists (what a GPU renders per pixel):
+// interpolated tiles with the part of each inside the view, and the exact pixels with their
+// sample positions (view_position_exact of their exact equirect coordinates).
+struct PlannedTile {
+  projection::ViewTile tile;
+  int cols, rows;
+};
+struct ExactPixel {
+  int x, y;
+  int64_t qu, qv;
+};
+struct ViewPlan {
+  std::vector<PlannedTile> tiles;
+  std::vector<ExactPixel> exact;
+  ViewTilingStats stats;
+};
+
+// The plan of render_equirect_view for a view of a W x H equirect image (the same tile walk).
+// Throws std::invalid_argument on non-positive sizes or odd W.
+ViewPlan plan_equirect_view(int W, int H, const projection::View& view);
+
+// Renders a view from its plan with the per-pixel element functions only (view_tile_pixel_element
+// on the tiles, sample_bilinear_fixed at the exact pixels): the CUDA kernel's algorithm on the
+// CPU. Same bytes as render_equirect_view (tests/kernels/view_render_test). Same argument errors.
+void render_view_plan(const uint8_t* src, int W, int H, int channels, int64_t stride, const ViewPlan& plan,
+                      const projection::View& view, uint8_t* out, int64_t out_stride);
+
+// Checks every request: image index in range, the image 2:1-capable (positive sizes, even
+// width, stride large enough), view sizes positive, output stride large enough. Throws
+// std::invalid_argument / std::out_of_range naming the request's index, before any output.
+void validate_views_batch(std::span<const ImageRef> images, std::span<const ViewRequest> views);
+
+// render_equirect_view for every request (validated first).
+void render_equirect_views(std::span<const ImageRef> images, std::span<const ViewRequest> views);
 
 // The element function of render_camera_view: view pixel (x, y) of a view cut out of a planar
 // photo (pinhole or equidistant fisheye, projection::Camera), bilinear with the footprint clamped

@@ -5,12 +5,17 @@
 // gives the bytes of the per-pixel element functions a GPU runs; and the rendered views stay
 // within 1 level of the exact per-pixel renderer on images smooth enough for that to follow
 // from the position bound.
+// The GPU path's plan (flat tiles + exact pixels) rendered per pixel gives the same bytes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/batch.h"
@@ -154,6 +159,83 @@ TEST(ViewRender, CpuLoopGivesTheElementFunctionsBytes) {
   view_tile_position(t, 5, 9, &qu, &qv);
   sample_bilinear_fixed(src.data(), W, H, 3, W * 3, qu, qv, b);
   EXPECT_EQ(std::vector<uint8_t>(a, a + 3), std::vector<uint8_t>(b, b + 3));
+}
+
+// The GPU path's algorithm on the CPU: the plan (tiles + exact pixels, as flat lists) rendered
+// with the element functions alone gives render_equirect_view's bytes; the plan covers every
+// pixel exactly once; the batch (many views of several images) equals one call per view; bad
+// requests are refused before anything is written.
+TEST(ViewRender, PlanRenderedPerPixelGivesTheSameBytes) {
+  std::mt19937_64 rng(16);
+  int64_t exact = 0, tiles = 0;
+  for (int k = 0; k < 300; ++k) {
+    const int W = k % 25 == 0 ? 2 * uni_int(rng, 1024, 2048) : 2 * uni_int(rng, 4, 400), H = W / 2;
+    const int C = uni_int(rng, 1, 5);
+    const int64_t stride = static_cast<int64_t>(W) * C + (k % 3 == 0 ? uni_int(rng, 1, 7) : 0);
+    std::vector<uint8_t> src(static_cast<size_t>(stride) * H);
+    for (auto& b : src) b = static_cast<uint8_t>(rng());
+    const View w = random_view(rng, 120);
+    const int64_t out_stride = static_cast<int64_t>(w.width) * C + (k % 2);
+    std::vector<uint8_t> want(static_cast<size_t>(out_stride) * w.height, 0xAB), got(want);
+    render_equirect_view(src.data(), W, H, C, stride, w, want.data(), out_stride);
+    const ViewPlan plan = plan_equirect_view(W, H, w);
+    std::vector<int> hits(static_cast<size_t>(w.width) * w.height, 0);
+    for (const PlannedTile& t : plan.tiles)
+      for (int b = 0; b < t.rows; ++b)
+        for (int a = 0; a < t.cols; ++a) ++hits[static_cast<size_t>(t.tile.y0 + b) * w.width + t.tile.x0 + a];
+    for (const ExactPixel& e : plan.exact) ++hits[static_cast<size_t>(e.y) * w.width + e.x];
+    ASSERT_TRUE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; })) << "case " << k;
+    EXPECT_EQ(plan.stats.exact_pixels, static_cast<int64_t>(plan.exact.size()));
+    render_view_plan(src.data(), W, H, C, stride, plan, w, got.data(), out_stride);
+    ASSERT_EQ(got, want) << "case " << k << ": W " << W << " C " << C << " view " << w.width << "x" << w.height;
+    exact += static_cast<int64_t>(plan.exact.size());
+    tiles += static_cast<int64_t>(plan.tiles.size());
+  }
+  EXPECT_GT(exact, 1000);  // both halves of the plan were exercised
+  EXPECT_GT(tiles, 1000);
+
+  // The batch: 3 images, 12 views in mixed order, against one render_equirect_view per view.
+  std::vector<std::vector<uint8_t>> imgs;
+  std::vector<ImageRef> refs;
+  for (int i = 0; i < 3; ++i) {
+    const int W = 2 * uni_int(rng, 50, 300), C = i == 2 ? 1 : 3;
+    imgs.emplace_back(static_cast<size_t>(W) * C * (W / 2));
+    for (auto& b : imgs.back()) b = static_cast<uint8_t>(rng());
+    refs.push_back(ImageRef{imgs.back().data(), W, W / 2, C, static_cast<int64_t>(W) * C});
+  }
+  std::vector<std::pair<uint32_t, View>> asked;
+  for (int k = 0; k < 12; ++k) asked.emplace_back(static_cast<uint32_t>(uni_int(rng, 0, 2)), random_view(rng, 90));
+  std::vector<std::vector<uint8_t>> outs, wants;
+  for (const auto& [i, w] : asked) {
+    const int64_t os = static_cast<int64_t>(w.width) * refs[i].channels;
+    outs.emplace_back(static_cast<size_t>(os) * w.height, 0);
+    wants.emplace_back(outs.back().size(), 0);
+    render_equirect_view(refs[i].pixels, refs[i].width, refs[i].height, refs[i].channels, refs[i].stride, w,
+                         wants.back().data(), os);
+  }
+  std::vector<ViewRequest> req;
+  for (size_t k = 0; k < asked.size(); ++k) {
+    const auto& [i, w] = asked[k];
+    req.push_back(ViewRequest{i, w, outs[k].data(), static_cast<int64_t>(w.width) * refs[i].channels});
+  }
+  render_equirect_views(refs, req);
+  for (size_t k = 0; k < req.size(); ++k) ASSERT_EQ(outs[k], wants[k]) << "view " << k;
+
+  // Bad requests: refused before any output is written, naming the request.
+  for (auto& o : outs) std::fill(o.begin(), o.end(), 0);
+  auto bad = req;
+  bad[7].image = 3;
+  EXPECT_THROW(render_equirect_views(refs, bad), std::out_of_range);
+  bad = req;
+  bad[5].out_stride = 1;
+  try {
+    render_equirect_views(refs, bad);
+    ADD_FAILURE() << "a too-small output stride was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("view 5"), std::string::npos) << e.what();
+  }
+  for (const auto& o : outs) ASSERT_TRUE(std::all_of(o.begin(), o.end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_NO_THROW(render_equirect_views(refs, std::span<const ViewRequest>()));
 }
 
 // An equirect of a smooth function on the sphere (continuous across the seam and the poles):
