@@ -691,6 +691,8 @@ int geoshard_main(int argc, char** argv) {
                                  : blur_mode == "pixelate" ? geoshard::blur::Mode::kPixelate
                                                            : geoshard::blur::Mode::kGaussian;
         bo.progress = !bc.quiet;
+        bo.anonymise.backend = *g_backend;
+        g_backend_stages = {"view projection (render_equirect_views)"};
         geoshard::engine::Engine eng(comm);
         const auto res = geoshard::blur::run_blur(eng, bo);
         if (res.interrupted) {

@@ -3,8 +3,10 @@
 
 #include <cuda_runtime.h>
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace geoshard::cuda {
 
@@ -79,6 +81,57 @@ __global__ void zkey_kernel(const double* lon, const double* lat, uint64_t* out,
     out[i] = geohash::zkey(lon[i], lat[i]);
 }
 
+// The batch of render_equirect_views_cuda, flattened for the device.
+struct DeviceImage {
+  uint64_t offset;  // into the concatenated image buffer
+  int width, height, channels;
+  int64_t stride;
+};
+struct DeviceView {
+  uint32_t image;
+  uint64_t out_offset;  // into the packed output buffer (rows of width * channels bytes)
+  int64_t out_stride;
+};
+struct DeviceTile {
+  PlannedTile planned;
+  uint32_t view;
+};
+struct DeviceExact {
+  ExactPixel pixel;
+  uint32_t view;
+};
+
+// One block per tile (grid-stride over tiles); the block's threads cover the tile's pixels.
+__global__ void view_tiles_kernel(const uint8_t* images, const DeviceImage* image_meta, const DeviceView* view_meta,
+                                  const DeviceTile* tiles, uint64_t n_tiles, uint8_t* out) {
+  for (uint64_t t = blockIdx.x; t < n_tiles; t += gridDim.x) {
+    const DeviceTile dt = tiles[t];
+    const DeviceView vm = view_meta[dt.view];
+    const DeviceImage im = image_meta[vm.image];
+    const int n = dt.planned.cols * dt.planned.rows;
+    for (int p = threadIdx.x; p < n; p += blockDim.x) {
+      const int a = p % dt.planned.cols, b = p / dt.planned.cols;
+      uint8_t* o = out + vm.out_offset + (dt.planned.tile.y0 + b) * vm.out_stride +
+                   static_cast<int64_t>(dt.planned.tile.x0 + a) * im.channels;
+      view_tile_pixel_element(images + im.offset, im.width, im.height, im.channels, im.stride, dt.planned.tile, a, b, o);
+    }
+  }
+}
+
+__global__ void view_exact_pixels_kernel(const uint8_t* images, const DeviceImage* image_meta,
+                                         const DeviceView* view_meta, const DeviceExact* exact, uint64_t n,
+                                         uint8_t* out) {
+  for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
+    const DeviceExact e = exact[i];
+    const DeviceView vm = view_meta[e.view];
+    const DeviceImage im = image_meta[vm.image];
+    uint8_t* o = out + vm.out_offset + e.pixel.y * vm.out_stride + static_cast<int64_t>(e.pixel.x) * im.channels;
+    projection::sample_bilinear_fixed(images + im.offset, im.width, im.height, im.channels, im.stride, e.pixel.qu,
+                                      e.pixel.qv, o);
+  }
+}
+
 }  // namespace
 
 int device_count() {
@@ -137,6 +190,77 @@ void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, s
   check(cudaGetLastError(), "zkey_kernel launch");
   check(cudaDeviceSynchronize(), "zkey_kernel");
   d_out.download(out.data());
+}
+
+void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<const ViewRequest> views) {
+  validate_views_batch(images, views);
+  if (views.empty()) return;
+  require_device();
+
+  // The images the requests use, packed (rows of width * channels bytes) into one buffer.
+  std::vector<int64_t> slot(images.size(), -1);
+  std::vector<DeviceImage> image_meta;
+  uint64_t image_bytes = 0;
+  for (const ViewRequest& r : views) {
+    if (slot[r.image] >= 0) continue;
+    const ImageRef& im = images[r.image];
+    slot[r.image] = static_cast<int64_t>(image_meta.size());
+    const int64_t row = static_cast<int64_t>(im.width) * im.channels;
+    image_meta.push_back(DeviceImage{image_bytes, im.width, im.height, im.channels, row});
+    image_bytes += static_cast<uint64_t>(row) * im.height;
+  }
+  std::vector<uint8_t> host_images(image_bytes);
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (slot[i] < 0) continue;
+    const DeviceImage& m = image_meta[slot[i]];
+    for (int y = 0; y < m.height; ++y)
+      std::memcpy(host_images.data() + m.offset + static_cast<uint64_t>(y) * m.stride,
+                  images[i].pixels + y * images[i].stride, static_cast<size_t>(m.stride));
+  }
+
+  // The plans (host: the same tile walk as the CPU renderer), flattened.
+  std::vector<DeviceView> view_meta;
+  std::vector<DeviceTile> tiles;
+  std::vector<DeviceExact> exact;
+  uint64_t out_bytes = 0;
+  for (size_t k = 0; k < views.size(); ++k) {
+    const ViewRequest& r = views[k];
+    const DeviceImage& m = image_meta[slot[r.image]];
+    const int64_t row = static_cast<int64_t>(r.view.width) * m.channels;
+    view_meta.push_back(DeviceView{static_cast<uint32_t>(slot[r.image]), out_bytes, row});
+    out_bytes += static_cast<uint64_t>(row) * r.view.height;
+    const ViewPlan plan = plan_equirect_view(m.width, m.height, r.view);
+    for (const PlannedTile& t : plan.tiles) tiles.push_back(DeviceTile{t, static_cast<uint32_t>(k)});
+    for (const ExactPixel& e : plan.exact) exact.push_back(DeviceExact{e, static_cast<uint32_t>(k)});
+  }
+
+  auto d_images = to_device(host_images.data(), host_images.size());
+  auto d_image_meta = to_device(image_meta.data(), image_meta.size());
+  auto d_view_meta = to_device(view_meta.data(), view_meta.size());
+  auto d_tiles = to_device(tiles.data(), tiles.size());
+  auto d_exact = to_device(exact.data(), exact.size());
+  DeviceBuffer<uint8_t> d_out(out_bytes);
+  if (!tiles.empty()) {
+    const uint64_t n = tiles.size();
+    view_tiles_kernel<<<static_cast<int>(n < 65535 ? n : 65535), kBlock>>>(
+        d_images.get(), d_image_meta.get(), d_view_meta.get(), d_tiles.get(), n, d_out.get());
+    check(cudaGetLastError(), "view_tiles_kernel launch");
+  }
+  if (!exact.empty()) {
+    view_exact_pixels_kernel<<<grid_for(exact.size()), kBlock>>>(d_images.get(), d_image_meta.get(), d_view_meta.get(),
+                                                                  d_exact.get(), exact.size(), d_out.get());
+    check(cudaGetLastError(), "view_exact_pixels_kernel launch");
+  }
+  check(cudaDeviceSynchronize(), "view kernels");
+  std::vector<uint8_t> host_out(out_bytes);
+  d_out.download(host_out.data());
+  for (size_t k = 0; k < views.size(); ++k) {
+    const ViewRequest& r = views[k];
+    const DeviceView& vm = view_meta[k];
+    for (int y = 0; y < r.view.height; ++y)
+      std::memcpy(r.out + y * r.out_stride, host_out.data() + vm.out_offset + static_cast<uint64_t>(y) * vm.out_stride,
+                  static_cast<size_t>(vm.out_stride));
+  }
 }
 
 }  // namespace geoshard::cuda

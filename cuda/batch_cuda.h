@@ -43,4 +43,13 @@ void pip_batch_cuda(const PolygonSet& polys, std::span<const double> lon, std::s
 // GPU zkey_batch: out[i] = geohash::zkey(lon[i], lat[i]).
 void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
 
+// GPU render_equirect_views: every view of every image of the batch in two launches -- one
+// for all interpolated tiles (a block per tile, view_tile_pixel_element per pixel), one for all
+// exact pixels (sample_bilinear_fixed) -- after plan_equirect_view of each view on the host
+// (the same tile walk as the CPU, so the same bytes). Each image the requests use is copied to
+// the device once; outputs come back into the requests' buffers (their strides respected, bytes
+// past view.width * channels in a row untouched). Same argument errors as the CPU version
+// (validate_views_batch), raised before any device work.
+void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<const ViewRequest> views);
+
 }  // namespace geoshard::cuda

@@ -80,4 +80,13 @@ void pip_batch(const Choice& b, const PolygonSet& polys, std::span<const double>
 #endif
 }
 
+void render_equirect_views(const Choice& b, std::span<const ImageRef> images, std::span<const ViewRequest> views) {
+  if (b.kind == Kind::cpu) return geoshard::render_equirect_views(images, views);
+#ifdef GEOSHARD_WITH_CUDA
+  cuda::render_equirect_views_cuda(images, views);
+#else
+  no_cuda_in_build();
+#endif
+}
+
 }  // namespace geoshard::backend

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "jobs/backend/backend.h"
 #include "jobs/blur/detect.h"
 #include "kernels/batch.h"
 
@@ -44,7 +45,15 @@ struct AnonymiseOptions {
   // view, and upright-face detectors only find faces within about ±20° of upright.
   int pole_rotations = 8;
   RegionBlurOptions blur;      // mode, strength
+  // Where the equirect views are rendered (backend::render_equirect_views, kViewsPerBatch views
+  // per call); the bytes do not depend on it.
+  backend::Choice backend;
 };
+
+// Equirect views rendered per batch call: the batch amortises the GPU's image upload and launch;
+// the bound keeps the views held at once (each one about the source's resolution) to a few
+// hundred MB.
+inline constexpr int kViewsPerBatch = 8;
 
 struct Region {
   std::string cls, model;

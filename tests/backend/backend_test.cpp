@@ -112,6 +112,29 @@ TEST(Backend, DispatchersMatchTheCpuBatches) {
     backend::pip_batch(other, pc.view(), pc.lon, pc.lat, pc.poly_of_point, pg2);
     EXPECT_EQ(pg2, pw);
   }
+  // Views: several views of two images, through both choices, against one render_equirect_view each.
+  std::vector<uint8_t> img_a(96 * 48 * 3), img_b(200 * 100);
+  for (auto& b : img_a) b = static_cast<uint8_t>(rng());
+  for (auto& b : img_b) b = static_cast<uint8_t>(rng());
+  const std::vector<ImageRef> images = {{img_a.data(), 96, 48, 3, 96 * 3}, {img_b.data(), 200, 100, 1, 200}};
+  for (const backend::Choice* choice : {&cpu, &other}) {
+    std::vector<std::vector<uint8_t>> got, want;
+    std::vector<ViewRequest> req;
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t i = k % 2;
+      const projection::View w{-3.0 + 0.8 * k, k == 3 ? projection::kPi / 2 : 0.2 * k - 0.7, 1.2, 0.9, 17 + 5 * k, 13 + 3 * k};
+      const int64_t os = static_cast<int64_t>(w.width) * images[i].channels;
+      got.emplace_back(static_cast<size_t>(os) * w.height, 0);
+      want.emplace_back(got.back().size(), 0);
+      render_equirect_view(images[i].pixels, images[i].width, images[i].height, images[i].channels, images[i].stride, w,
+                           want.back().data(), os);
+      req.push_back(ViewRequest{i, w, nullptr, os});
+    }
+    for (size_t k = 0; k < req.size(); ++k) req[k].out = got[k].data();
+    backend::render_equirect_views(*choice, images, req);
+    for (size_t k = 0; k < req.size(); ++k) EXPECT_EQ(got[k], want[k]) << choice->name() << " view " << k;
+  }
+
   // Argument errors are the CPU batch's, whichever backend.
   std::vector<double> one(1);
   std::vector<uint64_t> none;

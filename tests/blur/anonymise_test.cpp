@@ -55,6 +55,13 @@ TEST(Anonymise, OracleTargetsAreCoveredEverywhereOnTheSphere) {
     EXPECT_EQ(st.views, 33 + 2 * (opt.pole_rotations - 1));  // the layout, plus the turned zenith and nadir views
     EXPECT_GE(st.oversampling, 1.0);
     EXPECT_GE(regions.size(), targets.size() - 1);  // a merge may join nothing wrongly; see below
+    // The views rendered through the other backend (the GPU where there is one; here the CPU
+    // again) give the same regions: the rendered bytes do not depend on the backend.
+    AnonymiseOptions other = opt;
+    other.backend = backend::resolve(backend::Request::automatic);
+    const auto again = find_regions(img, "equirect", dets, other);
+    ASSERT_EQ(again.size(), regions.size()) << other.backend.name();
+    for (size_t r = 0; r < regions.size(); ++r) EXPECT_EQ(again[r].polygons, regions[r].polygons) << "region " << r;
     cv::Mat out = img.clone();
     apply_regions(out, true, regions, opt);
     // Pixels inside some region polygon (or its seam copy), rasterised over each polygon's box.

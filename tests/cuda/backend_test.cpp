@@ -24,6 +24,7 @@ TEST(CudaBackend, EmptyBatchesNeedNoDevice) {
   const auto pc = testing::make_pip_cases(1, 2, 3);
   EXPECT_NO_THROW(cuda::pip_batch_cuda(pc.view(), {}, {}, {}, {}));
   EXPECT_NO_THROW(cuda::zkey_batch_cuda({}, {}, {}));
+  EXPECT_NO_THROW(cuda::render_equirect_views_cuda({}, {}));
 }
 
 TEST(CudaBackend, ArgumentErrorsComeFirst) {
@@ -34,6 +35,11 @@ TEST(CudaBackend, ArgumentErrorsComeFirst) {
   bad[0] = 99;
   std::vector<PipResult> ok(pc.lon.size());
   EXPECT_THROW(cuda::pip_batch_cuda(pc.view(), pc.lon, pc.lat, bad, ok), std::out_of_range);
+  std::vector<uint8_t> img(64 * 32 * 3), view(10 * 10 * 3);
+  const ImageRef ref{img.data(), 64, 32, 3, 64 * 3};
+  const ViewRequest req{1, projection::View{0, 0, 1, 1, 10, 10}, view.data(), 30};
+  EXPECT_THROW(cuda::render_equirect_views_cuda(std::span<const ImageRef>(&ref, 1), std::span<const ViewRequest>(&req, 1)),
+               std::out_of_range);  // image 1 of 1
 }
 
 TEST(CudaBackend, NoDeviceIsAClearError) {
@@ -48,6 +54,11 @@ TEST(CudaBackend, NoDeviceIsAClearError) {
   }
   std::vector<uint64_t> keys(pc.lon.size());
   EXPECT_THROW(cuda::zkey_batch_cuda(pc.lon, pc.lat, keys), std::runtime_error);
+  std::vector<uint8_t> img(64 * 32 * 3), view(10 * 10 * 3);
+  const ImageRef ref{img.data(), 64, 32, 3, 64 * 3};
+  const ViewRequest req{0, projection::View{0, 0, 1, 1, 10, 10}, view.data(), 30};
+  EXPECT_THROW(cuda::render_equirect_views_cuda(std::span<const ImageRef>(&ref, 1), std::span<const ViewRequest>(&req, 1)),
+               std::runtime_error);
 }
 
 }  // namespace
