@@ -397,27 +397,41 @@ void render_camera_view(const uint8_t* src, const projection::Camera& cam, int c
   }
 }
 
+RegionPlan plan_region(int W, int H, const double* u, const double* v, int n, const RegionBlurOptions& opt) {
+  RegionPlan p;
+  double umin = u[0], umax = u[0], vmin = v[0], vmax = v[0];
+  for (int k = 1; k < n; ++k) umin = std::min(umin, u[k]), umax = std::max(umax, u[k]), vmin = std::min(vmin, v[k]), vmax = std::max(vmax, v[k]);
+  if (!(umax >= 0 && vmax >= 0 && umin <= W - 1 && vmin <= H - 1)) return p;  // (also NaN)
+  // Pixels whose centres can be inside: [ceil(umin), floor(umax)] clipped to the image (clipped
+  // as doubles: a vertex at 1e300 must not overflow an int).
+  p.x0 = static_cast<int>(std::max(0.0, std::ceil(umin))), p.x1 = static_cast<int>(std::min(W - 1.0, std::floor(umax)));
+  p.y0 = static_cast<int>(std::max(0.0, std::ceil(vmin))), p.y1 = static_cast<int>(std::min(H - 1.0, std::floor(vmax)));
+  if (p.empty()) return p;
+  const double bw = umax - umin, bh = vmax - vmin;
+  p.wx0 = p.x0, p.wx1 = p.x1, p.wy0 = p.y0, p.wy1 = p.y1;
+  if (opt.mode == blur::Mode::kGaussian) {
+    blur::box_radii(blur::gaussian_sigma(bw, bh, opt.strength), p.r);
+    const int grow = p.r[0] + p.r[1] + p.r[2];
+    p.wx0 = std::max(0, p.x0 - grow), p.wx1 = std::min(W - 1, p.x1 + grow);
+    p.wy0 = std::max(0, p.y0 - grow), p.wy1 = std::min(H - 1, p.y1 + grow);
+  } else if (opt.mode == blur::Mode::kPixelate) {
+    p.cell = std::max(2, static_cast<int>(std::ceil(std::min(bw, bh) / std::max(1, opt.pixel_cells))));
+  }
+  return p;
+}
+
 uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,
                      const RegionBlurOptions& opt) {
   require(W > 0 && H > 0 && channels > 0 && channels <= 4, "blur_region: bad image size or channels");
   require(stride >= static_cast<int64_t>(W) * channels, "blur_region: stride too small");
   require(n >= 3, "blur_region: a region needs at least 3 vertices");
-  double umin = u[0], umax = u[0], vmin = v[0], vmax = v[0];
-  for (int k = 1; k < n; ++k) umin = std::min(umin, u[k]), umax = std::max(umax, u[k]), vmin = std::min(vmin, v[k]), vmax = std::max(vmax, v[k]);
-  if (!(umax >= 0 && vmax >= 0 && umin <= W - 1 && vmin <= H - 1)) return 0;  // (also NaN)
-  // Pixels whose centres can be inside: [ceil(umin), floor(umax)] clipped to the image.
-  const int x0 = std::max(0, static_cast<int>(std::ceil(umin))), x1 = std::min(W - 1, static_cast<int>(std::floor(umax)));
-  const int y0 = std::max(0, static_cast<int>(std::ceil(vmin))), y1 = std::min(H - 1, static_cast<int>(std::floor(vmax)));
-  if (x0 > x1 || y0 > y1) return 0;
-  const double bw = umax - umin, bh = vmax - vmin;
+  const RegionPlan p = plan_region(W, H, u, v, n, opt);
+  if (p.empty()) return 0;
+  const int x0 = p.x0, x1 = p.x1, y0 = p.y0, y1 = p.y1;
   // The values the region's pixels take, over the window [wx0, wx1] x [wy0, wy1].
-  int wx0 = x0, wx1 = x1, wy0 = y0, wy1 = y1;
+  const int wx0 = p.wx0, wx1 = p.wx1, wy0 = p.wy0, wy1 = p.wy1;
   std::vector<uint8_t> a;
   if (opt.mode == blur::Mode::kGaussian) {
-    int r[3];
-    blur::box_radii(blur::gaussian_sigma(bw, bh, opt.strength), r);
-    const int grow = r[0] + r[1] + r[2];
-    wx0 = std::max(0, x0 - grow), wx1 = std::min(W - 1, x1 + grow), wy0 = std::max(0, y0 - grow), wy1 = std::min(H - 1, y1 + grow);
     const int ww = wx1 - wx0 + 1, wh = wy1 - wy0 + 1;
     a.resize(static_cast<size_t>(ww) * wh * channels);
     for (int y = 0; y < wh; ++y)
@@ -444,20 +458,17 @@ uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, c
         }
       a.swap(b);
     };
-    for (int k = 0; k < 3; ++k) pass(true, r[k]);
-    for (int k = 0; k < 3; ++k) pass(false, r[k]);
+    for (int k = 0; k < 3; ++k) pass(true, p.r[k]);
+    for (int k = 0; k < 3; ++k) pass(false, p.r[k]);
   } else if (opt.mode == blur::Mode::kPixelate) {
-    const int cell = std::max(2, static_cast<int>(std::ceil(std::min(bw, bh) / std::max(1, opt.pixel_cells))));
+    const int cell = p.cell;
     const int ww = x1 - x0 + 1, wh = y1 - y0 + 1;
     a.resize(static_cast<size_t>(ww) * wh * channels);
     for (int cy = y0; cy <= y1; cy += cell)
       for (int cx = x0; cx <= x1; cx += cell) {
         const int ex = std::min(x1, cx + cell - 1), ey = std::min(y1, cy + cell - 1);
         for (int c = 0; c < channels; ++c) {
-          int sum = 0, cnt = 0;
-          for (int y = cy; y <= ey; ++y)
-            for (int x = cx; x <= ex; ++x) sum += img[y * stride + static_cast<int64_t>(x) * channels + c], ++cnt;
-          const uint8_t m = static_cast<uint8_t>((sum + cnt / 2) / cnt);
+          const uint8_t m = blur::cell_mean(img, stride, channels, c, cx, cy, ex, ey);
           for (int y = cy; y <= ey; ++y)
             for (int x = cx; x <= ex; ++x) a[(static_cast<size_t>(y - y0) * ww + (x - x0)) * channels + c] = m;
         }
@@ -468,11 +479,142 @@ uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, c
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x) {
       if (!blur::covers(u, v, n, x, y)) continue;
-      uint8_t* p = img + y * stride + static_cast<int64_t>(x) * channels;
+      uint8_t* q = img + y * stride + static_cast<int64_t>(x) * channels;
       for (int c = 0; c < channels; ++c)
-        p[c] = opt.mode == blur::Mode::kSolid ? opt.solid[c] : a[(static_cast<size_t>(y - wy0) * ww + (x - wx0)) * channels + c];
+        q[c] = opt.mode == blur::Mode::kSolid ? opt.solid[c] : a[(static_cast<size_t>(y - wy0) * ww + (x - wx0)) * channels + c];
       ++written;
     }
+  return written;
+}
+
+void validate_regions_batch(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                            std::span<const RegionRequest> regions) {
+  if (u.size() != v.size()) throw std::invalid_argument("blur_regions: u and v must have the same size");
+  for (size_t k = 0; k < regions.size(); ++k) {
+    const RegionRequest& r = regions[k];
+    const std::string who = "blur_regions: region " + std::to_string(k);
+    if (r.image >= images.size())
+      throw std::out_of_range(who + ": image index " + std::to_string(r.image) + " >= " + std::to_string(images.size()));
+    const ImageBuffer& im = images[r.image];
+    require(im.pixels != nullptr && im.width > 0 && im.height > 0 && im.channels > 0 && im.channels <= 4,
+            (who + ": bad image size or channels").c_str());
+    require(im.stride >= static_cast<int64_t>(im.width) * im.channels, (who + ": stride too small").c_str());
+    require(r.n >= 3, (who + ": a region needs at least 3 vertices").c_str());
+    if (static_cast<uint64_t>(r.first) + static_cast<uint64_t>(r.n) > u.size())
+      throw std::out_of_range(who + ": vertices past the end of the vertex arrays");
+  }
+}
+
+uint64_t blur_regions(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                      std::span<const RegionRequest> regions, const RegionBlurOptions& opt) {
+  validate_regions_batch(images, u, v, regions);
+  uint64_t written = 0;
+  for (const RegionRequest& r : regions) {
+    const ImageBuffer& im = images[r.image];
+    written += blur_region(im.pixels, im.width, im.height, im.channels, im.stride, u.data() + r.first, v.data() + r.first,
+                           r.n, opt);
+  }
+  return written;
+}
+
+std::vector<int> region_waves(std::span<const RegionRequest> regions, std::span<const RegionPlan> plans) {
+  if (plans.size() != regions.size()) throw std::invalid_argument("region_waves: one plan per region");
+  // Within a wave every region reads the image as the wave found it. For an earlier region i of
+  // the same image: if i writes what j reads (i's write box meets j's window; two writes to one
+  // pixel are such a case, a write box lying inside its window), j must come in a later wave; if
+  // j writes what i reads (j's write box meets i's window), j must not come in an earlier wave
+  // (in the same wave i still reads the snapshot, as in order).
+  auto meets = [](int ax0, int ax1, int ay0, int ay1, int bx0, int bx1, int by0, int by1) {
+    return ax0 <= bx1 && bx0 <= ax1 && ay0 <= by1 && by0 <= ay1;
+  };
+  std::vector<int> wave(regions.size(), 0);
+  for (size_t j = 0; j < regions.size(); ++j) {
+    const RegionPlan& b = plans[j];
+    if (b.empty()) continue;
+    for (size_t i = 0; i < j; ++i) {
+      const RegionPlan& a = plans[i];
+      if (a.empty() || regions[i].image != regions[j].image || wave[i] + 1 <= wave[j]) continue;
+      if (meets(a.x0, a.x1, a.y0, a.y1, b.wx0, b.wx1, b.wy0, b.wy1))
+        wave[j] = wave[i] + 1;
+      else if (meets(b.x0, b.x1, b.y0, b.y1, a.wx0, a.wx1, a.wy0, a.wy1))
+        wave[j] = std::max(wave[j], wave[i]);
+    }
+  }
+  return wave;
+}
+
+uint64_t blur_region_elements(const uint8_t* src, uint8_t* dst, int W, int H, int channels, int64_t stride,
+                              const double* u, const double* v, int n, const RegionPlan& p,
+                              const RegionBlurOptions& opt) {
+  (void)H;
+  if (p.empty()) return 0;
+  const int ww = p.wx1 - p.wx0 + 1, wh = p.wy1 - p.wy0 + 1;
+  std::vector<uint8_t> a, b;
+  if (opt.mode == blur::Mode::kGaussian) {  // copy the window, then six passes of box_element
+    a.resize(static_cast<size_t>(ww) * wh * channels);
+    b.resize(a.size());
+    for (int y = 0; y < wh; ++y)
+      for (int x = 0; x < ww * channels; ++x)
+        a[static_cast<size_t>(y) * ww * channels + x] = src[(p.wy0 + y) * stride + static_cast<int64_t>(p.wx0) * channels + x];
+    for (int axis = 0; axis < 2; ++axis)
+      for (int k = 0; k < 3; ++k) {
+        for (int y = 0; y < wh; ++y)
+          for (int x = 0; x < ww; ++x)
+            for (int c = 0; c < channels; ++c) {
+              const size_t i = (static_cast<size_t>(y) * ww + x) * channels + c;
+              b[i] = axis == 0 ? blur::box_element(&a[i], channels, x, p.r[k], 0, ww - 1)
+                               : blur::box_element(&a[i], static_cast<int64_t>(ww) * channels, y, p.r[k], 0, wh - 1);
+            }
+        a.swap(b);
+      }
+  }
+  uint64_t written = 0;
+  for (int y = p.y0; y <= p.y1; ++y)
+    for (int x = p.x0; x <= p.x1; ++x) {
+      if (!blur::covers(u, v, n, x, y)) continue;
+      uint8_t* q = dst + y * stride + static_cast<int64_t>(x) * channels;
+      for (int c = 0; c < channels; ++c) {
+        if (opt.mode == blur::Mode::kSolid) {
+          q[c] = opt.solid[c];
+        } else if (opt.mode == blur::Mode::kPixelate) {
+          const int cx = p.x0 + (x - p.x0) / p.cell * p.cell, cy = p.y0 + (y - p.y0) / p.cell * p.cell;
+          q[c] = blur::cell_mean(src, stride, channels, c, cx, cy, std::min(p.x1, cx + p.cell - 1), std::min(p.y1, cy + p.cell - 1));
+        } else {
+          q[c] = a[(static_cast<size_t>(y - p.wy0) * ww + (x - p.wx0)) * channels + c];
+        }
+      }
+      ++written;
+    }
+  return written;
+}
+
+uint64_t blur_regions_in_waves(std::span<const ImageBuffer> images, std::span<const double> u,
+                               std::span<const double> v, std::span<const RegionRequest> regions,
+                               const RegionBlurOptions& opt) {
+  validate_regions_batch(images, u, v, regions);
+  std::vector<RegionPlan> plans;
+  for (const RegionRequest& r : regions) {
+    const ImageBuffer& im = images[r.image];
+    plans.push_back(plan_region(im.width, im.height, u.data() + r.first, v.data() + r.first, r.n, opt));
+  }
+  const std::vector<int> wave = region_waves(regions, plans);
+  const int waves = wave.empty() ? 0 : *std::max_element(wave.begin(), wave.end()) + 1;
+  uint64_t written = 0;
+  std::vector<std::vector<uint8_t>> snapshot(images.size());
+  for (int w = 0; w < waves; ++w) {
+    for (size_t i = 0; i < images.size(); ++i) {  // every image as the wave finds it
+      const ImageBuffer& im = images[i];
+      snapshot[i].assign(im.pixels, im.pixels + static_cast<size_t>(im.stride) * (im.height - 1) +
+                                        static_cast<size_t>(im.width) * im.channels);
+    }
+    for (size_t k = 0; k < regions.size(); ++k) {
+      if (wave[k] != w) continue;
+      const RegionRequest& r = regions[k];
+      const ImageBuffer& im = images[r.image];
+      written += blur_region_elements(snapshot[r.image].data(), im.pixels, im.width, im.height, im.channels, im.stride,
+                                      u.data() + r.first, v.data() + r.first, r.n, plans[k], opt);
+    }
+  }
   return written;
 }
 

@@ -206,4 +206,67 @@ struct RegionBlurOptions {
 uint64_t blur_region(uint8_t* img, int W, int H, int channels, int64_t stride, const double* u, const double* v, int n,
                      const RegionBlurOptions& opt);
 
+// The arithmetic of one region of blur_region, before any pixel: the pixels whose centres can be
+// inside (the write box [x0, x1] x [y0, y1], clipped to the image; none when x0 > x1 or
+// y0 > y1, also for NaN vertices), the pixels read (the window [wx0, wx1] x [wy0, wy1]: the
+// write box grown by r[0] + r[1] + r[2] for the gaussian, else the write box), the gaussian's
+// box radii and the pixelate cell side. Shared by blur_region and the GPU batch.
+struct RegionPlan {
+  int x0 = 0, x1 = -1, y0 = 0, y1 = -1;
+  int wx0 = 0, wx1 = -1, wy0 = 0, wy1 = -1;
+  int r[3] = {0, 0, 0};
+  int cell = 0;
+  bool empty() const { return x0 > x1 || y0 > y1; }
+};
+RegionPlan plan_region(int W, int H, const double* u, const double* v, int n, const RegionBlurOptions& opt);
+
+// ---- Many regions of many images: the batch the CUDA backend blurs per launch ----
+
+// An 8-bit image edited in place (host memory).
+struct ImageBuffer {
+  uint8_t* pixels;
+  int width, height, channels;
+  int64_t stride;
+};
+// One region: the polygon u[first, first + n), v[same] of the flat vertex arrays, on images[image].
+struct RegionRequest {
+  uint32_t image;
+  uint32_t first;
+  int n;
+};
+
+// Checks the batch: image indices in range, images of 1-4 channels with strides large enough,
+// polygons of >= 3 vertices inside the vertex arrays (u and v of one size). Throws
+// std::invalid_argument / std::out_of_range naming the region's index, before any pixel changes.
+void validate_regions_batch(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                            std::span<const RegionRequest> regions);
+
+// blur_region for every region in order (validated first); returns the pixels written.
+uint64_t blur_regions(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                      std::span<const RegionRequest> regions, const RegionBlurOptions& opt);
+
+// The GPU's schedule: waves of regions that can be blurred at the same time, every region of a
+// wave reading the image as the wave found it, with the result of blurring them in order.
+// For each earlier region i of its image, region j goes in a later wave than i when i's write
+// box meets j's window (j reads or overwrites what i writes), and in no earlier wave than i when
+// j's write box meets i's window (i must read the pixels before j writes them). Returns the wave
+// of each region (0-based).
+std::vector<int> region_waves(std::span<const RegionRequest> regions, std::span<const RegionPlan> plans);
+
+// One region with the per-element functions only -- blur::box_element passes over the window,
+// blur::cell_mean, blur::covers -- reading `src` (the image as it was before the region) and
+// writing the covered pixels into `dst` (another buffer of the same layout): the GPU kernels'
+// algorithm on the CPU. With dst a copy of src it gives blur_region's bytes. Returns the pixels
+// written.
+uint64_t blur_region_elements(const uint8_t* src, uint8_t* dst, int W, int H, int channels, int64_t stride,
+                              const double* u, const double* v, int n, const RegionPlan& plan,
+                              const RegionBlurOptions& opt);
+
+// The GPU's whole algorithm on the CPU: region_waves, then per wave every region read from the
+// image as the wave found it (a snapshot) and written by blur_region_elements. Same bytes and
+// count as blur_regions (tests/kernels/blur_test).
+uint64_t blur_regions_in_waves(std::span<const ImageBuffer> images, std::span<const double> u,
+                               std::span<const double> v, std::span<const RegionRequest> regions,
+                               const RegionBlurOptions& opt);
+
 }  // namespace geoshard

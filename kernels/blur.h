@@ -79,4 +79,14 @@ GEOSHARD_HD_INLINE uint8_t box_element(const uint8_t* p, int64_t step, int pos, 
   return static_cast<uint8_t>((sum + w / 2) / w);
 }
 
+// The pixelate value of channel c of the cell [cx, ex] x [cy, ey] (inclusive) of `img`: the
+// rounded mean of its pixels.
+GEOSHARD_HD_INLINE uint8_t cell_mean(const uint8_t* img, int64_t stride, int channels, int c, int cx, int cy, int ex,
+                                     int ey) {
+  int sum = 0, cnt = 0;
+  for (int y = cy; y <= ey; ++y)
+    for (int x = cx; x <= ex; ++x) sum += img[y * stride + static_cast<int64_t>(x) * channels + c], ++cnt;
+  return static_cast<uint8_t>((sum + cnt / 2) / cnt);
+}
+
 }  // namespace geoshard::blur
