@@ -3,6 +3,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -130,6 +131,92 @@ __global__ void view_exact_pixels_kernel(const uint8_t* images, const DeviceImag
     projection::sample_bilinear_fixed(images + im.offset, im.width, im.height, im.channels, im.stride, e.pixel.qu,
                                       e.pixel.qv, o);
   }
+}
+
+// One region of a wave of blur_regions_cuda.
+struct DeviceRegion {
+  uint32_t image;      // slot in the packed image buffer's metadata
+  uint32_t first;      // vertices u/v[first, first + n)
+  int n;
+  RegionPlan plan;
+  uint64_t scratch;    // gaussian: offset of its window in the scratch buffers; pixelate: of its cell means
+};
+
+// The grids below: blockIdx.y picks the region (regions[base + blockIdx.y]), blockIdx.x and the
+// threads stride over that region's elements.
+__device__ inline uint64_t region_thread() { return blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; }
+__device__ inline uint64_t region_threads() { return static_cast<uint64_t>(gridDim.x) * blockDim.x; }
+
+__global__ void copy_windows_kernel(const uint8_t* images, const DeviceImage* image_meta, const DeviceRegion* regions,
+                                    uint32_t base, uint8_t* a) {
+  const DeviceRegion r = regions[base + blockIdx.y];
+  const DeviceImage im = image_meta[r.image];
+  const int ww = r.plan.wx1 - r.plan.wx0 + 1, wh = r.plan.wy1 - r.plan.wy0 + 1;
+  const uint64_t row = static_cast<uint64_t>(ww) * im.channels, n = row * wh;
+  for (uint64_t i = region_thread(); i < n; i += region_threads()) {
+    const uint64_t y = i / row, x = i % row;
+    a[r.scratch + i] = images[im.offset + (r.plan.wy0 + y) * im.stride + static_cast<uint64_t>(r.plan.wx0) * im.channels + x];
+  }
+}
+
+__global__ void box_pass_kernel(const DeviceImage* image_meta, const DeviceRegion* regions, uint32_t base, int axis,
+                                int pass, const uint8_t* a, uint8_t* b) {
+  const DeviceRegion r = regions[base + blockIdx.y];
+  const int channels = image_meta[r.image].channels;
+  const int ww = r.plan.wx1 - r.plan.wx0 + 1, wh = r.plan.wy1 - r.plan.wy0 + 1;
+  const uint64_t n = static_cast<uint64_t>(ww) * wh * channels;
+  for (uint64_t i = region_thread(); i < n; i += region_threads()) {
+    const uint64_t px = i / channels;
+    const int x = static_cast<int>(px % ww), y = static_cast<int>(px / ww);
+    b[r.scratch + i] = axis == 0 ? blur::box_element(a + r.scratch + i, channels, x, r.plan.r[pass], 0, ww - 1)
+                                 : blur::box_element(a + r.scratch + i, static_cast<int64_t>(ww) * channels, y,
+                                                     r.plan.r[pass], 0, wh - 1);
+  }
+}
+
+__global__ void cell_means_kernel(const uint8_t* images, const DeviceImage* image_meta, const DeviceRegion* regions,
+                                  uint32_t base, uint8_t* means) {
+  const DeviceRegion r = regions[base + blockIdx.y];
+  const DeviceImage im = image_meta[r.image];
+  const int cell = r.plan.cell, ncx = (r.plan.x1 - r.plan.x0) / cell + 1, ncy = (r.plan.y1 - r.plan.y0) / cell + 1;
+  const uint64_t n = static_cast<uint64_t>(ncx) * ncy * im.channels;
+  for (uint64_t i = region_thread(); i < n; i += region_threads()) {
+    const int c = static_cast<int>(i % im.channels), k = static_cast<int>(i / im.channels);
+    const int cx = r.plan.x0 + (k % ncx) * cell, cy = r.plan.y0 + (k / ncx) * cell;
+    const int ex = cx + cell - 1 < r.plan.x1 ? cx + cell - 1 : r.plan.x1;
+    const int ey = cy + cell - 1 < r.plan.y1 ? cy + cell - 1 : r.plan.y1;
+    means[r.scratch + i] = blur::cell_mean(images + im.offset, im.stride, im.channels, c, cx, cy, ex, ey);
+  }
+}
+
+// The covered pixels of each region get their value: solid, the cell mean, or the blurred window.
+__global__ void write_regions_kernel(uint8_t* images, const DeviceImage* image_meta, const DeviceRegion* regions,
+                                     uint32_t base, const double* u, const double* v, RegionBlurOptions opt,
+                                     const uint8_t* values, unsigned long long* written) {
+  const DeviceRegion r = regions[base + blockIdx.y];
+  const DeviceImage im = image_meta[r.image];
+  const RegionPlan& p = r.plan;
+  const int bw = p.x1 - p.x0 + 1, bh = p.y1 - p.y0 + 1, ww = p.wx1 - p.wx0 + 1;
+  const int ncx = p.cell > 0 ? (p.x1 - p.x0) / p.cell + 1 : 1;
+  const uint64_t n = static_cast<uint64_t>(bw) * bh;
+  unsigned long long count = 0;
+  for (uint64_t i = region_thread(); i < n; i += region_threads()) {
+    const int x = p.x0 + static_cast<int>(i % bw), y = p.y0 + static_cast<int>(i / bw);
+    if (!blur::covers(u + r.first, v + r.first, r.n, x, y)) continue;
+    uint8_t* q = images + im.offset + y * im.stride + static_cast<int64_t>(x) * im.channels;
+    for (int c = 0; c < im.channels; ++c) {
+      if (opt.mode == blur::Mode::kSolid) {
+        q[c] = opt.solid[c];
+      } else if (opt.mode == blur::Mode::kPixelate) {
+        const int k = ((y - p.y0) / p.cell) * ncx + (x - p.x0) / p.cell;
+        q[c] = values[r.scratch + static_cast<uint64_t>(k) * im.channels + c];
+      } else {
+        q[c] = values[r.scratch + (static_cast<uint64_t>(y - p.wy0) * ww + (x - p.wx0)) * im.channels + c];
+      }
+    }
+    ++count;
+  }
+  if (count > 0) atomicAdd(written, count);
 }
 
 }  // namespace
@@ -261,6 +348,110 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
       std::memcpy(r.out + y * r.out_stride, host_out.data() + vm.out_offset + static_cast<uint64_t>(y) * vm.out_stride,
                   static_cast<size_t>(vm.out_stride));
   }
+}
+
+uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                           std::span<const RegionRequest> regions, const RegionBlurOptions& opt) {
+  validate_regions_batch(images, u, v, regions);
+  if (regions.empty()) return 0;
+  require_device();
+
+  std::vector<RegionPlan> plans;
+  for (const RegionRequest& r : regions) {
+    const ImageBuffer& im = images[r.image];
+    plans.push_back(plan_region(im.width, im.height, u.data() + r.first, v.data() + r.first, r.n, opt));
+  }
+  const std::vector<int> wave = region_waves(regions, plans);
+
+  // The images the regions touch, packed (rows of width * channels bytes) into one buffer.
+  std::vector<int64_t> slot(images.size(), -1);
+  std::vector<DeviceImage> image_meta;
+  uint64_t image_bytes = 0;
+  for (size_t k = 0; k < regions.size(); ++k) {
+    const uint32_t i = regions[k].image;
+    if (plans[k].empty() || slot[i] >= 0) continue;
+    slot[i] = static_cast<int64_t>(image_meta.size());
+    const int64_t row = static_cast<int64_t>(images[i].width) * images[i].channels;
+    image_meta.push_back(DeviceImage{image_bytes, images[i].width, images[i].height, images[i].channels, row});
+    image_bytes += static_cast<uint64_t>(row) * images[i].height;
+  }
+  if (image_meta.empty()) return 0;  // every region off its image
+  std::vector<uint8_t> host_images(image_bytes);
+  auto copy_images = [&](bool to_host_buffer) {
+    for (size_t i = 0; i < images.size(); ++i) {
+      if (slot[i] < 0) continue;
+      const DeviceImage& m = image_meta[slot[i]];
+      for (int y = 0; y < m.height; ++y) {
+        uint8_t* packed = host_images.data() + m.offset + static_cast<uint64_t>(y) * m.stride;
+        uint8_t* caller = images[i].pixels + y * images[i].stride;
+        if (to_host_buffer)
+          std::memcpy(packed, caller, static_cast<size_t>(m.stride));
+        else
+          std::memcpy(caller, packed, static_cast<size_t>(m.stride));
+      }
+    }
+  };
+  copy_images(true);
+  auto d_images = to_device(host_images.data(), host_images.size());
+  auto d_image_meta = to_device(image_meta.data(), image_meta.size());
+  auto d_u = to_device(u.data(), u.size());
+  auto d_v = to_device(v.data(), v.size());
+  DeviceBuffer<unsigned long long> d_written(1);
+  check(cudaMemset(d_written.get(), 0, sizeof(unsigned long long)), "cudaMemset");
+
+  const int waves = *std::max_element(wave.begin(), wave.end()) + 1;
+  for (int w = 0; w < waves; ++w) {
+    std::vector<DeviceRegion> in_wave;
+    uint64_t scratch = 0, largest = 0;
+    for (size_t k = 0; k < regions.size(); ++k) {
+      const RegionPlan& p = plans[k];
+      if (wave[k] != w || p.empty()) continue;
+      const int channels = images[regions[k].image].channels;
+      uint64_t bytes = 0;
+      if (opt.mode == blur::Mode::kGaussian)
+        bytes = static_cast<uint64_t>(p.wx1 - p.wx0 + 1) * (p.wy1 - p.wy0 + 1) * channels;
+      else if (opt.mode == blur::Mode::kPixelate)
+        bytes = static_cast<uint64_t>((p.x1 - p.x0) / p.cell + 1) * ((p.y1 - p.y0) / p.cell + 1) * channels;
+      in_wave.push_back(DeviceRegion{static_cast<uint32_t>(slot[regions[k].image]), regions[k].first, regions[k].n, p, scratch});
+      scratch += bytes;
+      const uint64_t box = static_cast<uint64_t>(p.wx1 - p.wx0 + 1) * (p.wy1 - p.wy0 + 1) * channels;
+      largest = box > largest ? box : largest;
+    }
+    if (in_wave.empty()) continue;
+    auto d_regions = to_device(in_wave.data(), in_wave.size());
+    DeviceBuffer<uint8_t> a(scratch), b(opt.mode == blur::Mode::kGaussian ? scratch : 0);
+    const unsigned chunks = static_cast<unsigned>(std::min<uint64_t>((largest + kBlock - 1) / kBlock, 1024));
+    for (size_t base = 0; base < in_wave.size(); base += 65535) {
+      const dim3 grid(chunks, static_cast<unsigned>(std::min<size_t>(in_wave.size() - base, 65535)));
+      const uint32_t b0 = static_cast<uint32_t>(base);
+      const uint8_t* values = a.get();
+      if (opt.mode == blur::Mode::kGaussian) {
+        copy_windows_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
+        check(cudaGetLastError(), "copy_windows_kernel launch");
+        uint8_t* from = a.get();
+        uint8_t* to = b.get();
+        for (int axis = 0; axis < 2; ++axis)
+          for (int pass = 0; pass < 3; ++pass) {
+            box_pass_kernel<<<grid, kBlock>>>(d_image_meta.get(), d_regions.get(), b0, axis, pass, from, to);
+            check(cudaGetLastError(), "box_pass_kernel launch");
+            std::swap(from, to);
+          }
+        values = from;  // six passes: back in a
+      } else if (opt.mode == blur::Mode::kPixelate) {
+        cell_means_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
+        check(cudaGetLastError(), "cell_means_kernel launch");
+      }
+      write_regions_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, d_u.get(), d_v.get(),
+                                             opt, values, d_written.get());
+      check(cudaGetLastError(), "write_regions_kernel launch");
+    }
+    check(cudaDeviceSynchronize(), "region kernels");
+  }
+  unsigned long long written = 0;
+  d_written.download(&written);
+  d_images.download(host_images.data());
+  copy_images(false);
+  return written;
 }
 
 }  // namespace geoshard::cuda

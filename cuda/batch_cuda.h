@@ -52,4 +52,15 @@ void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, s
 // (validate_views_batch), raised before any device work.
 void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<const ViewRequest> views);
 
+// GPU blur_regions: many regions of many images, edited in place, with the bytes and count of
+// blurring them in order. The host plans every region (plan_region) and groups them in waves
+// (region_waves); per wave, all its regions in a handful of launches: the gaussian copies every
+// window, runs six box passes (blur::box_element per element) and writes the covered pixels;
+// pixelate computes every cell's mean (blur::cell_mean) and writes; solid writes. Each image
+// the regions use is copied to the device once and back at the end. The CPU runs the same
+// algorithm in blur_regions_in_waves (tests/kernels/blur_test). Same argument errors as the CPU
+// version (validate_regions_batch), before any device work.
+uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const double> u, std::span<const double> v,
+                           std::span<const RegionRequest> regions, const RegionBlurOptions& opt);
+
 }  // namespace geoshard::cuda

@@ -89,4 +89,14 @@ void render_equirect_views(const Choice& b, std::span<const ImageRef> images, st
 #endif
 }
 
+uint64_t blur_regions(const Choice& b, std::span<const ImageBuffer> images, std::span<const double> u,
+                      std::span<const double> v, std::span<const RegionRequest> regions, const RegionBlurOptions& opt) {
+  if (b.kind == Kind::cpu) return geoshard::blur_regions(images, u, v, regions, opt);
+#ifdef GEOSHARD_WITH_CUDA
+  return cuda::blur_regions_cuda(images, u, v, regions, opt);
+#else
+  no_cuda_in_build();
+#endif
+}
+
 }  // namespace geoshard::backend

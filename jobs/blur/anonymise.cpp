@@ -405,18 +405,20 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
 }
 
 uint64_t apply_regions(cv::Mat& bgr, bool equirect, const std::vector<Region>& regions, const AnonymiseOptions& opt) {
-  uint64_t written = 0;
   const int W = bgr.cols, H = bgr.rows;
+  // Every polygon (and its seam copies) of the image in one batch, blurred in this order.
   std::vector<double> u, v;
+  std::vector<RegionRequest> batch;
   for (const Region& r : regions)
     for (const auto& poly : r.polygons) {
       for (double shift : equirect ? std::vector<double>{0, static_cast<double>(W), -static_cast<double>(W)} : std::vector<double>{0}) {
-        u.clear(), v.clear();
+        const uint32_t first = static_cast<uint32_t>(u.size());
         for (const auto& [x, y] : poly) u.push_back(x + shift), v.push_back(y);
-        written += blur_region(bgr.data, W, H, 3, static_cast<int64_t>(bgr.step), u.data(), v.data(), static_cast<int>(u.size()), opt.blur);
+        batch.push_back(RegionRequest{0, first, static_cast<int>(poly.size())});
       }
     }
-  return written;
+  const ImageBuffer image{bgr.data, W, H, 3, static_cast<int64_t>(bgr.step)};
+  return backend::blur_regions(opt.backend, std::span<const ImageBuffer>(&image, 1), u, v, batch, opt.blur);
 }
 
 }  // namespace geoshard::blur

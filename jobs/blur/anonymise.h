@@ -46,7 +46,8 @@ struct AnonymiseOptions {
   int pole_rotations = 8;
   RegionBlurOptions blur;      // mode, strength
   // Where the equirect views are rendered (backend::render_equirect_views, kViewsPerBatch views
-  // per call); the bytes do not depend on it.
+  // per call) and the regions blurred (backend::blur_regions, all of an image per call); the
+  // bytes do not depend on it.
   backend::Choice backend;
 };
 

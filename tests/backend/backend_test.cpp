@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jobs/backend/backend.h"
@@ -133,6 +134,30 @@ TEST(Backend, DispatchersMatchTheCpuBatches) {
     for (size_t k = 0; k < req.size(); ++k) req[k].out = got[k].data();
     backend::render_equirect_views(*choice, images, req);
     for (size_t k = 0; k < req.size(); ++k) EXPECT_EQ(got[k], want[k]) << choice->name() << " view " << k;
+  }
+
+  // Regions: overlapping polygons on two images through both choices, against blur_region in order.
+  for (const backend::Choice* choice : {&cpu, &other}) {
+    std::vector<uint8_t> a(120 * 80 * 3), b2(90 * 60);
+    for (auto& x : a) x = static_cast<uint8_t>(rng());
+    for (auto& x : b2) x = static_cast<uint8_t>(rng());
+    std::vector<uint8_t> wa = a, wb = b2;
+    const std::vector<ImageBuffer> bufs = {{a.data(), 120, 80, 3, 360}, {b2.data(), 90, 60, 1, 90}};
+    std::vector<double> u, v;
+    std::vector<RegionRequest> regs;
+    for (int k = 0; k < 10; ++k) {
+      const uint32_t i = k % 3 == 0 ? 1 : 0;
+      const double cx = 10.0 + 9 * k, cy = 10.0 + 4 * k;
+      regs.push_back(RegionRequest{i, static_cast<uint32_t>(u.size()), 4});
+      for (const auto& [dx, dy] : {std::pair{-12.0, -9.0}, {12.0, -9.0}, {12.0, 9.0}, {-12.0, 9.0}}) u.push_back(cx + dx), v.push_back(cy + dy);
+    }
+    uint64_t want_written = 0;
+    for (const auto& r : regs)
+      want_written += blur_region(r.image == 0 ? wa.data() : wb.data(), r.image == 0 ? 120 : 90, r.image == 0 ? 80 : 60,
+                                  r.image == 0 ? 3 : 1, r.image == 0 ? 360 : 90, &u[r.first], &v[r.first], 4, RegionBlurOptions{});
+    EXPECT_EQ(backend::blur_regions(*choice, bufs, u, v, regs, RegionBlurOptions{}), want_written) << choice->name();
+    EXPECT_EQ(a, wa) << choice->name();
+    EXPECT_EQ(b2, wb) << choice->name();
   }
 
   // Argument errors are the CPU batch's, whichever backend.

@@ -25,6 +25,7 @@ TEST(CudaBackend, EmptyBatchesNeedNoDevice) {
   EXPECT_NO_THROW(cuda::pip_batch_cuda(pc.view(), {}, {}, {}, {}));
   EXPECT_NO_THROW(cuda::zkey_batch_cuda({}, {}, {}));
   EXPECT_NO_THROW(cuda::render_equirect_views_cuda({}, {}));
+  EXPECT_EQ(cuda::blur_regions_cuda({}, {}, {}, {}, RegionBlurOptions{}), 0u);
 }
 
 TEST(CudaBackend, ArgumentErrorsComeFirst) {
@@ -40,6 +41,14 @@ TEST(CudaBackend, ArgumentErrorsComeFirst) {
   const ViewRequest req{1, projection::View{0, 0, 1, 1, 10, 10}, view.data(), 30};
   EXPECT_THROW(cuda::render_equirect_views_cuda(std::span<const ImageRef>(&ref, 1), std::span<const ViewRequest>(&req, 1)),
                std::out_of_range);  // image 1 of 1
+  std::vector<uint8_t> pixels(20 * 10 * 3, 5);
+  const ImageBuffer buf{pixels.data(), 20, 10, 3, 60};
+  const std::vector<double> ru = {1, 5, 5}, rv = {1, 1, 5};
+  const RegionRequest two{0, 0, 2};
+  EXPECT_THROW(cuda::blur_regions_cuda(std::span<const ImageBuffer>(&buf, 1), ru, rv, std::span<const RegionRequest>(&two, 1),
+                                       RegionBlurOptions{}),
+               std::invalid_argument);  // two vertices
+  EXPECT_EQ(pixels, std::vector<uint8_t>(20 * 10 * 3, 5));
 }
 
 TEST(CudaBackend, NoDeviceIsAClearError) {
@@ -58,6 +67,12 @@ TEST(CudaBackend, NoDeviceIsAClearError) {
   const ImageRef ref{img.data(), 64, 32, 3, 64 * 3};
   const ViewRequest req{0, projection::View{0, 0, 1, 1, 10, 10}, view.data(), 30};
   EXPECT_THROW(cuda::render_equirect_views_cuda(std::span<const ImageRef>(&ref, 1), std::span<const ViewRequest>(&req, 1)),
+               std::runtime_error);
+  const ImageBuffer buf{img.data(), 64, 32, 3, 64 * 3};
+  const std::vector<double> ru = {1, 5, 5}, rv = {1, 1, 5};
+  const RegionRequest reg{0, 0, 3};
+  EXPECT_THROW(cuda::blur_regions_cuda(std::span<const ImageBuffer>(&buf, 1), ru, rv, std::span<const RegionRequest>(&reg, 1),
+                                       RegionBlurOptions{}),
                std::runtime_error);
 }
 

@@ -756,9 +756,10 @@ EOF
   need "counts" chk counts "$BR" 9 6 3
   need "summary" chk eq "$T/blurred/blur-summary.json" dead_letters 3
   end
-  begin blur/backend-recorded "the run record names the backend and the stage that uses it (view projection)"
+  begin blur/backend-recorded "the run record names the backend and the stages that use it (view projection, region blur)"
   need "backend" grep -q '"backend": *"c' "$BR"
-  need "stage" grep -q '"view projection (render_equirect_views)"' "$BR"
+  need "view stage" grep -q '"view projection (render_equirect_views)"' "$BR"
+  need "blur stage" grep -q '"region blur (blur_regions)"' "$BR"
   end
   # The two 30000 x 30000 photos (1,800 MP in all): dead letters, never decoded.
   run blur-big "$G" blur --images "$T/big.h5" --models "$T/models.toml" --run "$T/blur-big-run" --out "$T/blurred-big" \
