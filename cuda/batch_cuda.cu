@@ -4,7 +4,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,38 +21,124 @@ void check(cudaError_t err, const char* what) {
                              cudaGetErrorString(err));
 }
 
-// Owns one device allocation; freed on every path, including exceptions.
+// A stream of one batch call (non-blocking with respect to the legacy default stream).
+// Declared before the call's device buffers, so it is destroyed after their stream-ordered frees.
+class Stream {
+ public:
+  Stream() { check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "cudaStreamCreate"); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() {
+    if (s_ != nullptr) cudaStreamDestroy(s_);
+  }
+  cudaStream_t get() const { return s_; }
+  void sync() const { check(cudaStreamSynchronize(s_), "cudaStreamSynchronize"); }
+
+ private:
+  cudaStream_t s_ = nullptr;
+};
+
+// The device memory pool: buffers come from the device's default pool (cudaMallocAsync) and go
+// back to it (cudaFreeAsync); with the release threshold raised once per process, the pool keeps
+// what a batch freed for the next batch instead of returning it to the driver.
+void keep_pool_memory() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int dev = 0;
+    cudaMemPool_t pool;
+    if (cudaGetDevice(&dev) == cudaSuccess && cudaDeviceGetDefaultMemPool(&pool, dev) == cudaSuccess) {
+      uint64_t keep = UINT64_MAX;
+      cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    }
+    cudaGetLastError();  // a device without pools: plain behaviour, no sticky error
+  });
+}
+
+// Owns one device allocation from the pool, ordered on `stream`; freed on every path, including
+// exceptions.
 template <typename T>
 class DeviceBuffer {
  public:
-  explicit DeviceBuffer(size_t n) : n_(n) {
-    if (n_ > 0) check(cudaMalloc(reinterpret_cast<void**>(&ptr_), n_ * sizeof(T)), "cudaMalloc");
+  explicit DeviceBuffer(size_t n, cudaStream_t stream = nullptr) : n_(n), stream_(stream) {
+    if (n_ > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n_ * sizeof(T), stream_), "cudaMallocAsync");
   }
-  DeviceBuffer(DeviceBuffer&& other) noexcept : n_(other.n_), ptr_(other.ptr_) { other.ptr_ = nullptr; }
+  DeviceBuffer(DeviceBuffer&& other) noexcept : n_(other.n_), stream_(other.stream_), ptr_(other.ptr_) {
+    other.ptr_ = nullptr;
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(DeviceBuffer&&) = delete;
   ~DeviceBuffer() {
-    if (ptr_ != nullptr) cudaFree(ptr_);
+    if (ptr_ != nullptr) cudaFreeAsync(ptr_, stream_);
   }
+  // Copies on the buffer's stream; synchronous ones wait for the stream first.
   void upload(const T* host) {
-    if (n_ > 0) check(cudaMemcpy(ptr_, host, n_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy to device");
+    if (n_ == 0) return;
+    check(cudaMemcpyAsync(ptr_, host, n_ * sizeof(T), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync to device");
+    check(cudaStreamSynchronize(stream_), "cudaMemcpy to device");
+  }
+  void upload_async(const T* host) {  // host: pinned (or kept alive until the stream has run)
+    if (n_ > 0)
+      check(cudaMemcpyAsync(ptr_, host, n_ * sizeof(T), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync to device");
   }
   void download(T* host) const {
-    if (n_ > 0) check(cudaMemcpy(host, ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+    if (n_ == 0) return;
+    check(cudaMemcpyAsync(host, ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync to host");
+    check(cudaStreamSynchronize(stream_), "cudaMemcpy to host");
   }
   T* get() const { return ptr_; }
 
  private:
   size_t n_;
+  cudaStream_t stream_;
   T* ptr_ = nullptr;
 };
 
 template <typename T>
-DeviceBuffer<T> to_device(const T* host, size_t n) {
-  DeviceBuffer<T> buf(n);
+DeviceBuffer<T> to_device(const T* host, size_t n, cudaStream_t stream = nullptr) {
+  DeviceBuffer<T> buf(n, stream);
   buf.upload(host);
   return buf;
+}
+
+// Page-locked host memory for the staging of photos and views (copies from it run
+// asynchronously and at full bus speed). One growing buffer per slot and host thread, kept for
+// the next call: pinning is costly.
+class Pinned {
+ public:
+  Pinned() = default;
+  Pinned(const Pinned&) = delete;
+  Pinned& operator=(const Pinned&) = delete;
+  ~Pinned() {
+    if (ptr_ != nullptr) cudaFreeHost(ptr_);
+  }
+  uint8_t* get(size_t bytes) {
+    if (bytes > size_) {
+      if (ptr_ != nullptr) check(cudaFreeHost(ptr_), "cudaFreeHost");
+      ptr_ = nullptr, size_ = 0;
+      check(cudaMallocHost(reinterpret_cast<void**>(&ptr_), bytes), "cudaMallocHost");
+      size_ = bytes;
+    }
+    return ptr_;
+  }
+
+ private:
+  uint8_t* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+uint8_t* pinned(int slot, size_t bytes) {
+  thread_local Pinned buffers[2];
+  return buffers[slot].get(bytes);
+}
+
+// Records an event on `from` and makes `to` wait for it.
+void stream_wait(cudaStream_t to, cudaStream_t from) {
+  cudaEvent_t e;
+  check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  cudaError_t err = cudaEventRecord(e, from);
+  if (err == cudaSuccess) err = cudaStreamWaitEvent(to, e, 0);
+  cudaEventDestroy(e);  // released once the wait is satisfied
+  check(err, "cudaStreamWaitEvent");
 }
 
 constexpr int kBlock = 256;
@@ -67,6 +155,7 @@ void require_device() {
   if (err != cudaSuccess)
     throw std::runtime_error(std::string("no CUDA device: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
   if (n == 0) throw std::runtime_error("no CUDA device: cudaGetDeviceCount returned 0");
+  keep_pool_memory();
 }
 
 __global__ void pip_kernel(PolygonSet polys, const double* lon, const double* lat, const uint32_t* poly_of_point,
@@ -284,7 +373,7 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
   if (views.empty()) return;
   require_device();
 
-  // The images the requests use, packed (rows of width * channels bytes) into one buffer.
+  // The images the requests use, packed (rows of width * channels bytes) into pinned memory.
   std::vector<int64_t> slot(images.size(), -1);
   std::vector<DeviceImage> image_meta;
   uint64_t image_bytes = 0;
@@ -296,19 +385,23 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
     image_meta.push_back(DeviceImage{image_bytes, im.width, im.height, im.channels, row});
     image_bytes += static_cast<uint64_t>(row) * im.height;
   }
-  std::vector<uint8_t> host_images(image_bytes);
+  uint8_t* host_images = pinned(0, image_bytes);
   for (size_t i = 0; i < images.size(); ++i) {
     if (slot[i] < 0) continue;
     const DeviceImage& m = image_meta[slot[i]];
     for (int y = 0; y < m.height; ++y)
-      std::memcpy(host_images.data() + m.offset + static_cast<uint64_t>(y) * m.stride,
-                  images[i].pixels + y * images[i].stride, static_cast<size_t>(m.stride));
+      std::memcpy(host_images + m.offset + static_cast<uint64_t>(y) * m.stride, images[i].pixels + y * images[i].stride,
+                  static_cast<size_t>(m.stride));
   }
 
-  // The plans (host: the same tile walk as the CPU renderer), flattened.
+  // The plans (host: the same tile walk as the CPU renderer), flattened in view order, with the
+  // boundaries of each chunk of kChunk views (the unit of the copy/compute overlap).
+  constexpr size_t kChunk = 2;
   std::vector<DeviceView> view_meta;
   std::vector<DeviceTile> tiles;
   std::vector<DeviceExact> exact;
+  std::vector<size_t> chunk_tiles{0}, chunk_exact{0};
+  std::vector<uint64_t> chunk_out{0};
   uint64_t out_bytes = 0;
   for (size_t k = 0; k < views.size(); ++k) {
     const ViewRequest& r = views[k];
@@ -319,33 +412,54 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
     const ViewPlan plan = plan_equirect_view(m.width, m.height, r.view);
     for (const PlannedTile& t : plan.tiles) tiles.push_back(DeviceTile{t, static_cast<uint32_t>(k)});
     for (const ExactPixel& e : plan.exact) exact.push_back(DeviceExact{e, static_cast<uint32_t>(k)});
+    if ((k + 1) % kChunk == 0 || k + 1 == views.size()) {
+      chunk_tiles.push_back(tiles.size());
+      chunk_exact.push_back(exact.size());
+      chunk_out.push_back(out_bytes);
+    }
   }
+  uint8_t* host_out = pinned(1, out_bytes);
 
-  auto d_images = to_device(host_images.data(), host_images.size());
-  auto d_image_meta = to_device(image_meta.data(), image_meta.size());
-  auto d_view_meta = to_device(view_meta.data(), view_meta.size());
-  auto d_tiles = to_device(tiles.data(), tiles.size());
-  auto d_exact = to_device(exact.data(), exact.size());
-  DeviceBuffer<uint8_t> d_out(out_bytes);
-  if (!tiles.empty()) {
-    const uint64_t n = tiles.size();
-    view_tiles_kernel<<<static_cast<int>(n < 65535 ? n : 65535), kBlock>>>(
-        d_images.get(), d_image_meta.get(), d_view_meta.get(), d_tiles.get(), n, d_out.get());
-    check(cudaGetLastError(), "view_tiles_kernel launch");
+  // Two streams: the inputs go up on the first; then chunk c renders and comes back on stream
+  // c % 2, so one chunk's copy to the host overlaps the next chunk's kernels.
+  Stream s0, s1;
+  const cudaStream_t streams[2] = {s0.get(), s1.get()};
+  DeviceBuffer<uint8_t> d_images(image_bytes, s0.get());
+  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), s0.get());
+  DeviceBuffer<DeviceView> d_view_meta(view_meta.size(), s0.get());
+  DeviceBuffer<DeviceTile> d_tiles(tiles.size(), s0.get());
+  DeviceBuffer<DeviceExact> d_exact(exact.size(), s0.get());
+  DeviceBuffer<uint8_t> d_out(out_bytes, s0.get());
+  d_images.upload_async(host_images);
+  d_image_meta.upload_async(image_meta.data());  // (pageable: staged by the driver before returning)
+  d_view_meta.upload_async(view_meta.data());
+  d_tiles.upload_async(tiles.data());
+  d_exact.upload_async(exact.data());
+  stream_wait(s1.get(), s0.get());
+  for (size_t c = 0; c + 1 < chunk_out.size(); ++c) {
+    const cudaStream_t st = streams[c % 2];
+    const uint64_t nt = chunk_tiles[c + 1] - chunk_tiles[c], ne = chunk_exact[c + 1] - chunk_exact[c];
+    if (nt > 0) {
+      view_tiles_kernel<<<static_cast<int>(nt < 65535 ? nt : 65535), kBlock, 0, st>>>(
+          d_images.get(), d_image_meta.get(), d_view_meta.get(), d_tiles.get() + chunk_tiles[c], nt, d_out.get());
+      check(cudaGetLastError(), "view_tiles_kernel launch");
+    }
+    if (ne > 0) {
+      view_exact_pixels_kernel<<<grid_for(ne), kBlock, 0, st>>>(d_images.get(), d_image_meta.get(), d_view_meta.get(),
+                                                                d_exact.get() + chunk_exact[c], ne, d_out.get());
+      check(cudaGetLastError(), "view_exact_pixels_kernel launch");
+    }
+    check(cudaMemcpyAsync(host_out + chunk_out[c], d_out.get() + chunk_out[c], chunk_out[c + 1] - chunk_out[c],
+                          cudaMemcpyDeviceToHost, st),
+          "cudaMemcpyAsync views to host");
   }
-  if (!exact.empty()) {
-    view_exact_pixels_kernel<<<grid_for(exact.size()), kBlock>>>(d_images.get(), d_image_meta.get(), d_view_meta.get(),
-                                                                  d_exact.get(), exact.size(), d_out.get());
-    check(cudaGetLastError(), "view_exact_pixels_kernel launch");
-  }
-  check(cudaDeviceSynchronize(), "view kernels");
-  std::vector<uint8_t> host_out(out_bytes);
-  d_out.download(host_out.data());
+  stream_wait(s0.get(), s1.get());  // the buffers are freed on s0: after s1's work too
+  s0.sync();
   for (size_t k = 0; k < views.size(); ++k) {
     const ViewRequest& r = views[k];
     const DeviceView& vm = view_meta[k];
     for (int y = 0; y < r.view.height; ++y)
-      std::memcpy(r.out + y * r.out_stride, host_out.data() + vm.out_offset + static_cast<uint64_t>(y) * vm.out_stride,
+      std::memcpy(r.out + y * r.out_stride, host_out + vm.out_offset + static_cast<uint64_t>(y) * vm.out_stride,
                   static_cast<size_t>(vm.out_stride));
   }
 }
@@ -376,13 +490,13 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
     image_bytes += static_cast<uint64_t>(row) * images[i].height;
   }
   if (image_meta.empty()) return 0;  // every region off its image
-  std::vector<uint8_t> host_images(image_bytes);
+  uint8_t* host_images = pinned(0, image_bytes);
   auto copy_images = [&](bool to_host_buffer) {
     for (size_t i = 0; i < images.size(); ++i) {
       if (slot[i] < 0) continue;
       const DeviceImage& m = image_meta[slot[i]];
       for (int y = 0; y < m.height; ++y) {
-        uint8_t* packed = host_images.data() + m.offset + static_cast<uint64_t>(y) * m.stride;
+        uint8_t* packed = host_images + m.offset + static_cast<uint64_t>(y) * m.stride;
         uint8_t* caller = images[i].pixels + y * images[i].stride;
         if (to_host_buffer)
           std::memcpy(packed, caller, static_cast<size_t>(m.stride));
@@ -392,12 +506,18 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
     }
   };
   copy_images(true);
-  auto d_images = to_device(host_images.data(), host_images.size());
-  auto d_image_meta = to_device(image_meta.data(), image_meta.size());
-  auto d_u = to_device(u.data(), u.size());
-  auto d_v = to_device(v.data(), v.size());
-  DeviceBuffer<unsigned long long> d_written(1);
-  check(cudaMemset(d_written.get(), 0, sizeof(unsigned long long)), "cudaMemset");
+  // Everything in order on one stream (the waves depend on each other); buffers from the pool.
+  Stream stream;
+  const cudaStream_t st = stream.get();
+  DeviceBuffer<uint8_t> d_images(image_bytes, st);
+  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), st);
+  DeviceBuffer<double> d_u(u.size(), st), d_v(v.size(), st);
+  DeviceBuffer<unsigned long long> d_written(1, st);
+  d_images.upload_async(host_images);
+  d_image_meta.upload_async(image_meta.data());  // (pageable: staged by the driver before returning)
+  d_u.upload_async(u.data());
+  d_v.upload_async(v.data());
+  check(cudaMemsetAsync(d_written.get(), 0, sizeof(unsigned long long), st), "cudaMemsetAsync");
 
   const int waves = *std::max_element(wave.begin(), wave.end()) + 1;
   for (int w = 0; w < waves; ++w) {
@@ -418,38 +538,38 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
       largest = box > largest ? box : largest;
     }
     if (in_wave.empty()) continue;
-    auto d_regions = to_device(in_wave.data(), in_wave.size());
-    DeviceBuffer<uint8_t> a(scratch), b(opt.mode == blur::Mode::kGaussian ? scratch : 0);
+    DeviceBuffer<DeviceRegion> d_regions(in_wave.size(), st);
+    d_regions.upload_async(in_wave.data());
+    DeviceBuffer<uint8_t> a(scratch, st), b(opt.mode == blur::Mode::kGaussian ? scratch : 0, st);
     const unsigned chunks = static_cast<unsigned>(std::min<uint64_t>((largest + kBlock - 1) / kBlock, 1024));
     for (size_t base = 0; base < in_wave.size(); base += 65535) {
       const dim3 grid(chunks, static_cast<unsigned>(std::min<size_t>(in_wave.size() - base, 65535)));
       const uint32_t b0 = static_cast<uint32_t>(base);
       const uint8_t* values = a.get();
       if (opt.mode == blur::Mode::kGaussian) {
-        copy_windows_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
+        copy_windows_kernel<<<grid, kBlock, 0, st>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
         check(cudaGetLastError(), "copy_windows_kernel launch");
         uint8_t* from = a.get();
         uint8_t* to = b.get();
         for (int axis = 0; axis < 2; ++axis)
           for (int pass = 0; pass < 3; ++pass) {
-            box_pass_kernel<<<grid, kBlock>>>(d_image_meta.get(), d_regions.get(), b0, axis, pass, from, to);
+            box_pass_kernel<<<grid, kBlock, 0, st>>>(d_image_meta.get(), d_regions.get(), b0, axis, pass, from, to);
             check(cudaGetLastError(), "box_pass_kernel launch");
             std::swap(from, to);
           }
         values = from;  // six passes: back in a
       } else if (opt.mode == blur::Mode::kPixelate) {
-        cell_means_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
+        cell_means_kernel<<<grid, kBlock, 0, st>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, a.get());
         check(cudaGetLastError(), "cell_means_kernel launch");
       }
-      write_regions_kernel<<<grid, kBlock>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, d_u.get(), d_v.get(),
-                                             opt, values, d_written.get());
+      write_regions_kernel<<<grid, kBlock, 0, st>>>(d_images.get(), d_image_meta.get(), d_regions.get(), b0, d_u.get(),
+                                                    d_v.get(), opt, values, d_written.get());
       check(cudaGetLastError(), "write_regions_kernel launch");
     }
-    check(cudaDeviceSynchronize(), "region kernels");
   }
   unsigned long long written = 0;
-  d_written.download(&written);
-  d_images.download(host_images.data());
+  d_written.download(&written);  // (waits for the stream: every wave done)
+  d_images.download(host_images);
   copy_images(false);
   return written;
 }

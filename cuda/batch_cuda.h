@@ -5,7 +5,10 @@
 // Each call is synchronous and self-contained: it copies the inputs to device memory, launches,
 // copies the outputs back and frees the device memory (RAII), so it can be dropped in wherever
 // the CPU function is called. Open MPI here is not CUDA-aware, which is why buffers are host
-// memory on both sides of the call.
+// memory on both sides of the call. Inside a call: device buffers come from the device's
+// default memory pool (cudaMallocAsync; the pool keeps freed memory for the next call), photos
+// and views are staged through page-locked host buffers kept per host thread, and the views of
+// a batch render on two streams so one chunk's copy back overlaps the next chunk's kernels.
 //
 // Errors: the same argument validation as the CPU version (validate_pip_batch, throws
 // std::invalid_argument / std::out_of_range); any CUDA error, including "no device", throws
