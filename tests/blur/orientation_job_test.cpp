@@ -144,8 +144,9 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
     const auto j = nlohmann::json::parse(side);
     EXPECT_EQ(j["width"], a.width);
     EXPECT_EQ(j["height"], a.height);
-    if (rel == "wide.jpg")  // searched in perspective views (view >= 0), not as it is (-1)
+    if (rel == "wide.jpg") {  // searched in perspective views (view >= 0), not as it is (-1)
       for (const auto& d : j["detections"]) EXPECT_GE(d["view"].get<int>(), 0);
+    }
     cv::Mat labels;
     const int n = cv::connectedComponents(red, labels, 8);
     EXPECT_EQ(n - 1, rel == "wide.jpg" ? 3 : 2);

@@ -48,7 +48,9 @@ TEST_P(OsmExtract, EveryHighwayWayIsARoadOrADeadLetter) {
     oneway += t.oneway[i] != 0;
     named += !t.name[i].empty();
     roundabouts += t.roundabout[i];
-    if (t.roundabout[i]) EXPECT_NE(t.oneway[i], 0) << "a roundabout is one-way unless tagged otherwise: road " << t.id[i];
+    if (t.roundabout[i]) {
+      EXPECT_NE(t.oneway[i], 0) << "a roundabout is one-way unless tagged otherwise: road " << t.id[i];
+    }
   }
   // junction=roundabout|circular in other_tags (hstore text), counted by GDAL's SQLite dialect.
   EXPECT_EQ(static_cast<int64_t>(roundabouts),

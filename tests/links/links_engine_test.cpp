@@ -168,7 +168,9 @@ TEST(LinksEngine, LinksWhoseCarriagewaysLieInOtherTasksAreFoundOnce) {
     EXPECT_GT(cross, 10u) << "links whose carriageways lie in other tasks: " << cross << " of " << found;
     RecordProperty("cross_task_links", static_cast<int>(cross));
   }
-  if (comm.root()) EXPECT_GT(fn_small, 0u) << "a 30 m halo should miss some carriageways";
+  if (comm.root()) {
+    EXPECT_GT(fn_small, 0u) << "a 30 m halo should miss some carriageways";
+  }
 }
 
 }  // namespace
