@@ -692,7 +692,7 @@ int geoshard_main(int argc, char** argv) {
                                                            : geoshard::blur::Mode::kGaussian;
         bo.progress = !bc.quiet;
         bo.anonymise.backend = *g_backend;
-        g_backend_stages = {"view projection (render_equirect_views)", "region blur (blur_regions)"};
+        g_backend_stages = {"view projection (render_equirect_views, render_camera_views)", "region blur (blur_regions)"};
         geoshard::engine::Engine eng(comm);
         const auto res = geoshard::blur::run_blur(eng, bo);
         if (res.interrupted) {

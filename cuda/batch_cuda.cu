@@ -222,6 +222,29 @@ __global__ void view_exact_pixels_kernel(const uint8_t* images, const DeviceImag
   }
 }
 
+// One view of render_camera_views_cuda.
+struct DeviceCameraView {
+  uint32_t image;
+  projection::Camera cam;
+  projection::ViewFrame frame;
+  int width, height;
+  uint64_t out_offset;
+  int64_t out_stride;
+};
+
+__global__ void camera_views_kernel(const uint8_t* images, const DeviceImage* image_meta, const DeviceCameraView* views,
+                                    uint8_t* out) {
+  const DeviceCameraView w = views[blockIdx.y];
+  const DeviceImage im = image_meta[w.image];
+  const uint64_t n = static_cast<uint64_t>(w.width) * w.height;
+  for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
+    const int x = static_cast<int>(i % w.width), y = static_cast<int>(i / w.width);
+    camera_view_pixel_element(images + im.offset, w.cam, im.channels, im.stride, w.frame, x, y,
+                              out + w.out_offset + y * w.out_stride + static_cast<int64_t>(x) * im.channels);
+  }
+}
+
 // One region of a wave of blur_regions_cuda.
 struct DeviceRegion {
   uint32_t image;      // slot in the packed image buffer's metadata
@@ -461,6 +484,65 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
     for (int y = 0; y < r.view.height; ++y)
       std::memcpy(r.out + y * r.out_stride, host_out + vm.out_offset + static_cast<uint64_t>(y) * vm.out_stride,
                   static_cast<size_t>(vm.out_stride));
+  }
+}
+
+void render_camera_views_cuda(std::span<const ImageRef> images, std::span<const CameraViewRequest> views) {
+  validate_camera_views_batch(images, views);
+  if (views.empty()) return;
+  require_device();
+  std::vector<int64_t> slot(images.size(), -1);
+  std::vector<DeviceImage> image_meta;
+  uint64_t image_bytes = 0;
+  for (const CameraViewRequest& r : views) {
+    if (slot[r.image] >= 0) continue;
+    const ImageRef& im = images[r.image];
+    slot[r.image] = static_cast<int64_t>(image_meta.size());
+    const int64_t row = static_cast<int64_t>(im.width) * im.channels;
+    image_meta.push_back(DeviceImage{image_bytes, im.width, im.height, im.channels, row});
+    image_bytes += static_cast<uint64_t>(row) * im.height;
+  }
+  uint8_t* host_images = pinned(0, image_bytes);
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (slot[i] < 0) continue;
+    const DeviceImage& m = image_meta[slot[i]];
+    for (int y = 0; y < m.height; ++y)
+      std::memcpy(host_images + m.offset + static_cast<uint64_t>(y) * m.stride, images[i].pixels + y * images[i].stride,
+                  static_cast<size_t>(m.stride));
+  }
+  std::vector<DeviceCameraView> meta;
+  uint64_t out_bytes = 0, largest = 0;
+  for (const CameraViewRequest& r : views) {
+    const int channels = images[r.image].channels;
+    const int64_t row = static_cast<int64_t>(r.view.width) * channels;
+    meta.push_back(DeviceCameraView{static_cast<uint32_t>(slot[r.image]), r.cam, projection::view_frame(r.view), r.view.width,
+                                    r.view.height, out_bytes, row});
+    out_bytes += static_cast<uint64_t>(row) * r.view.height;
+    largest = std::max<uint64_t>(largest, static_cast<uint64_t>(r.view.width) * r.view.height);
+  }
+  uint8_t* host_out = pinned(1, out_bytes);
+  Stream stream;
+  const cudaStream_t st = stream.get();
+  DeviceBuffer<uint8_t> d_images(image_bytes, st), d_out(out_bytes, st);
+  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), st);
+  DeviceBuffer<DeviceCameraView> d_meta(meta.size(), st);
+  d_images.upload_async(host_images);
+  d_image_meta.upload_async(image_meta.data());
+  d_meta.upload_async(meta.data());
+  const unsigned chunks = static_cast<unsigned>(std::min<uint64_t>((largest + kBlock - 1) / kBlock, 1024));
+  for (size_t base = 0; base < meta.size(); base += 65535) {
+    const unsigned n = static_cast<unsigned>(std::min<size_t>(meta.size() - base, 65535));
+    camera_views_kernel<<<dim3(chunks, n), kBlock, 0, st>>>(d_images.get(), d_image_meta.get(), d_meta.get() + base,
+                                                           d_out.get());
+    check(cudaGetLastError(), "camera_views_kernel launch");
+  }
+  check(cudaMemcpyAsync(host_out, d_out.get(), out_bytes, cudaMemcpyDeviceToHost, st), "cudaMemcpyAsync views to host");
+  stream.sync();
+  for (size_t k = 0; k < views.size(); ++k) {
+    const CameraViewRequest& r = views[k];
+    for (int y = 0; y < r.view.height; ++y)
+      std::memcpy(r.out + y * r.out_stride, host_out + meta[k].out_offset + static_cast<uint64_t>(y) * meta[k].out_stride,
+                  static_cast<size_t>(meta[k].out_stride));
   }
 }
 

@@ -55,6 +55,11 @@ void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, s
 // (validate_views_batch), raised before any device work.
 void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<const ViewRequest> views);
 
+// GPU render_camera_views: every pixel of every view in one launch (blockIdx.y = view),
+// camera_view_pixel_element with the view's frame computed on the host (projection::view_frame,
+// as the CPU loop does). Same argument errors as the CPU version (validate_camera_views_batch).
+void render_camera_views_cuda(std::span<const ImageRef> images, std::span<const CameraViewRequest> views);
+
 // GPU blur_regions: many regions of many images, edited in place, with the bytes and count of
 // blurring them in order. The host plans every region (plan_region) and groups them in waves
 // (region_waves); per wave, all its regions in a handful of launches: the gaussian copies every

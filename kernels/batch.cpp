@@ -397,6 +397,31 @@ void render_camera_view(const uint8_t* src, const projection::Camera& cam, int c
   }
 }
 
+void validate_camera_views_batch(std::span<const ImageRef> images, std::span<const CameraViewRequest> views) {
+  for (size_t k = 0; k < views.size(); ++k) {
+    const CameraViewRequest& r = views[k];
+    const std::string who = "render_camera_views: view " + std::to_string(k);
+    if (r.image >= images.size())
+      throw std::out_of_range(who + ": image index " + std::to_string(r.image) + " >= " + std::to_string(images.size()));
+    const ImageRef& im = images[r.image];
+    require(im.pixels != nullptr && r.out != nullptr, (who + ": null pixels").c_str());
+    require(im.channels > 0 && im.channels <= 4, (who + ": 1 to 4 channels").c_str());
+    require(r.cam.width == im.width && r.cam.height == im.height && r.cam.f > 0,
+            (who + ": the camera's size must be the image's, its focal length positive").c_str());
+    require(im.stride >= static_cast<int64_t>(im.width) * im.channels, (who + ": stride too small").c_str());
+    require(r.view.width > 0 && r.view.height > 0, (who + ": bad view size").c_str());
+    require(r.out_stride >= static_cast<int64_t>(r.view.width) * im.channels, (who + ": output stride too small").c_str());
+  }
+}
+
+void render_camera_views(std::span<const ImageRef> images, std::span<const CameraViewRequest> views) {
+  validate_camera_views_batch(images, views);
+  for (const CameraViewRequest& r : views) {
+    const ImageRef& im = images[r.image];
+    render_camera_view(im.pixels, r.cam, im.channels, im.stride, r.view, r.out, r.out_stride);
+  }
+}
+
 RegionPlan plan_region(int W, int H, const double* u, const double* v, int n, const RegionBlurOptions& opt) {
   RegionPlan p;
   double umin = u[0], umax = u[0], vmin = v[0], vmax = v[0];
@@ -546,7 +571,7 @@ std::vector<int> region_waves(std::span<const RegionRequest> regions, std::span<
 uint64_t blur_region_elements(const uint8_t* src, uint8_t* dst, int W, int H, int channels, int64_t stride,
                               const double* u, const double* v, int n, const RegionPlan& p,
                               const RegionBlurOptions& opt) {
-  (void)H;
+  (void)W, (void)H;  // (the plan holds the clipping; kept for blur_region's signature)
   if (p.empty()) return 0;
   const int ww = p.wx1 - p.wx0 + 1, wh = p.wy1 - p.wy0 + 1;
   std::vector<uint8_t> a, b;

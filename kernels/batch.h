@@ -189,6 +189,26 @@ GEOSHARD_HD_INLINE void camera_view_pixel_element(const uint8_t* src, const proj
 void render_camera_view(const uint8_t* src, const projection::Camera& cam, int channels, int64_t stride,
                         const projection::View& view, uint8_t* out, int64_t out_stride);
 
+// One view of a planar photo to render: from images[image] through the photo's camera `cam`
+// (cam.width x cam.height must be the image's size), into `out` (view.height rows of
+// `out_stride` bytes).
+struct CameraViewRequest {
+  uint32_t image;
+  projection::Camera cam;
+  projection::View view;
+  uint8_t* out;
+  int64_t out_stride;
+};
+
+// Checks every request (image index, 1-4 channels, the camera's size equal to the image's, a
+// positive focal length, strides) and throws std::invalid_argument / std::out_of_range naming
+// the request's index, before any output.
+void validate_camera_views_batch(std::span<const ImageRef> images, std::span<const CameraViewRequest> views);
+
+// render_camera_view for every request (validated first). The GPU version runs
+// camera_view_pixel_element per pixel of every view in one launch.
+void render_camera_views(std::span<const ImageRef> images, std::span<const CameraViewRequest> views);
+
 struct RegionBlurOptions {
   blur::Mode mode = blur::Mode::kGaussian;
   double strength = 0.25;   // gaussian: sigma = strength * smaller side of the region's box (>= 2 px)

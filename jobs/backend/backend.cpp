@@ -89,6 +89,15 @@ void render_equirect_views(const Choice& b, std::span<const ImageRef> images, st
 #endif
 }
 
+void render_camera_views(const Choice& b, std::span<const ImageRef> images, std::span<const CameraViewRequest> views) {
+  if (b.kind == Kind::cpu) return geoshard::render_camera_views(images, views);
+#ifdef GEOSHARD_WITH_CUDA
+  cuda::render_camera_views_cuda(images, views);
+#else
+  no_cuda_in_build();
+#endif
+}
+
 uint64_t blur_regions(const Choice& b, std::span<const ImageBuffer> images, std::span<const double> u,
                       std::span<const double> v, std::span<const RegionRequest> regions, const RegionBlurOptions& opt) {
   if (b.kind == Kind::cpu) return geoshard::blur_regions(images, u, v, regions, opt);

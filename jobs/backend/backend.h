@@ -53,6 +53,7 @@ void zkey_batch(const Choice& b, std::span<const double> lon, std::span<const do
 void pip_batch(const Choice& b, const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
                std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
 void render_equirect_views(const Choice& b, std::span<const ImageRef> images, std::span<const ViewRequest> views);
+void render_camera_views(const Choice& b, std::span<const ImageRef> images, std::span<const CameraViewRequest> views);
 uint64_t blur_regions(const Choice& b, std::span<const ImageBuffer> images, std::span<const double> u,
                       std::span<const double> v, std::span<const RegionRequest> regions, const RegionBlurOptions& opt);
 

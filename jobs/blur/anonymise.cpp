@@ -140,14 +140,25 @@ std::vector<Region> find_regions_camera(const cv::Mat& bgr, const projection::Ca
   }
   st.oversampling = over;
   std::vector<Candidate> cands;
+  const ImageRef source{bgr.data, W, H, 3, static_cast<int64_t>(bgr.step)};
+  std::vector<cv::Mat> rendered;
   for (int k = 0; k < nv; ++k) {
     const projection::View& w = views[k];
-    auto t = Clock::now();
-    cv::Mat view(w.height, w.width, CV_8UC3);
-    render_camera_view(bgr.data, cam, 3, static_cast<int64_t>(bgr.step), w, view.data, static_cast<int64_t>(view.step));
-    st.views_seconds += since(t);
+    if (k % kViewsPerBatch == 0) {  // the next batch of views, on the chosen backend
+      auto t = Clock::now();
+      rendered.clear();
+      rendered.reserve(kViewsPerBatch);  // (the requests point into these Mats)
+      std::vector<CameraViewRequest> batch;
+      for (int j = k; j < std::min(nv, k + kViewsPerBatch); ++j) {
+        rendered.emplace_back(views[j].height, views[j].width, CV_8UC3);
+        batch.push_back(CameraViewRequest{0, cam, views[j], rendered.back().data, static_cast<int64_t>(rendered.back().step)});
+      }
+      backend::render_camera_views(opt.backend, std::span<const ImageRef>(&source, 1), batch);
+      st.views_seconds += since(t);
+    }
+    const cv::Mat& view = rendered[k % kViewsPerBatch];
     for (Detector* d : detectors) {
-      t = Clock::now();
+      auto t = Clock::now();
       const auto found = d->detect(view);
       st.detect_seconds += since(t);
       st.detections += found.size();

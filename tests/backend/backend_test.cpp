@@ -136,6 +136,25 @@ TEST(Backend, DispatchersMatchTheCpuBatches) {
     for (size_t k = 0; k < req.size(); ++k) EXPECT_EQ(got[k], want[k]) << choice->name() << " view " << k;
   }
 
+  // Camera views: a pinhole and a fisheye photo through both choices, against render_camera_view.
+  for (const backend::Choice* choice : {&cpu, &other}) {
+    const projection::Camera cams[2] = {projection::pinhole_camera(96, 48, 1.8), projection::fisheye_camera(200, 100, 3.0)};
+    std::vector<std::vector<uint8_t>> got, want;
+    std::vector<CameraViewRequest> req;
+    for (int k = 0; k < 6; ++k) {
+      const uint32_t i = k % 2;
+      const projection::View w{0.3 * k - 0.8, 0.1 * k - 0.2, 1.0, 0.8, 20 + 3 * k, 15 + 2 * k};
+      const int64_t os = static_cast<int64_t>(w.width) * images[i].channels;
+      got.emplace_back(static_cast<size_t>(os) * w.height, 0);
+      want.emplace_back(got.back().size(), 0);
+      render_camera_view(images[i].pixels, cams[i], images[i].channels, images[i].stride, w, want.back().data(), os);
+      req.push_back(CameraViewRequest{i, cams[i], w, nullptr, os});
+    }
+    for (size_t k = 0; k < req.size(); ++k) req[k].out = got[k].data();
+    backend::render_camera_views(*choice, images, req);
+    for (size_t k = 0; k < req.size(); ++k) EXPECT_EQ(got[k], want[k]) << choice->name() << " camera view " << k;
+  }
+
   // Regions: overlapping polygons on two images through both choices, against blur_region in order.
   for (const backend::Choice* choice : {&cpu, &other}) {
     std::vector<uint8_t> a(120 * 80 * 3), b2(90 * 60);

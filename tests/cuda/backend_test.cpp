@@ -26,6 +26,7 @@ TEST(CudaBackend, EmptyBatchesNeedNoDevice) {
   EXPECT_NO_THROW(cuda::zkey_batch_cuda({}, {}, {}));
   EXPECT_NO_THROW(cuda::render_equirect_views_cuda({}, {}));
   EXPECT_EQ(cuda::blur_regions_cuda({}, {}, {}, {}, RegionBlurOptions{}), 0u);
+  EXPECT_NO_THROW(cuda::render_camera_views_cuda({}, {}));
 }
 
 TEST(CudaBackend, ArgumentErrorsComeFirst) {

@@ -234,5 +234,42 @@ TEST(WideProjection, RenderedViewEqualToThePhotoReproducesIt) {
   EXPECT_EQ(px[1], img[((H - 1) * W + W - 1) * 3 + 1]);
 }
 
+// The batch (what the GPU renders in one launch): several photos and cameras, views in mixed
+// order, against one render_camera_view per view; bad requests refused before any output.
+TEST(WideProjection, CameraViewBatchEqualsOneCallPerView) {
+  std::mt19937_64 rng(47);
+  std::vector<std::vector<uint8_t>> imgs;
+  std::vector<ImageRef> refs;
+  std::vector<Camera> cams;
+  for (int i = 0; i < 4; ++i) {
+    const int W = static_cast<int>(uni(rng, 40, 400)), H = static_cast<int>(uni(rng, 30, 300)), C = 1 + i % 4;
+    imgs.emplace_back(static_cast<size_t>(W) * C * H);
+    for (auto& b : imgs.back()) b = static_cast<uint8_t>(rng());
+    refs.push_back(ImageRef{imgs.back().data(), W, H, C, static_cast<int64_t>(W) * C});
+    cams.push_back(i % 2 ? fisheye_camera(W, H, rad(uni(rng, 100, 200))) : pinhole_camera(W, H, rad(uni(rng, 60, 120))));
+  }
+  std::vector<CameraViewRequest> req;
+  std::vector<std::vector<uint8_t>> got, want;
+  for (int k = 0; k < 16; ++k) {
+    const uint32_t i = static_cast<uint32_t>(rng() % refs.size());
+    const View w{uni(rng, -1.5, 1.5), uni(rng, -1.2, 1.2), rad(uni(rng, 20, 75)), rad(uni(rng, 20, 75)),
+                 static_cast<int>(uni(rng, 1, 200)), static_cast<int>(uni(rng, 1, 200))};
+    const int64_t os = static_cast<int64_t>(w.width) * refs[i].channels + k % 2;
+    want.emplace_back(static_cast<size_t>(os) * w.height, 0x33);
+    got.emplace_back(want.back());
+    render_camera_view(refs[i].pixels, cams[i], refs[i].channels, refs[i].stride, w, want.back().data(), os);
+    req.push_back(CameraViewRequest{i, cams[i], w, nullptr, os});
+  }
+  for (size_t k = 0; k < req.size(); ++k) req[k].out = got[k].data();
+  render_camera_views(refs, req);
+  for (size_t k = 0; k < req.size(); ++k) ASSERT_EQ(got[k], want[k]) << "view " << k;
+  auto bad = req;
+  bad[3].cam.width += 1;  // a camera that is not the photo's
+  EXPECT_THROW(render_camera_views(refs, bad), std::invalid_argument);
+  bad = req;
+  bad[9].image = 4;
+  EXPECT_THROW(render_camera_views(refs, bad), std::out_of_range);
+}
+
 }  // namespace
 }  // namespace geoshard::projection

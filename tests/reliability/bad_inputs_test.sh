@@ -758,7 +758,7 @@ EOF
   end
   begin blur/backend-recorded "the run record names the backend and the stages that use it (view projection, region blur)"
   need "backend" grep -q '"backend": *"c' "$BR"
-  need "view stage" grep -q '"view projection (render_equirect_views)"' "$BR"
+  need "view stage" grep -q '"view projection (render_equirect_views, render_camera_views)"' "$BR"
   need "blur stage" grep -q '"region blur (blur_regions)"' "$BR"
   end
   # The two 30000 x 30000 photos (1,800 MP in all): dead letters, never decoded.
