@@ -120,6 +120,34 @@ std::vector<std::pair<double, double>> clip_to_rect(std::vector<std::pair<double
   return p;
 }
 
+// The search through perspective views that 360° and wide photos share: the views rendered
+// kViewsPerBatch at a time by render(first view index, the Mats to fill), every detector run on
+// each view in order, and each detection handed to found(view index, detection); the stages
+// are timed into st.
+template <class Render, class Found>
+void search_views(const std::vector<projection::View>& views, std::vector<Detector*>& detectors, AnonymiseStats& st,
+                  Render&& render, Found&& found) {
+  const int nv = static_cast<int>(views.size());
+  std::vector<cv::Mat> rendered;
+  for (int k0 = 0; k0 < nv; k0 += kViewsPerBatch) {
+    auto t = Clock::now();
+    rendered.clear();
+    for (int j = k0; j < std::min(nv, k0 + kViewsPerBatch); ++j) rendered.emplace_back(views[j].height, views[j].width, CV_8UC3);
+    render(k0, rendered);
+    st.views_seconds += since(t);
+    for (size_t i = 0; i < rendered.size(); ++i)
+      for (Detector* d : detectors) {
+        t = Clock::now();
+        const auto dets = d->detect(rendered[i]);
+        st.detect_seconds += since(t);
+        st.detections += dets.size();
+        t = Clock::now();
+        for (const Detection& det : dets) found(k0 + static_cast<int>(i), det);
+        st.backproject_seconds += since(t);
+      }
+  }
+}
+
 // A wide pinhole or fisheye photo (already upright) through perspective views.
 std::vector<Region> find_regions_camera(const cv::Mat& bgr, const projection::Camera& cam, std::vector<Detector*>& detectors,
                                         const AnonymiseOptions& opt, AnonymiseStats& st) {
@@ -141,59 +169,41 @@ std::vector<Region> find_regions_camera(const cv::Mat& bgr, const projection::Ca
   st.oversampling = over;
   std::vector<Candidate> cands;
   const ImageRef source{bgr.data, W, H, 3, static_cast<int64_t>(bgr.step)};
-  std::vector<cv::Mat> rendered;
-  for (int k = 0; k < nv; ++k) {
+  auto render = [&](int k0, std::vector<cv::Mat>& mats) {
+    std::vector<CameraViewRequest> batch;
+    for (size_t i = 0; i < mats.size(); ++i)
+      batch.push_back(CameraViewRequest{0, cam, views[k0 + i], mats[i].data, static_cast<int64_t>(mats[i].step)});
+    backend::render_camera_views(opt.backend, std::span<const ImageRef>(&source, 1), batch);
+  };
+  search_views(views, detectors, st, render, [&](int k, const Detection& det) {
     const projection::View& w = views[k];
-    if (k % kViewsPerBatch == 0) {  // the next batch of views, on the chosen backend
-      auto t = Clock::now();
-      rendered.clear();
-      rendered.reserve(kViewsPerBatch);  // (the requests point into these Mats)
-      std::vector<CameraViewRequest> batch;
-      for (int j = k; j < std::min(nv, k + kViewsPerBatch); ++j) {
-        rendered.emplace_back(views[j].height, views[j].width, CV_8UC3);
-        batch.push_back(CameraViewRequest{0, cam, views[j], rendered.back().data, static_cast<int64_t>(rendered.back().step)});
+    // Does the box (one view pixel wider) reach off the photo? Its outline, densely.
+    bool cut = false;
+    {
+      const double bx[4] = {det.x0 - 1.5, det.x1 + 0.5, det.x1 + 0.5, det.x0 - 1.5};
+      const double by[4] = {det.y0 - 1.5, det.y0 - 1.5, det.y1 + 0.5, det.y1 + 0.5};
+      for (int q = 0; q < 4 * opt.edge_samples && !cut; ++q) {
+        const int e = q / opt.edge_samples, nx = (e + 1) % 4;
+        const double f = static_cast<double>(q % opt.edge_samples) / opt.edge_samples;
+        double su, sv;
+        cut = !projection::view_to_camera(w, cam, bx[e] + f * (bx[nx] - bx[e]), by[e] + f * (by[nx] - by[e]), &su, &sv) ||
+              !(su >= -0.5 && su <= W - 0.5 && sv >= -0.5 && sv <= H - 0.5);
       }
-      backend::render_camera_views(opt.backend, std::span<const ImageRef>(&source, 1), batch);
-      st.views_seconds += since(t);
     }
-    const cv::Mat& view = rendered[k % kViewsPerBatch];
-    for (Detector* d : detectors) {
-      auto t = Clock::now();
-      const auto found = d->detect(view);
-      st.detect_seconds += since(t);
-      st.detections += found.size();
-      t = Clock::now();
-      for (const Detection& det : found) {
-        // Does the box (one view pixel wider) reach off the photo? Its outline, densely.
-        bool cut = false;
-        {
-          const double bx[4] = {det.x0 - 1.5, det.x1 + 0.5, det.x1 + 0.5, det.x0 - 1.5};
-          const double by[4] = {det.y0 - 1.5, det.y0 - 1.5, det.y1 + 0.5, det.y1 + 0.5};
-          for (int q = 0; q < 4 * opt.edge_samples && !cut; ++q) {
-            const int e = q / opt.edge_samples, nx = (e + 1) % 4;
-            const double f = static_cast<double>(q % opt.edge_samples) / opt.edge_samples;
-            double su, sv;
-            cut = !projection::view_to_camera(w, cam, bx[e] + f * (bx[nx] - bx[e]), by[e] + f * (by[nx] - by[e]), &su, &sv) ||
-                  !(su >= -0.5 && su <= W - 0.5 && sv >= -0.5 && sv <= H - 0.5);
-          }
-        }
-        const auto poly = region_polygon(det, opt, cut);
-        std::vector<double> xs, ys;
-        for (const auto& [x, y] : poly) xs.push_back(x), ys.push_back(y);
-        const int m = static_cast<int>(xs.size()), cap = 2 * m * opt.edge_samples + projection::kFisheyeBackSamples + 2;
-        std::vector<double> u(cap), v(cap);
-        const int n = projection::view_polygon_to_camera(w, cam, xs.data(), ys.data(), m, opt.edge_samples, u.data(), v.data(), cap);
-        std::vector<std::pair<double, double>> ring;
-        for (int i = 0; i < std::min(n, cap); ++i) ring.emplace_back(u[i], v[i]);
-        // Beyond the photo nothing is blurred: clip there (one pixel out, so no centre changes side).
-        ring = clip_to_rect(std::move(ring), -1, -1, W, H);
-        if (ring.size() < 3) continue;
-        Region r{det.cls, det.model, det.score, k, {std::move(ring)}};
-        cands.push_back(candidate(std::move(r), 0));
-      }
-      st.backproject_seconds += since(t);
-    }
-  }
+    const auto poly = region_polygon(det, opt, cut);
+    std::vector<double> xs, ys;
+    for (const auto& [x, y] : poly) xs.push_back(x), ys.push_back(y);
+    const int m = static_cast<int>(xs.size()), cap = 2 * m * opt.edge_samples + projection::kFisheyeBackSamples + 2;
+    std::vector<double> u(cap), v(cap);
+    const int n = projection::view_polygon_to_camera(w, cam, xs.data(), ys.data(), m, opt.edge_samples, u.data(), v.data(), cap);
+    std::vector<std::pair<double, double>> ring;
+    for (int i = 0; i < std::min(n, cap); ++i) ring.emplace_back(u[i], v[i]);
+    // Beyond the photo nothing is blurred: clip there (one pixel out, so no centre changes side).
+    ring = clip_to_rect(std::move(ring), -1, -1, W, H);
+    if (ring.size() < 3) return;
+    Region r{det.cls, det.model, det.score, k, {std::move(ring)}};
+    cands.push_back(candidate(std::move(r), 0));
+  });
   return merge(std::move(cands), opt.merge_iou, 0);
 }
 
@@ -347,42 +357,23 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
     st.views += nv_all;
     st.oversampling = projection::view_oversampling(views[0], e);
     const ImageRef source{bgr.data, W, H, 3, static_cast<int64_t>(bgr.step)};
-    std::vector<cv::Mat> rendered;
-    for (int k = 0; k < nv_all; ++k) {
-      const projection::View& w = views[k];
-      if (k % kViewsPerBatch == 0) {  // the next batch of views, on the chosen backend
-        auto t = Clock::now();
-        rendered.clear();
-        rendered.reserve(kViewsPerBatch);  // (the requests point into these Mats)
-        std::vector<ViewRequest> batch;
-        for (int j = k; j < std::min(nv_all, k + kViewsPerBatch); ++j) {
-          rendered.emplace_back(views[j].height, views[j].width, CV_8UC3);
-          batch.push_back(ViewRequest{0, views[j], rendered.back().data, static_cast<int64_t>(rendered.back().step)});
-        }
-        backend::render_equirect_views(opt.backend, std::span<const ImageRef>(&source, 1), batch);
-        st.views_seconds += since(t);
-      }
-      const cv::Mat& view = rendered[k % kViewsPerBatch];
-      for (Detector* d : detectors) {
-        auto t = Clock::now();
-        const auto found = d->detect(view);
-        st.detect_seconds += since(t);
-        st.detections += found.size();
-        t = Clock::now();
-        for (const Detection& det : found) {
-          const auto poly = region_polygon(det, opt);
-          std::vector<double> xs, ys;
-          for (const auto& [x, y] : poly) xs.push_back(x), ys.push_back(y);
-          const int m = static_cast<int>(xs.size()), cap = m * opt.edge_samples + 3;
-          std::vector<double> u(cap), v(cap);
-          const int n = projection::view_polygon_outline(w, e, xs.data(), ys.data(), m, opt.edge_samples, u.data(), v.data(), cap);
-          Region r{det.cls, det.model, det.score, k, {{}}};
-          for (int i = 0; i < n; ++i) r.polygons[0].emplace_back(u[i], v[i]);
-          cands.push_back(candidate(std::move(r), W));
-        }
-        st.backproject_seconds += since(t);
-      }
-    }
+    auto render = [&](int k0, std::vector<cv::Mat>& mats) {
+      std::vector<ViewRequest> batch;
+      for (size_t i = 0; i < mats.size(); ++i)
+        batch.push_back(ViewRequest{0, views[k0 + i], mats[i].data, static_cast<int64_t>(mats[i].step)});
+      backend::render_equirect_views(opt.backend, std::span<const ImageRef>(&source, 1), batch);
+    };
+    search_views(views, detectors, st, render, [&](int k, const Detection& det) {
+      const auto poly = region_polygon(det, opt);
+      std::vector<double> xs, ys;
+      for (const auto& [x, y] : poly) xs.push_back(x), ys.push_back(y);
+      const int m = static_cast<int>(xs.size()), cap = m * opt.edge_samples + 3;
+      std::vector<double> u(cap), v(cap);
+      const int n = projection::view_polygon_outline(views[k], e, xs.data(), ys.data(), m, opt.edge_samples, u.data(), v.data(), cap);
+      Region r{det.cls, det.model, det.score, k, {{}}};
+      for (int i = 0; i < n; ++i) r.polygons[0].emplace_back(u[i], v[i]);
+      cands.push_back(candidate(std::move(r), W));
+    });
     return merge(std::move(cands), opt.merge_iou, W);
   }
   // A planar photo: as it is, and in overlapping tiles when large (small faces survive the
