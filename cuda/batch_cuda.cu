@@ -177,6 +177,49 @@ struct DeviceImage {
   int width, height, channels;
   int64_t stride;
 };
+// The photos a batch uses, packed (rows of width * channels bytes, no padding) into the pinned
+// staging buffer of slot 0: slot[i] is photo i's index in meta, -1 when no request uses it.
+struct PackedImages {
+  std::vector<int64_t> slot;
+  std::vector<DeviceImage> meta;
+  uint64_t bytes = 0;
+  uint8_t* host = nullptr;
+
+  explicit PackedImages(size_t n_images) : slot(n_images, -1) {}
+  // Photo i is used (once is enough; later calls do nothing).
+  template <class Image>
+  void use(const Image& im, uint32_t i) {
+    if (slot[i] >= 0) return;
+    slot[i] = static_cast<int64_t>(meta.size());
+    const int64_t row = static_cast<int64_t>(im.width) * im.channels;
+    meta.push_back(DeviceImage{bytes, im.width, im.height, im.channels, row});
+    bytes += static_cast<uint64_t>(row) * im.height;
+  }
+  // Copies the used photos into the staging buffer (after every use()).
+  template <class Image>
+  void pack(std::span<const Image> images) {
+    host = pinned(0, bytes);
+    for_rows(images, [](uint8_t* packed, const uint8_t* caller, size_t n) { std::memcpy(packed, caller, n); });
+  }
+  // Copies the staging buffer back into the callers' photos.
+  void unpack(std::span<const ImageBuffer> images) const {
+    for_rows(images, [](uint8_t* packed, uint8_t* caller, size_t n) { std::memcpy(caller, packed, n); });
+  }
+  uint32_t operator[](uint32_t i) const { return static_cast<uint32_t>(slot[i]); }
+
+ private:
+  template <class Image, class Copy>
+  void for_rows(std::span<const Image> images, Copy copy) const {
+    for (size_t i = 0; i < images.size(); ++i) {
+      if (slot[i] < 0) continue;
+      const DeviceImage& m = meta[slot[i]];
+      for (int y = 0; y < m.height; ++y)
+        copy(host + m.offset + static_cast<uint64_t>(y) * m.stride, images[i].pixels + y * images[i].stride,
+             static_cast<size_t>(m.stride));
+    }
+  }
+};
+
 struct DeviceView {
   uint32_t image;
   uint64_t out_offset;  // into the packed output buffer (rows of width * channels bytes)
@@ -396,26 +439,9 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
   if (views.empty()) return;
   require_device();
 
-  // The images the requests use, packed (rows of width * channels bytes) into pinned memory.
-  std::vector<int64_t> slot(images.size(), -1);
-  std::vector<DeviceImage> image_meta;
-  uint64_t image_bytes = 0;
-  for (const ViewRequest& r : views) {
-    if (slot[r.image] >= 0) continue;
-    const ImageRef& im = images[r.image];
-    slot[r.image] = static_cast<int64_t>(image_meta.size());
-    const int64_t row = static_cast<int64_t>(im.width) * im.channels;
-    image_meta.push_back(DeviceImage{image_bytes, im.width, im.height, im.channels, row});
-    image_bytes += static_cast<uint64_t>(row) * im.height;
-  }
-  uint8_t* host_images = pinned(0, image_bytes);
-  for (size_t i = 0; i < images.size(); ++i) {
-    if (slot[i] < 0) continue;
-    const DeviceImage& m = image_meta[slot[i]];
-    for (int y = 0; y < m.height; ++y)
-      std::memcpy(host_images + m.offset + static_cast<uint64_t>(y) * m.stride, images[i].pixels + y * images[i].stride,
-                  static_cast<size_t>(m.stride));
-  }
+  PackedImages packed(images.size());
+  for (const ViewRequest& r : views) packed.use(images[r.image], r.image);
+  packed.pack(images);
 
   // The plans (host: the same tile walk as the CPU renderer), flattened in view order, with the
   // boundaries of each chunk of kChunk views (the unit of the copy/compute overlap).
@@ -428,9 +454,9 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
   uint64_t out_bytes = 0;
   for (size_t k = 0; k < views.size(); ++k) {
     const ViewRequest& r = views[k];
-    const DeviceImage& m = image_meta[slot[r.image]];
+    const DeviceImage& m = packed.meta[packed[r.image]];
     const int64_t row = static_cast<int64_t>(r.view.width) * m.channels;
-    view_meta.push_back(DeviceView{static_cast<uint32_t>(slot[r.image]), out_bytes, row});
+    view_meta.push_back(DeviceView{packed[r.image], out_bytes, row});
     out_bytes += static_cast<uint64_t>(row) * r.view.height;
     const ViewPlan plan = plan_equirect_view(m.width, m.height, r.view);
     for (const PlannedTile& t : plan.tiles) tiles.push_back(DeviceTile{t, static_cast<uint32_t>(k)});
@@ -447,14 +473,14 @@ void render_equirect_views_cuda(std::span<const ImageRef> images, std::span<cons
   // c % 2, so one chunk's copy to the host overlaps the next chunk's kernels.
   Stream s0, s1;
   const cudaStream_t streams[2] = {s0.get(), s1.get()};
-  DeviceBuffer<uint8_t> d_images(image_bytes, s0.get());
-  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), s0.get());
+  DeviceBuffer<uint8_t> d_images(packed.bytes, s0.get());
+  DeviceBuffer<DeviceImage> d_image_meta(packed.meta.size(), s0.get());
   DeviceBuffer<DeviceView> d_view_meta(view_meta.size(), s0.get());
   DeviceBuffer<DeviceTile> d_tiles(tiles.size(), s0.get());
   DeviceBuffer<DeviceExact> d_exact(exact.size(), s0.get());
   DeviceBuffer<uint8_t> d_out(out_bytes, s0.get());
-  d_images.upload_async(host_images);
-  d_image_meta.upload_async(image_meta.data());  // (pageable: staged by the driver before returning)
+  d_images.upload_async(packed.host);
+  d_image_meta.upload_async(packed.meta.data());  // (pageable: staged by the driver before returning)
   d_view_meta.upload_async(view_meta.data());
   d_tiles.upload_async(tiles.data());
   d_exact.upload_async(exact.data());
@@ -491,31 +517,15 @@ void render_camera_views_cuda(std::span<const ImageRef> images, std::span<const 
   validate_camera_views_batch(images, views);
   if (views.empty()) return;
   require_device();
-  std::vector<int64_t> slot(images.size(), -1);
-  std::vector<DeviceImage> image_meta;
-  uint64_t image_bytes = 0;
-  for (const CameraViewRequest& r : views) {
-    if (slot[r.image] >= 0) continue;
-    const ImageRef& im = images[r.image];
-    slot[r.image] = static_cast<int64_t>(image_meta.size());
-    const int64_t row = static_cast<int64_t>(im.width) * im.channels;
-    image_meta.push_back(DeviceImage{image_bytes, im.width, im.height, im.channels, row});
-    image_bytes += static_cast<uint64_t>(row) * im.height;
-  }
-  uint8_t* host_images = pinned(0, image_bytes);
-  for (size_t i = 0; i < images.size(); ++i) {
-    if (slot[i] < 0) continue;
-    const DeviceImage& m = image_meta[slot[i]];
-    for (int y = 0; y < m.height; ++y)
-      std::memcpy(host_images + m.offset + static_cast<uint64_t>(y) * m.stride, images[i].pixels + y * images[i].stride,
-                  static_cast<size_t>(m.stride));
-  }
+  PackedImages packed(images.size());
+  for (const CameraViewRequest& r : views) packed.use(images[r.image], r.image);
+  packed.pack(images);
   std::vector<DeviceCameraView> meta;
   uint64_t out_bytes = 0, largest = 0;
   for (const CameraViewRequest& r : views) {
     const int channels = images[r.image].channels;
     const int64_t row = static_cast<int64_t>(r.view.width) * channels;
-    meta.push_back(DeviceCameraView{static_cast<uint32_t>(slot[r.image]), r.cam, projection::view_frame(r.view), r.view.width,
+    meta.push_back(DeviceCameraView{packed[r.image], r.cam, projection::view_frame(r.view), r.view.width,
                                     r.view.height, out_bytes, row});
     out_bytes += static_cast<uint64_t>(row) * r.view.height;
     largest = std::max<uint64_t>(largest, static_cast<uint64_t>(r.view.width) * r.view.height);
@@ -523,11 +533,11 @@ void render_camera_views_cuda(std::span<const ImageRef> images, std::span<const 
   uint8_t* host_out = pinned(1, out_bytes);
   Stream stream;
   const cudaStream_t st = stream.get();
-  DeviceBuffer<uint8_t> d_images(image_bytes, st), d_out(out_bytes, st);
-  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), st);
+  DeviceBuffer<uint8_t> d_images(packed.bytes, st), d_out(out_bytes, st);
+  DeviceBuffer<DeviceImage> d_image_meta(packed.meta.size(), st);
   DeviceBuffer<DeviceCameraView> d_meta(meta.size(), st);
-  d_images.upload_async(host_images);
-  d_image_meta.upload_async(image_meta.data());
+  d_images.upload_async(packed.host);
+  d_image_meta.upload_async(packed.meta.data());
   d_meta.upload_async(meta.data());
   const unsigned chunks = static_cast<unsigned>(std::min<uint64_t>((largest + kBlock - 1) / kBlock, 1024));
   for (size_t base = 0; base < meta.size(); base += 65535) {
@@ -559,44 +569,21 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
   }
   const std::vector<int> wave = region_waves(regions, plans);
 
-  // The images the regions touch, packed (rows of width * channels bytes) into one buffer.
-  std::vector<int64_t> slot(images.size(), -1);
-  std::vector<DeviceImage> image_meta;
-  uint64_t image_bytes = 0;
-  for (size_t k = 0; k < regions.size(); ++k) {
-    const uint32_t i = regions[k].image;
-    if (plans[k].empty() || slot[i] >= 0) continue;
-    slot[i] = static_cast<int64_t>(image_meta.size());
-    const int64_t row = static_cast<int64_t>(images[i].width) * images[i].channels;
-    image_meta.push_back(DeviceImage{image_bytes, images[i].width, images[i].height, images[i].channels, row});
-    image_bytes += static_cast<uint64_t>(row) * images[i].height;
-  }
-  if (image_meta.empty()) return 0;  // every region off its image
-  uint8_t* host_images = pinned(0, image_bytes);
-  auto copy_images = [&](bool to_host_buffer) {
-    for (size_t i = 0; i < images.size(); ++i) {
-      if (slot[i] < 0) continue;
-      const DeviceImage& m = image_meta[slot[i]];
-      for (int y = 0; y < m.height; ++y) {
-        uint8_t* packed = host_images + m.offset + static_cast<uint64_t>(y) * m.stride;
-        uint8_t* caller = images[i].pixels + y * images[i].stride;
-        if (to_host_buffer)
-          std::memcpy(packed, caller, static_cast<size_t>(m.stride));
-        else
-          std::memcpy(caller, packed, static_cast<size_t>(m.stride));
-      }
-    }
-  };
-  copy_images(true);
+  // The photos the regions touch (a region off its photo touches nothing).
+  PackedImages packed(images.size());
+  for (size_t k = 0; k < regions.size(); ++k)
+    if (!plans[k].empty()) packed.use(images[regions[k].image], regions[k].image);
+  if (packed.meta.empty()) return 0;
+  packed.pack(images);
   // Everything in order on one stream (the waves depend on each other); buffers from the pool.
   Stream stream;
   const cudaStream_t st = stream.get();
-  DeviceBuffer<uint8_t> d_images(image_bytes, st);
-  DeviceBuffer<DeviceImage> d_image_meta(image_meta.size(), st);
+  DeviceBuffer<uint8_t> d_images(packed.bytes, st);
+  DeviceBuffer<DeviceImage> d_image_meta(packed.meta.size(), st);
   DeviceBuffer<double> d_u(u.size(), st), d_v(v.size(), st);
   DeviceBuffer<unsigned long long> d_written(1, st);
-  d_images.upload_async(host_images);
-  d_image_meta.upload_async(image_meta.data());  // (pageable: staged by the driver before returning)
+  d_images.upload_async(packed.host);
+  d_image_meta.upload_async(packed.meta.data());  // (pageable: staged by the driver before returning)
   d_u.upload_async(u.data());
   d_v.upload_async(v.data());
   check(cudaMemsetAsync(d_written.get(), 0, sizeof(unsigned long long), st), "cudaMemsetAsync");
@@ -614,7 +601,7 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
         bytes = static_cast<uint64_t>(p.wx1 - p.wx0 + 1) * (p.wy1 - p.wy0 + 1) * channels;
       else if (opt.mode == blur::Mode::kPixelate)
         bytes = static_cast<uint64_t>((p.x1 - p.x0) / p.cell + 1) * ((p.y1 - p.y0) / p.cell + 1) * channels;
-      in_wave.push_back(DeviceRegion{static_cast<uint32_t>(slot[regions[k].image]), regions[k].first, regions[k].n, p, scratch});
+      in_wave.push_back(DeviceRegion{packed[regions[k].image], regions[k].first, regions[k].n, p, scratch});
       scratch += bytes;
       const uint64_t box = static_cast<uint64_t>(p.wx1 - p.wx0 + 1) * (p.wy1 - p.wy0 + 1) * channels;
       largest = box > largest ? box : largest;
@@ -651,8 +638,8 @@ uint64_t blur_regions_cuda(std::span<const ImageBuffer> images, std::span<const 
   }
   unsigned long long written = 0;
   d_written.download(&written);  // (waits for the stream: every wave done)
-  d_images.download(host_images);
-  copy_images(false);
+  d_images.download(packed.host);
+  packed.unpack(images);
   return written;
 }
 
