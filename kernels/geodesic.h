@@ -84,10 +84,9 @@ GEOSHARD_HD_FORCEINLINE double cos_lat(double lat_deg) {
 // Differs from haversine_m by a few ulps (measured: bench/localise_vs_geos/localise_time
 // --check-haversine, max 1.1e-15 relative over 10^7 random segments of 0.1 m - 100 km and
 // |lat| <= 80), far below geoshard's 1e-9 promise; it is not bitwise haversine_m.
-GEOSHARD_HD_FORCEINLINE double haversine_m_short(double lon1, double lat1, double c1, double lon2, double lat2, double c2) {
-  const double x = (lat2 - lat1) * (0.5 * kDegToRad);
-  const double y = (lon2 - lon1) * (0.5 * kDegToRad);
-  if (!(fabs(x) < 1e-2 && fabs(y) < 1e-2)) return haversine_m_cos(lon1, lat1, c1, lon2, lat2, c2);
+// The small-angle branch of haversine_m_short: x, y the half-angle differences of latitude
+// and longitude in radians (|x|, |y| < 1e-2), c1, c2 the cosines of the two latitudes.
+GEOSHARD_HD_FORCEINLINE double haversine_short_series(double x, double y, double c1, double c2) {
   // sin t = t (1 - t^2/6 (1 - t^2/20 (1 - t^2/42 (1 - t^2/72)))), |t| < 1e-2.
   const double x2 = x * x, y2 = y * y;
   const double sx = x * (1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0) * (1.0 - x2 * (1.0 / 42.0) * (1.0 - x2 * (1.0 / 72.0)))));
@@ -98,6 +97,40 @@ GEOSHARD_HD_FORCEINLINE double haversine_m_short(double lon1, double lat1, doubl
   const double as =
       r * (1.0 + r2 * (1.0 / 6.0 + r2 * (3.0 / 40.0 + r2 * (5.0 / 112.0 + r2 * (35.0 / 1152.0)))));
   return 2.0 * kEarthRadiusM * as;
+}
+
+GEOSHARD_HD_FORCEINLINE double haversine_m_short(double lon1, double lat1, double c1, double lon2, double lat2, double c2) {
+  const double x = (lat2 - lat1) * (0.5 * kDegToRad);
+  const double y = (lon2 - lon1) * (0.5 * kDegToRad);
+  if (!(fabs(x) < 1e-2 && fabs(y) < 1e-2)) return haversine_m_cos(lon1, lat1, c1, lon2, lat2, c2);
+  return haversine_short_series(x, y, c1, c2);
+}
+
+// The segments of a polyline of n vertices: seg_m[v] = haversine_m_short of vertices v and v+1
+// (v < n - 1), with c[v] = cos_lat(lat[v]) (n values, also an output); returns their sum in
+// vertex order (the polyline's length; 0 for n < 2). The same values bit for bit as calling
+// cos_lat and haversine_m_short vertex by vertex, but as two branch-free loops over the arrays
+// that the compiler turns into vector instructions (two or more vertices per instruction; GCC at
+// -O2 needs -fvect-cost-model=dynamic and, for sqrt, -fno-math-errno: see
+// jobs/localise/CMakeLists.txt): the series runs for every segment, then one scalar pass redoes
+// the rare long ones (either half-angle >= 1e-2 rad, i.e. over about 127 km) with
+// haversine_m_cos and sums.
+GEOSHARD_HD_INLINE double polyline_segments_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
+  for (size_t v = 0; v < n; ++v) c[v] = cos_lat(lat[v]);
+  if (n < 2) return 0.0;
+  for (size_t v = 0; v + 1 < n; ++v) {
+    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
+    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
+    seg_m[v] = haversine_short_series(x, y, c[v], c[v + 1]);
+  }
+  double len = 0.0;
+  for (size_t v = 0; v + 1 < n; ++v) {
+    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
+    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
+    if (!(fabs(x) < 1e-2 && fabs(y) < 1e-2)) seg_m[v] = haversine_m_cos(lon[v], lat[v], c[v], lon[v + 1], lat[v + 1], c[v + 1]);
+    len += seg_m[v];
+  }
+  return len;
 }
 
 // Length in metres of a polyline of n vertices (sum of haversine of consecutive vertices);

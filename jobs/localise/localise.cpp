@@ -533,14 +533,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     s.cos_lat.resize(n);
     s.seg_m.resize(n > 0 ? n - 1 : 0);
     s.near.resize(n);
-    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny, len = 0;
-    s.cos_lat[0] = cos_lat(lat[0]);
+    const double len = polyline_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
+    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
     for (size_t v = 1; v < n; ++v) {
-      s.cos_lat[v] = cos_lat(lat[v]);
       minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
       miny = std::min(miny, lat[v]), maxy = std::max(maxy, lat[v]);
-      s.seg_m[v - 1] = haversine_m_short(lon[v - 1], lat[v - 1], s.cos_lat[v - 1], lon[v], lat[v], s.cos_lat[v]);
-      len += s.seg_m[v - 1];
     }
     road_length_m.push_back(len);
 
