@@ -39,6 +39,7 @@ enum class Reason {
   kUnreadableImage,      // not an image GDAL can read (corrupt, zero bytes, unknown format)
   kBadManifestRow,       // manifest row with missing or extra columns, or a value that is not a number
   kImageTooLarge,        // (blur) more megapixels than --max-megapixels: not decoded
+  kBadFieldOfView,       // (ingest images, blur) a field of view the photo's projection cannot have
 };
 
 std::string_view reason_code(Reason r);

@@ -1,12 +1,25 @@
 #include "io/image_table.h"
 
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "io/hdf5.h"
 #include "kernels/geohash.h"
 
 namespace geoshard {
+
+std::string field_of_view_problem(const std::string& projection, double hfov_deg) {
+  if (std::isnan(hfov_deg)) return "";
+  const double max = projection == "equirect" ? 360.0 : projection == "fisheye" ? 360.0 : 180.0;
+  const bool ok = hfov_deg > 0 && (projection == "equirect" ? hfov_deg <= max : hfov_deg < max);
+  if (ok) return "";
+  char b[160];
+  std::snprintf(b, sizeof b, "field of view %g degrees is out of range for a %s photo (%s)", hfov_deg,
+                projection.empty() ? "perspective" : projection.c_str(),
+                projection == "equirect" ? "above 0, at most 360" : projection == "fisheye" ? "above 0, below 360" : "above 0, below 180");
+  return b;
+}
 
 void ImageTable::validate() const {
   auto fail = [](const std::string& m) { throw std::runtime_error("image table: " + m); };

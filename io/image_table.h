@@ -38,6 +38,13 @@ struct ImageTable {
   void validate() const;  // throws std::runtime_error naming the broken invariant
 };
 
+// Why a photo of this projection cannot have this horizontal field of view (degrees), or "" when
+// it can: NaN (not known) always can; else it must be above 0 and below 180 for a pinhole
+// ("perspective"; 180 and more is no pinhole's), below 360 for a fisheye, at most 360 for an
+// equirect (a cropped panorama covers less). The rule of find_regions (jobs/blur/anonymise.h),
+// checked where the field of view enters (ingest images) and again before a photo is searched.
+std::string field_of_view_problem(const std::string& projection, double hfov_deg);
+
 void write_image_table(const ImageTable& t, const std::string& path, const std::string& source);
 // Rows [begin, end) (all when end is omitted).
 ImageTable read_image_table(const std::string& path, uint64_t begin = 0, std::optional<uint64_t> end = std::nullopt);

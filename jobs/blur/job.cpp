@@ -44,8 +44,14 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   });
 }
 
+// A field of view the photo's projection cannot have (io/image_table.h field_of_view_problem):
+// images.h5 from this version's ingest never holds one; one written otherwise is dead-lettered.
+struct BadFieldOfView : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // One photo: decoded (BGR), anonymised, written. Returns the regions; throws jpeg::JpegError /
-// std::runtime_error for an unreadable photo (the caller dead-letters it).
+// std::runtime_error for an unreadable photo, BadFieldOfView (the caller dead-letters both).
 // projection, hfov_deg and orientation come from images.h5: the detectors see the photo upright
 // (EXIF orientation), the regions come back in stored pixels, and the output keeps the stored
 // orientation and every marker segment (the EXIF orientation tag included).
@@ -96,10 +102,10 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   // An "equirect" photo that is not 2:1 (e.g. a cropped panorama) is searched as it is, as before:
   // its hfov (> 180° possibly) is not a pinhole's.
   if (projection == "equirect" && !equirect) hfov_deg = std::nan("");
+  const std::string searched_as = equirect ? "equirect" : projection == "fisheye" ? "fisheye" : "perspective";
+  if (const std::string p = field_of_view_problem(searched_as, hfov_deg); !p.empty()) throw BadFieldOfView("'" + in + "': " + p);
   AnonymiseStats st;
-  std::vector<Region> regions =
-      find_regions(bgr, equirect ? "equirect" : projection == "fisheye" ? "fisheye" : "perspective", hfov_deg, orientation,
-                   dets, opt, &st);
+  std::vector<Region> regions = find_regions(bgr, searched_as, hfov_deg, orientation, dets, opt, &st);
   sec->views = st.views_seconds, sec->detect = st.detect_seconds, sec->backproject = st.backproject_seconds;
   t = std::chrono::steady_clock::now();
   if (regions.empty()) {
@@ -266,6 +272,10 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       } catch (const TooLarge& e) {
         status = "dead";
         reason = std::string(reason_code(Reason::kImageTooLarge));
+        message = e.what();
+      } catch (const BadFieldOfView& e) {
+        status = "dead";
+        reason = std::string(reason_code(Reason::kBadFieldOfView));
         message = e.what();
       } catch (const std::exception& e) {
         status = "dead";

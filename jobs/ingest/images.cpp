@@ -240,6 +240,8 @@ Row inspect(const fs::path& root, Candidate c) {
   }
   if (!std::isnan(c.hfov)) r.hfov = c.hfov;
   GDALClose(ds);
+  if (const std::string p = field_of_view_problem(r.projection, r.hfov); !p.empty())
+    throw Bad(Reason::kBadFieldOfView, "'" + file.string() + "': " + p + (std::isnan(c.hfov) ? " (from its XMP GPano tags)" : ""));
   if (r.width <= 0 || r.height <= 0) throw Bad(Reason::kUnreadableImage, "'" + file.string() + "' has no pixels");
   r.c = std::move(c);
   return r;

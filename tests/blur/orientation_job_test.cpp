@@ -167,6 +167,72 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
   }
 }
 
+// Fields of view a photo's projection cannot have: ingest dead-letters them (BAD_FIELD_OF_VIEW,
+// the file and the value named) and keeps the good ones, 120° pinhole and 200° fisheye among
+// them; an images.h5 that holds one anyway (written by another tool) gets the same dead letter
+// from the blur job instead of a crash or "unreadable image", and the other photos are blurred.
+TEST(BlurJobFieldOfView, ImpossibleFieldsOfViewAreDeadLettersAtIngestAndInTheJob) {
+  mpi::Comm comm;
+  std::string dir;
+  std::optional<geoshard::testing::TempDir> tmp;
+  if (comm.root()) {
+    tmp.emplace();
+    dir = tmp->path();
+    fs::create_directories(dir + "/in");
+    cv::Mat red;
+    write_jpeg(dir + "/in/p.jpg", faces_photo(320, 200, {cv::Rect(60, 80, 40, 30)}, &red), 1);
+    std::ofstream m(dir + "/in/manifest.csv");
+    m << "path,projection,hfov\n"
+      << "p.jpg,perspective,120\n"  // line 2: good (wide pinhole)
+      << "p.jpg,fisheye,200\n"      // 3: good
+      << "p.jpg,perspective,-5\n"   // 4
+      << "p.jpg,perspective,180\n"  // 5
+      << "p.jpg,fisheye,360\n"      // 6
+      << "p.jpg,fisheye,0\n"        // 7
+      << "p.jpg,equirect,500\n"     // 8
+      << "p.jpg,perspective,\n";    // 9: good (not known)
+    m.close();
+    ingest::ImageOptions io;
+    io.manifest = dir + "/in/manifest.csv";
+    io.out = dir + "/images.h5";
+    const auto sum = ingest::ingest_images(io);
+    EXPECT_EQ(sum.acc.records_in, 8u);
+    EXPECT_EQ(sum.acc.records_out, 3u);
+    EXPECT_EQ(sum.acc.dead_letter_total, 5u);
+    EXPECT_EQ(sum.acc.dead_letter.count("BAD_FIELD_OF_VIEW") ? sum.acc.dead_letter.at("BAD_FIELD_OF_VIEW") : 0u, 5u);
+    std::ifstream dl(sum.dead_letter_path);
+    const std::string dead((std::istreambuf_iterator<char>(dl)), std::istreambuf_iterator<char>());
+    for (const char* want : {"field of view -5 degrees", "field of view 180 degrees", "field of view 360 degrees",
+                             "field of view 0 degrees", "field of view 500 degrees", "p.jpg"})
+      EXPECT_NE(dead.find(want), std::string::npos) << want << " not in\n" << dead;
+    // The table another tool might write: the 120° photo claimed to be 190° wide.
+    ImageTable t = read_image_table(dir + "/images.h5");
+    ASSERT_EQ(t.rows(), 3u);
+    ASSERT_EQ(t.hfov_deg[0], 120.0);
+    t.hfov_deg[0] = 190;
+    write_image_table(t, dir + "/images-bad.h5", "test");
+  }
+  dir = comm.broadcast(dir);
+  engine::Engine eng(comm);
+  UprightDetector det;
+  BlurJobOptions o;
+  o.images = dir + "/images-bad.h5";
+  o.run_dir = dir + "/run";
+  o.out_dir = dir + "/out";
+  o.detectors = {&det};
+  o.progress = false;
+  run_blur(eng, o);
+  const auto audit = write_audit(eng, o.run_dir);
+  if (!comm.root()) return;
+  EXPECT_EQ(audit.images, 3u);
+  EXPECT_EQ(audit.written, 2u);
+  EXPECT_EQ(audit.dead, 1u);
+  EXPECT_EQ(audit.dead_reasons.count("BAD_FIELD_OF_VIEW") ? audit.dead_reasons.at("BAD_FIELD_OF_VIEW") : 0u, 1u);
+  std::ifstream dl(audit.dead_letter_path);
+  const std::string dead((std::istreambuf_iterator<char>(dl)), std::istreambuf_iterator<char>());
+  EXPECT_NE(dead.find("field of view 190 degrees is out of range for a perspective photo"), std::string::npos) << dead;
+}
+
 }  // namespace
 }  // namespace geoshard::blur
 
