@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "jobs/localise/cuts.h"
+#include "jobs/localise/lengths.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
@@ -533,7 +534,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     s.cos_lat.resize(n);
     s.seg_m.resize(n > 0 ? n - 1 : 0);
     s.near.resize(n);
-    const double len = polyline_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
+    const double len = road_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
     double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
     for (size_t v = 1; v < n; ++v) {
       minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
