@@ -61,6 +61,17 @@ void write_jpeg(const std::string& path, const cv::Mat& bgr, int o) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+// The job on DIR/<images> with one detector, into DIR/run and DIR/out.
+BlurJobOptions job_options(const std::string& dir, const std::string& images, Detector* det) {
+  BlurJobOptions o;
+  o.images = dir + "/" + images;
+  o.run_dir = dir + "/run";
+  o.out_dir = dir + "/out";
+  o.detectors = {det};
+  o.progress = false;
+  return o;
+}
+
 TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
   mpi::Comm comm;
   std::string dir;
@@ -98,12 +109,7 @@ TEST(BlurJobOrientation, UprightForTheDetectorStoredForTheOutputAndTheAudit) {
   dir = comm.broadcast(dir);
   engine::Engine eng(comm);
   UprightDetector det;
-  BlurJobOptions o;
-  o.images = dir + "/images.h5";
-  o.run_dir = dir + "/run";
-  o.out_dir = dir + "/out";
-  o.detectors = {&det};
-  o.progress = false;
+  BlurJobOptions o = job_options(dir, "images.h5", &det);
   o.anonymise.blur.mode = Mode::kSolid;
   o.anonymise.blur.solid[1] = 255;  // green
   run_blur(eng, o);
@@ -215,12 +221,7 @@ TEST(BlurJobFieldOfView, ImpossibleFieldsOfViewAreDeadLettersAtIngestAndInTheJob
   dir = comm.broadcast(dir);
   engine::Engine eng(comm);
   UprightDetector det;
-  BlurJobOptions o;
-  o.images = dir + "/images-bad.h5";
-  o.run_dir = dir + "/run";
-  o.out_dir = dir + "/out";
-  o.detectors = {&det};
-  o.progress = false;
+  const BlurJobOptions o = job_options(dir, "images-bad.h5", &det);
   run_blur(eng, o);
   const auto audit = write_audit(eng, o.run_dir);
   if (!comm.root()) return;
