@@ -65,4 +65,23 @@ double inside_between_cuts(std::vector<double>& ts, const std::vector<TInterval>
   return f;
 }
 
+// inside_between_cuts with the point-in-area tests handed out instead of made: sorts the cuts,
+// returns the summed length of the sub-intervals within a collinear overlap, and calls
+// defer(midpoint t, length) for every other sub-interval (the caller tests the midpoints in a
+// batch and adds the lengths of those inside).
+template <class Defer>
+double overlapped_between_cuts(std::vector<double>& ts, const std::vector<TInterval>& overlaps, Defer&& defer) {
+  std::sort(ts.begin(), ts.end());
+  double f = 0;
+  for (size_t k = 0; k + 1 < ts.size(); ++k) {
+    const double lo = ts[k], hi = ts[k + 1];
+    if (!(hi > lo)) continue;
+    bool in = false;
+    for (const TInterval& o : overlaps) in = in || (o.t0 <= lo && hi <= o.t1);
+    if (in) f += hi - lo;
+    else defer(0.5 * (lo + hi), hi - lo);
+  }
+  return f;
+}
+
 }  // namespace geoshard::localise

@@ -84,7 +84,7 @@ RoadTable geometry_slice(const RoadTable& t, size_t b, size_t e) {
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
   // Every rank loads the coverage (it is small next to the roads) and plans identically.
-  const GridLocaliser loc(opt.coverage, opt.layers);  // geohash or S2, by the coverage's grid attribute
+  const GridLocaliser loc(opt.coverage, opt.layers, opt.backend);  // geohash or S2, by the coverage's grid attribute
   const engine::Plan plan = engine::plan_for_roads(opt.roads, comm.size(), opt.plan);
   nlohmann::json cfg;
   cfg["job"] = "localise";

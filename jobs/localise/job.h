@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "jobs/backend/backend.h"
 #include "mpi/engine.h"
 
 namespace geoshard::localise {
@@ -26,6 +27,7 @@ struct JobOptions {
   std::vector<std::string> layers;  // all coverage layers when empty
   engine::PlanOptions plan;
   bool progress = true;
+  backend::Choice backend;  // the boundary cells' point-in-polygon batches (geohash coverages)
 };
 
 // Collective: every rank calls it. Throws (on every rank) when a task fails.

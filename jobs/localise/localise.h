@@ -3,8 +3,10 @@
 // road-localisation method"):
 //   - each segment is walked through the coverage's grid cells (kernels/segment_walk.h);
 //   - a piece in an INTERIOR cell belongs to that area at once;
-//   - a piece in a BOUNDARY cell is clipped exactly (kernels/polygon.h clip_segment) against the
-//     area clipped to that cell;
+//   - a piece in a BOUNDARY cell is cut exactly at the area's original edges in the cell, and each
+//     sub-interval between cuts is inside by its midpoint against the area clipped to that cell;
+//     those point-in-polygon tests run in batches on the chosen backend (backend::pip_batch, up to
+//     kPipBatch tests per call; docs/cuda.md), the roads' hits waiting until their batch has run;
 //   - a piece lying exactly along a grid line (a road drawn on a cell edge) is clipped against
 //     the full area polygons of the cells on both sides of the line: there the area clipped to
 //     one cell cannot tell a border from a cell edge, and GEOS counts a road along a shared
@@ -30,6 +32,7 @@
 #include "io/area_table.h"
 #include "io/coverage_table.h"
 #include "io/road_table.h"
+#include "jobs/backend/backend.h"
 
 namespace geoshard::localise {
 
@@ -60,10 +63,18 @@ struct LayerData {
 class Localiser {
  public:
   // Loads the named layers (all when empty) of a coverage file. Throws naming the file.
-  explicit Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {});
+  // The boundary cells' point-in-polygon tests run in batches on `backend` (backend::pip_batch).
+  explicit Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
+                     backend::Choice backend = {});
   const std::vector<LayerData>& layers() const { return layers_; }
   int precision() const { return precision_; }
   uint64_t bytes() const;  // memory held by the loaded coverage and areas
+
+  // Point-in-polygon tests per batch: a chunk of roads is closed once it has queued this many
+  // (the last chunk of a call may hold fewer). The hits do not depend on it, bit for bit (each
+  // road's lengths are summed in the same order whatever the chunks); set before localise().
+  static constexpr size_t kPipBatch = 1 << 16;
+  void set_pip_batch(size_t tests) { pip_batch_ = tests == 0 ? 1 : tests; }
 
   // Appends the hits of every road of `roads` (sorted by row, then layer, then area).
   // road_length_m receives each road's length (rows of `roads`, in order).
@@ -82,8 +93,14 @@ class Localiser {
   struct Scratch;  // per-call buffers (localise.cpp)
   // Walks segment A-B (length seg_m) for the layers with walk[layer] set; [rlo[l], rhi[l]) is the
   // range of layer l's intervals that can hold a piece of it (every cell it passes through).
-  void segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
-               const size_t* rlo, const size_t* rhi, Scratch& s) const;
+  // Point-in-polygon tests it cannot settle at once go to the scratch's queue, tagged with
+  // `road` (the road's index in the chunk, see localise()).
+  void segment(double ax, double ay, double bx, double by, double seg_m, uint32_t road, Accumulator& acc,
+               const char* walk, const size_t* rlo, const size_t* rhi, Scratch& s) const;
+  // Runs layer li's queued point-in-polygon tests as one batch (localise.cpp).
+  void pip_tests(size_t li, Scratch& s) const;
+  backend::Choice backend_;
+  size_t pip_batch_ = kPipBatch;
   // Per layer, per interval: 1 when it holds only INTERIOR entries.
   std::vector<std::vector<uint8_t>> interior_only_;
   // Per layer, per entry: its cell's edges (see the constructor).

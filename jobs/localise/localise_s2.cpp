@@ -230,10 +230,11 @@ void S2Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::
   }
 }
 
-GridLocaliser::GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers)
+GridLocaliser::GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers,
+                             backend::Choice backend)
     : grid_(coverage_is_s2(coverage_path) ? "s2" : "geohash") {
   if (grid_ == "s2") s2_ = std::make_unique<S2Localiser>(coverage_path, layers);
-  else geohash_ = std::make_unique<Localiser>(coverage_path, layers);
+  else geohash_ = std::make_unique<Localiser>(coverage_path, layers, std::move(backend));
 }
 GridLocaliser::~GridLocaliser() = default;
 GridLocaliser::GridLocaliser(GridLocaliser&&) noexcept = default;

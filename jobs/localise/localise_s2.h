@@ -63,7 +63,9 @@ class S2Localiser {
 // S2Localiser), with their common interface: what the localise job holds (jobs/localise/job.cpp).
 class GridLocaliser {
  public:
-  explicit GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers = {});
+  // `backend` runs the geohash localiser's point-in-polygon batches (the S2 one tests at once).
+  explicit GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
+                         backend::Choice backend = {});
   ~GridLocaliser();
   GridLocaliser(GridLocaliser&&) noexcept;
   const std::string& grid() const { return grid_; }  // "geohash" or "s2"

@@ -25,6 +25,22 @@ inline void expect_exact(const RoadTable& roads, const std::vector<AreaLayer>& l
   std::vector<double> road_len;
   loc.localise(roads, hits, road_len);
   ASSERT_EQ(road_len.size(), roads.rows());
+  // The boundary point-in-polygon tests batched a few at a time (many chunks, down to one road
+  // each): the very same hits, bit for bit.
+  for (size_t batch : {size_t{1}, size_t{97}}) {
+    localise::Localiser small(dir.file("coverage.h5"));
+    small.set_pip_batch(batch);
+    std::vector<localise::Hit> h2;
+    std::vector<double> l2;
+    small.localise(roads, h2, l2);
+    ASSERT_EQ(h2.size(), hits.size()) << what << ": point-in-polygon batches of " << batch;
+    size_t differ = 0;
+    for (size_t i = 0; i < hits.size(); ++i)
+      differ += h2[i].row != hits[i].row || h2[i].layer != hits[i].layer || h2[i].area != hits[i].area ||
+                h2[i].length_m != hits[i].length_m;
+    EXPECT_EQ(differ, 0u) << what << ": point-in-polygon batches of " << batch;
+    EXPECT_EQ(l2, road_len);
+  }
   for (size_t li = 0; li < layers.size(); ++li) {
     std::vector<oracle::RoadAreaLength> got;
     for (const auto& h : hits)
