@@ -464,7 +464,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   s.pip.layers.resize(nl);
   // Roads are localised in chunks: their hits wait in `chunk` (road k of the chunk from
   // chunk_begin[k], row chunk_row[k]) until the chunk's point-in-polygon tests have run as one
-  // batch per layer (pip_tests, at least pip_batch_ tests or the last road); then the tests found
+  // batch per layer (pip_tests, at least pip_batch_ tests, kPipBatch hits, or the last road); then the tests found
   // inside add their lengths and the hits go out in (road, layer, area) order.
   std::vector<Hit> chunk;
   std::vector<uint64_t> chunk_row;
@@ -799,7 +799,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       }
       t.clear();
     }
-    if (s.pip.size >= pip_batch_) flush_chunk();
+    // (Also when the chunk holds many hits: a task without boundary tests would otherwise keep
+    // all its hits twice.)
+    if (s.pip.size >= pip_batch_ || chunk.size() >= kPipBatch) flush_chunk();
   }
   flush_chunk();
 }
