@@ -27,7 +27,6 @@
 #include "jobs/links/job.h"
 #include "jobs/render/render.h"
 #include "jobs/localise/job.h"
-#include "jobs/localise/localise_s2.h"
 #include "jobs/synth/synth.h"
 #include "mpi/comm.h"
 #include "mpi/engine.h"
@@ -841,9 +840,8 @@ int geoshard_main(int argc, char** argv) {
           }
           lo.progress = !lc.quiet;
           lo.backend = *g_backend;
+          g_backend_stages = {"boundary-cell point in polygon (pip_batch)"};
           const auto res = geoshard::localise::run_job(eng, lo);
-          if (!geoshard::localise::coverage_is_s2(lo.coverage))  // (the S2 localiser tests at once)
-            g_backend_stages = {"boundary-cell point in polygon (pip_batch)"};
           geoshard::localise::DeadLetterSummary dls;
           if (!res.interrupted) dls = geoshard::localise::write_dead_letters(eng, lo.run_dir);
           int code = kOk;

@@ -27,7 +27,7 @@ struct JobOptions {
   std::vector<std::string> layers;  // all coverage layers when empty
   engine::PlanOptions plan;
   bool progress = true;
-  backend::Choice backend;  // the boundary cells' point-in-polygon batches (geohash coverages)
+  backend::Choice backend;  // the boundary cells' point-in-polygon batches
 };
 
 // Collective: every rank calls it. Throws (on every rank) when a task fails.

@@ -6,6 +6,7 @@
 
 #include "jobs/localise/cuts.h"
 #include "jobs/localise/lengths.h"
+#include "jobs/localise/pip_batcher.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
@@ -187,67 +188,8 @@ struct Localiser::Scratch {
   std::vector<char> near;              // per vertex: near a grid line (CellKeyer)
   std::vector<double> seg_m;           // per segment: haversine_m
   std::vector<size_t> cursor;          // per layer: interval search position of the walk
-  // The boundary cells' point-in-polygon tests of the roads in hand, per layer: the midpoint
-  // (x, y) of a piece's sub-interval, the clipped piece it is tested against, and what it adds
-  // when inside: `m` metres to area `area` of road `road` (the road's index in the chunk).
-  struct PipQueue {
-    struct Layer {
-      std::vector<double> x, y, m;
-      std::vector<uint32_t> piece, road, area;
-      std::vector<PipResult> result;
-      std::vector<uint32_t> local;  // per test: its piece's index in the packed set
-    };
-    std::vector<Layer> layers;
-    size_t size = 0;
-    void push(size_t li, double x, double y, uint32_t piece, uint32_t road, uint32_t area, double m) {
-      Layer& l = layers[li];
-      l.x.push_back(x), l.y.push_back(y), l.m.push_back(m);
-      l.piece.push_back(piece), l.road.push_back(road), l.area.push_back(area);
-      ++size;
-    }
-    void clear() {
-      for (Layer& l : layers) l.x.clear(), l.y.clear(), l.m.clear(), l.piece.clear(), l.road.clear(), l.area.clear();
-      size = 0;
-    }
-  } pip;
-  // Packing the pieces a batch tests into a PolygonSet of their own (pip_tests).
-  std::vector<uint32_t> slot;  // per piece of the layer: its packed index, or UINT32_MAX
-  std::vector<uint32_t> packed_pieces;
-  std::vector<double> plon, plat;
-  std::vector<uint64_t> pring, ppoly;
+  PipBatcher* pip = nullptr;           // the boundary cells' point-in-polygon tests (localise())
 };
-
-// Runs the queued point-in-polygon tests of layer li as one batch on the localiser's backend:
-// the pieces the tests name are packed into a PolygonSet of their own (the flat CSR arrays a
-// device copy wants: vertices, ring offsets, piece offsets), then backend::pip_batch.
-void Localiser::pip_tests(size_t li, Scratch& s) const {
-  Scratch::PipQueue::Layer& q = s.pip.layers[li];
-  const CoverageLayer& cov = layers_[li].coverage;
-  const size_t n = q.x.size();
-  q.result.resize(n);
-  q.local.resize(n);
-  if (s.slot.size() < cov.pieces()) s.slot.resize(cov.pieces(), UINT32_MAX);
-  s.packed_pieces.clear(), s.plon.clear(), s.plat.clear();
-  s.pring.assign(1, 0), s.ppoly.assign(1, 0);
-  for (size_t k = 0; k < n; ++k) {
-    uint32_t& slot = s.slot[q.piece[k]];
-    if (slot == UINT32_MAX) {
-      slot = static_cast<uint32_t>(s.packed_pieces.size());
-      s.packed_pieces.push_back(q.piece[k]);
-      for (uint64_t r = cov.piece_ring_offset[q.piece[k]]; r < cov.piece_ring_offset[q.piece[k] + 1]; ++r) {
-        const uint64_t v0 = cov.ring_vertex_offset[r], v1 = cov.ring_vertex_offset[r + 1];
-        s.plon.insert(s.plon.end(), cov.lon.begin() + static_cast<ptrdiff_t>(v0), cov.lon.begin() + static_cast<ptrdiff_t>(v1));
-        s.plat.insert(s.plat.end(), cov.lat.begin() + static_cast<ptrdiff_t>(v0), cov.lat.begin() + static_cast<ptrdiff_t>(v1));
-        s.pring.push_back(s.plon.size());
-      }
-      s.ppoly.push_back(s.pring.size() - 1);
-    }
-    q.local[k] = slot;
-  }
-  for (uint32_t p : s.packed_pieces) s.slot[p] = UINT32_MAX;
-  const PolygonSet set{s.plon.data(), s.plat.data(), s.pring.data(), s.ppoly.data(), s.packed_pieces.size()};
-  backend::pip_batch(backend_, set, q.x, q.y, q.local, q.result);
-}
 
 namespace {
 
@@ -365,8 +307,8 @@ inline bool off_block_edges(uint64_t blo, double minx, double miny, double maxx,
 
 // acc[layer][area] += metres of segment A-B (length seg_m) inside the area, for the layers with
 // walk[layer] set; a cell of the walk lies in interval range [rlo[layer], rhi[layer]) or in none.
-void Localiser::segment(double ax, double ay, double bx, double by, double seg_m, uint32_t road, Accumulator& acc,
-                        const char* walk, const size_t* rlo, const size_t* rhi, Scratch& s) const {
+void Localiser::segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
+                        const size_t* rlo, const size_t* rhi, Scratch& s) const {
   SegmentWalker w(ax, ay, bx, by, precision_);
   for (Piece p; w.next(p);) {
     const double piece_m = piece_length_m(seg_m, p.t0, p.t1);
@@ -415,7 +357,7 @@ void Localiser::segment(double ax, double ay, double bx, double by, double seg_m
                                     : cell_edges(layers_[li], key, a);
             const uint32_t piece = static_cast<uint32_t>(cov.entry_piece[e]);
             const double f = boundary_fraction(layers_[li], r.first, r.second, ax, ay, bx, by, p.t0, p.t1, s.ts, s.overlaps,
-                                               [&](double x, double y, double w) { s.pip.push(li, x, y, piece, road, a, w * seg_m); });
+                                               [&](double x, double y, double w) { s.pip->test(li, x, y, piece, a, w * seg_m); });
             if (f > 0) acc.add(li, a, f * seg_m);
           }
         }
@@ -461,69 +403,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   acc.touched.resize(nl);
   for (size_t li = 0; li < nl; ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
   Scratch s;
-  s.pip.layers.resize(nl);
-  // Roads are localised in chunks: their hits wait in `chunk` (road k of the chunk from
-  // chunk_begin[k], row chunk_row[k]) until the chunk's point-in-polygon tests have run as one
-  // batch per layer (pip_tests, at least pip_batch_ tests, kPipBatch hits, or the last road); then the tests found
-  // inside add their lengths and the hits go out in (road, layer, area) order.
-  std::vector<Hit> chunk;
-  std::vector<uint64_t> chunk_row;
-  std::vector<size_t> chunk_begin;
-  struct Add {
-    uint16_t layer;
-    uint32_t area;
-    double m;
-  };
-  std::vector<Add> adds;
-  auto flush_chunk = [&]() {
-    bool any_inside = false;
-    for (size_t li = 0; li < nl; ++li) {
-      if (s.pip.layers[li].x.empty()) continue;
-      pip_tests(li, s);
-      for (PipResult r : s.pip.layers[li].result) any_inside |= r != PipResult::kOutside;
-    }
-    if (!any_inside) {
-      hits.insert(hits.end(), chunk.begin(), chunk.end());
-    } else {
-      std::vector<size_t> cur(nl, 0);
-      for (size_t k = 0; k < chunk_begin.size(); ++k) {
-        const size_t b = chunk_begin[k], e = k + 1 < chunk_begin.size() ? chunk_begin[k + 1] : chunk.size();
-        adds.clear();
-        for (size_t li = 0; li < nl; ++li) {
-          const Scratch::PipQueue::Layer& q = s.pip.layers[li];
-          for (size_t& c = cur[li]; c < q.x.size() && q.road[c] == k; ++c)
-            if (q.result[c] != PipResult::kOutside) adds.push_back(Add{static_cast<uint16_t>(li), q.area[c], q.m[c]});
-        }
-        if (adds.empty()) {
-          hits.insert(hits.end(), chunk.begin() + static_cast<ptrdiff_t>(b), chunk.begin() + static_cast<ptrdiff_t>(e));
-          continue;
-        }
-        // By layer and area, each key's lengths in the order the walk found them.
-        std::stable_sort(adds.begin(), adds.end(), [](const Add& x, const Add& y) {
-          return x.layer != y.layer ? x.layer < y.layer : x.area < y.area;
-        });
-        auto before = [](const Hit& h, const Add& a) { return h.layer != a.layer ? h.layer < a.layer : h.area < a.area; };
-        size_t i = b, j = 0;
-        while (i < e || j < adds.size()) {
-          if (j == adds.size() || (i < e && before(chunk[i], adds[j]))) {
-            hits.push_back(chunk[i++]);
-            continue;
-          }
-          Hit h = i < e && chunk[i].layer == adds[j].layer && chunk[i].area == adds[j].area
-                      ? chunk[i++]
-                      : Hit{chunk_row[k], adds[j].layer, adds[j].area, 0.0};
-          const uint16_t l = adds[j].layer;
-          const uint32_t a = adds[j].area;
-          for (; j < adds.size() && adds[j].layer == l && adds[j].area == a; ++j) h.length_m += adds[j].m;
-          hits.push_back(h);
-        }
-      }
-    }
-    chunk.clear();
-    chunk_row.clear();
-    chunk_begin.clear();
-    s.pip.clear();
-  };
+  // Boundary point-in-polygon tests run in batches; each road's hits wait for its batch.
+  PipBatcher pip(layers_, backend_, pip_batch_);
+  s.pip = &pip;
   // Room for one hit per road and layer (most roads of a covering layer have one): the vector
   // does not grow and copy (pages are touched only as hits are written).
   hits.reserve(hits.size() + roads.rows() * nl);
@@ -652,7 +534,6 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   };
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
-    const uint32_t road = static_cast<uint32_t>(chunk_begin.size());  // its index in the chunk
     const double* lon = roads.lon.data() + a;
     const double* lat = roads.lat.data() + a;
     const size_t n = b - a;
@@ -783,27 +664,23 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           walk[li] = 1;
           any_walk = true;
         }
-        if (any_walk) segment(ax, ay, bx, by, sm, road, acc, walk.data(), slo.data(), shi.data(), s);
+        if (any_walk) segment(ax, ay, bx, by, sm, acc, walk.data(), slo.data(), shi.data(), s);
       }
       for (size_t li = 0; li < nl; ++li) flush(li);
     }
 
-    chunk_begin.push_back(chunk.size());
-    chunk_row.push_back(roads.row_offset + i);
     for (size_t li = 0; li < nl; ++li) {
       std::vector<uint32_t>& t = acc.touched[li];
       if (t.size() > 1) std::sort(t.begin(), t.end());
       for (uint32_t k : t) {
-        chunk.push_back(Hit{roads.row_offset + i, static_cast<uint16_t>(li), k, acc.len[li][k]});
+        pip.add_hit(Hit{roads.row_offset + i, static_cast<uint16_t>(li), k, acc.len[li][k]});
         acc.len[li][k] = 0;
       }
       t.clear();
     }
-    // (Also when the chunk holds many hits: a task without boundary tests would otherwise keep
-    // all its hits twice.)
-    if (s.pip.size >= pip_batch_ || chunk.size() >= kPipBatch) flush_chunk();
+    pip.end_road(roads.row_offset + i, hits);
   }
-  flush_chunk();
+  pip.flush(hits);
 }
 
 }  // namespace geoshard::localise

@@ -71,24 +71,28 @@ int settle(const CoverageLayer& cov, const std::vector<uint64_t>& cells, int64_t
   return 1;
 }
 
-// Whether area a holds point (x, y) assigned to leaf `leaf`: by the entry of the leaf's
-// level-L cell (see localise_s2.h, step 3).
-bool point_in_area(const CoverageLayer& cov, uint64_t leaf, uint32_t a, double x, double y) {
+// Whether area a holds a point assigned to leaf `leaf`, by the entry of the leaf's level-L cell
+// (see localise_s2.h, step 3): kOutsideArea (no entry for a), kInsideArea (INTERIOR), else the
+// clipped piece the point must be tested against.
+constexpr int64_t kOutsideArea = -1, kInsideArea = -2;
+int64_t area_at_leaf(const CoverageLayer& cov, uint64_t leaf, uint32_t a) {
   const int64_t iv = cov.find(leaf);
-  if (iv < 0) return false;
+  if (iv < 0) return kOutsideArea;
   const auto b = cov.entry_area.begin() + static_cast<ptrdiff_t>(cov.entry_offset[iv]);
   const auto e = cov.entry_area.begin() + static_cast<ptrdiff_t>(cov.entry_offset[iv + 1]);
   const auto it = std::lower_bound(b, e, a);
-  if (it == e || *it != a) return false;
+  if (it == e || *it != a) return kOutsideArea;
   const size_t k = static_cast<size_t>(it - cov.entry_area.begin());
-  if (cov.entry_kind[k] == static_cast<uint8_t>(CoverKind::kInterior)) return true;
-  return point_in_rings(cov.piece_rings(cov.entry_piece[k]), x, y) != PipResult::kOutside;
+  if (cov.entry_kind[k] == static_cast<uint8_t>(CoverKind::kInterior)) return kInsideArea;
+  return cov.entry_piece[k];
 }
 
 // Fraction of segment A-B inside area a (see localise_s2.h, step 3): the shared exact cuts
-// (cuts.h) by the edges of a indexed in any of `cells`, midpoints by the midpoint's cell.
+// (cuts.h) by the edges of a indexed in any of `cells`, midpoints by the midpoint's cell. Returns
+// the fraction decided at once; the midpoints in BOUNDARY cells go to test(x, y, piece, fraction).
+template <class Test>
 double area_fraction(const LayerData& d, const std::vector<uint64_t>& cells, uint32_t a, double ax, double ay,
-                     double bx, double by, std::vector<double>& ts, std::vector<TInterval>& overlaps) {
+                     double bx, double by, std::vector<double>& ts, std::vector<TInterval>& overlaps, Test&& test) {
   const double dx = bx - ax, dy = by - ay;
   ts.clear();
   overlaps.clear();
@@ -103,10 +107,14 @@ double area_fraction(const LayerData& d, const std::vector<uint64_t>& cells, uin
     for (; it != d.edges.end() && it->key == cell && it->area == a; ++it)
       cut_at_edge(ax, ay, bx, by, l.lon[it->v], l.lat[it->v], l.lon[it->v + 1], l.lat[it->v + 1], 0.0, 1.0, ts, overlaps);
   }
-  return inside_between_cuts(ts, overlaps, [&](double mid) {
+  double inside = 0;
+  const double f = overlapped_between_cuts(ts, overlaps, [&](double mid, double w) {
     const double x = ax + mid * dx, y = ay + mid * dy;
-    return point_in_area(d.coverage, s2grid::leaf_of(x, y), a, x, y);
+    const int64_t piece = area_at_leaf(d.coverage, s2grid::leaf_of(x, y), a);
+    if (piece == kInsideArea) inside += w;
+    else if (piece >= 0) test(x, y, static_cast<uint32_t>(piece), w);
   });
+  return f + inside;
 }
 
 }  // namespace
@@ -117,7 +125,8 @@ bool coverage_is_s2(const std::string& coverage_path) {
   return read_coverage_layer(coverage_path, names.front()).grid == "s2";
 }
 
-S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers) {
+S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
+    : backend_(std::move(backend)) {
   std::vector<std::string> names = layers.empty() ? coverage_layer_names(coverage_path) : layers;
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
   for (const auto& n : names) {
@@ -125,6 +134,8 @@ S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std
     if (d.coverage.grid != "s2")
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "' uses grid '" + d.coverage.grid +
                                "'; S2Localiser needs a coverage made with 'cover --grid s2'");
+    if (d.coverage.pieces() >= UINT32_MAX)
+      throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "': more than 2^32 - 1 clipped pieces");
     if (d.coverage.precision < 1 || d.coverage.precision > s2grid::kMaxLevel)
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "': S2 level " +
                                std::to_string(d.coverage.precision) + " outside 1..30");
@@ -148,7 +159,8 @@ uint64_t S2Localiser::bytes() const {
   return b;
 }
 
-void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const {
+void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip,
+                          PipBatcher& pip) const {
   if (ax == bx && ay == by) return;  // no length
   const double seg_m = haversine_m(ax, ay, bx, by);
   if (!(seg_m > 0)) return;
@@ -176,7 +188,9 @@ void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulato
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
     for (uint32_t a : candidates) {
-      const double f = area_fraction(d, cells, a, ax, ay, bx, by, ts, overlaps);
+      const double f = area_fraction(d, cells, a, ax, ay, bx, by, ts, overlaps, [&](double x, double y, uint32_t piece, double w) {
+        pip.test(li, x, y, piece, a, w * seg_m);
+      });
       if (f > 0) acc.add(li, a, f * seg_m);
     }
   }
@@ -190,6 +204,7 @@ void S2Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
   std::vector<char> whole(layers_.size());
   std::vector<uint64_t> box_cells;
+  PipBatcher pip(layers_, backend_, pip_batch_);  // boundary point-in-polygon tests, batched
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
     double len = 0;
@@ -217,23 +232,25 @@ void S2Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::
       }
     }
     if (!all_whole)
-      for (uint64_t v = a; v + 1 < b; ++v) segment(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1], acc, whole);
+      for (uint64_t v = a; v + 1 < b; ++v) segment(roads.lon[v], roads.lat[v], roads.lon[v + 1], roads.lat[v + 1], acc, whole, pip);
     for (size_t li = 0; li < layers_.size(); ++li) {
       std::vector<uint32_t>& t = acc.touched[li];
       std::sort(t.begin(), t.end());
       for (uint32_t k : t) {
-        hits.push_back(Hit{roads.row_offset + i, static_cast<uint16_t>(li), k, acc.len[li][k]});
+        pip.add_hit(Hit{roads.row_offset + i, static_cast<uint16_t>(li), k, acc.len[li][k]});
         acc.len[li][k] = 0;
       }
       t.clear();
     }
+    pip.end_road(roads.row_offset + i, hits);
   }
+  pip.flush(hits);
 }
 
 GridLocaliser::GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers,
                              backend::Choice backend)
     : grid_(coverage_is_s2(coverage_path) ? "s2" : "geohash") {
-  if (grid_ == "s2") s2_ = std::make_unique<S2Localiser>(coverage_path, layers);
+  if (grid_ == "s2") s2_ = std::make_unique<S2Localiser>(coverage_path, layers, backend);
   else geohash_ = std::make_unique<Localiser>(coverage_path, layers, std::move(backend));
 }
 GridLocaliser::~GridLocaliser() = default;

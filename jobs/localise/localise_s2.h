@@ -15,7 +15,8 @@
 //     inside (GEOS: a road along a border is inside both areas); any other sub-interval is
 //     classified by its midpoint M: the cell C that M is assigned to (S2CellId of M at level L):
 //     INTERIOR for a -> in; no entry for a -> out; BOUNDARY -> point-in-polygon against a's piece
-//     (a clipped to C's expanded rectangle, which holds M well inside; on the border = inside).
+//     (a clipped to C's expanded rectangle, which holds M well inside; on the border = inside),
+//     run in batches on the chosen backend (pip_batcher.h).
 //  Road-level fast path: the test of step 2 on the cells (of a level about as wide as the road's
 //  bounding box) meeting the box, by their leaf ranges: an interval must contain a cell's whole
 //  range. Lengths: (t1 - t0) x haversine_m(segment) (kernels/geodesic.h), as Localiser.
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "jobs/localise/localise.h"
+#include "jobs/localise/pip_batcher.h"
 
 namespace geoshard::localise {
 
@@ -37,7 +39,11 @@ class S2Localiser {
  public:
   // Loads the named layers (all when empty) of a coverage file built with grid "s2". Throws
   // naming the file when a layer uses another grid or the levels differ.
-  explicit S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {});
+  // The BOUNDARY midpoints' point-in-polygon tests run in batches on `backend` (PipBatcher).
+  explicit S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
+                       backend::Choice backend = {});
+  // As Localiser::set_pip_batch: tests per batch; the hits do not depend on it.
+  void set_pip_batch(size_t tests) { pip_batch_ = tests == 0 ? 1 : tests; }
   const std::vector<LayerData>& layers() const { return layers_; }
   int precision() const { return level_; }  // the S2 level L of the BOUNDARY cells
   uint64_t bytes() const;
@@ -54,16 +60,19 @@ class S2Localiser {
       len[layer][area] += m;
     }
   };
-  void segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip) const;
+  void segment(double ax, double ay, double bx, double by, Accumulator& acc, const std::vector<char>& skip,
+               PipBatcher& pip) const;
   std::vector<LayerData> layers_;  // edges: CellEdge with key = level-L S2 cell id
   int level_ = 0;
+  backend::Choice backend_;
+  size_t pip_batch_ = Localiser::kPipBatch;
 };
 
 // Either localiser, picked by the coverage's grid attribute ("geohash" -> Localiser, "s2" ->
 // S2Localiser), with their common interface: what the localise job holds (jobs/localise/job.cpp).
 class GridLocaliser {
  public:
-  // `backend` runs the geohash localiser's point-in-polygon batches (the S2 one tests at once).
+  // `backend` runs the localiser's point-in-polygon batches.
   explicit GridLocaliser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
                          backend::Choice backend = {});
   ~GridLocaliser();

@@ -13,22 +13,13 @@
 
 namespace geoshard::testing {
 
-inline void expect_exact(const RoadTable& roads, const std::vector<AreaLayer>& layers, int precision,
-                         const std::string& what) {
-  TempDir dir;
-  cover::CoverOptions co;
-  co.precision = precision;
-  const cover::CoverResult cov = cover::cover_layers(layers, co, nullptr);
-  write_coverage(dir.file("coverage.h5"), cov.layers, layers);
-  const localise::Localiser loc(dir.file("coverage.h5"));
-  std::vector<localise::Hit> hits;
-  std::vector<double> road_len;
-  loc.localise(roads, hits, road_len);
-  ASSERT_EQ(road_len.size(), roads.rows());
-  // The boundary point-in-polygon tests batched a few at a time (many chunks, down to one road
-  // each): the very same hits, bit for bit.
+// The boundary point-in-polygon tests batched a few at a time (many chunks, down to one road
+// each): the very same hits as `hits` (the default batches), bit for bit.
+template <class L>
+void expect_same_hits_any_batch(const std::string& coverage, const RoadTable& roads, const std::vector<localise::Hit>& hits,
+                                const std::vector<double>& road_len, const std::string& what) {
   for (size_t batch : {size_t{1}, size_t{97}}) {
-    localise::Localiser small(dir.file("coverage.h5"));
+    L small(coverage);
     small.set_pip_batch(batch);
     std::vector<localise::Hit> h2;
     std::vector<double> l2;
@@ -41,6 +32,21 @@ inline void expect_exact(const RoadTable& roads, const std::vector<AreaLayer>& l
     EXPECT_EQ(differ, 0u) << what << ": point-in-polygon batches of " << batch;
     EXPECT_EQ(l2, road_len);
   }
+}
+
+inline void expect_exact(const RoadTable& roads, const std::vector<AreaLayer>& layers, int precision,
+                         const std::string& what) {
+  TempDir dir;
+  cover::CoverOptions co;
+  co.precision = precision;
+  const cover::CoverResult cov = cover::cover_layers(layers, co, nullptr);
+  write_coverage(dir.file("coverage.h5"), cov.layers, layers);
+  const localise::Localiser loc(dir.file("coverage.h5"));
+  std::vector<localise::Hit> hits;
+  std::vector<double> road_len;
+  loc.localise(roads, hits, road_len);
+  ASSERT_EQ(road_len.size(), roads.rows());
+  expect_same_hits_any_batch<localise::Localiser>(dir.file("coverage.h5"), roads, hits, road_len, what);
   for (size_t li = 0; li < layers.size(); ++li) {
     std::vector<oracle::RoadAreaLength> got;
     for (const auto& h : hits)

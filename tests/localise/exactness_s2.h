@@ -11,6 +11,7 @@
 #include "jobs/cover/cover.h"
 #include "jobs/cover/s2_grid.h"
 #include "jobs/localise/localise_s2.h"
+#include "tests/localise/exactness.h"
 #include "tests/oracle/oracle.h"
 #include "tests/testing/temp_dir.h"
 
@@ -52,6 +53,7 @@ inline void expect_exact_s2(const RoadTable& roads, const std::vector<AreaLayer>
   std::vector<double> road_len;
   loc.localise(roads, hits, road_len);
   ASSERT_EQ(road_len.size(), roads.rows());
+  expect_same_hits_any_batch<localise::S2Localiser>(dir.file("coverage.h5"), roads, hits, road_len, what);
   for (size_t li = 0; li < layers.size(); ++li) {
     std::vector<oracle::RoadAreaLength> got;
     for (const auto& h : hits)
