@@ -48,27 +48,10 @@ inline void cut_at_edge(double ax, double ay, double bx, double by, double ux, d
   if (t > t0 && t < t1) ts.push_back(t);
 }
 
-// Sorts the cuts and sums the sub-intervals that are inside: within a collinear overlap, or
-// where inside_at(midpoint t) says so.
-template <class InsideAt>
-double inside_between_cuts(std::vector<double>& ts, const std::vector<TInterval>& overlaps, InsideAt&& inside_at) {
-  std::sort(ts.begin(), ts.end());
-  double f = 0;
-  for (size_t k = 0; k + 1 < ts.size(); ++k) {
-    const double lo = ts[k], hi = ts[k + 1];
-    if (!(hi > lo)) continue;
-    bool in = false;
-    for (const TInterval& o : overlaps) in = in || (o.t0 <= lo && hi <= o.t1);
-    if (!in) in = inside_at(0.5 * (lo + hi));
-    if (in) f += hi - lo;
-  }
-  return f;
-}
-
-// inside_between_cuts with the point-in-area tests handed out instead of made: sorts the cuts,
-// returns the summed length of the sub-intervals within a collinear overlap, and calls
-// defer(midpoint t, length) for every other sub-interval (the caller tests the midpoints in a
-// batch and adds the lengths of those inside).
+// Sorts the cuts, returns the summed length of the sub-intervals within a collinear overlap
+// (inside, whatever the midpoint says), and calls defer(midpoint t, length) for every other
+// sub-interval: the caller decides those by their midpoints (in batches, pip_batcher.h) and adds
+// the lengths of those inside.
 template <class Defer>
 double overlapped_between_cuts(std::vector<double>& ts, const std::vector<TInterval>& overlaps, Defer&& defer) {
   std::sort(ts.begin(), ts.end());
