@@ -9,6 +9,7 @@
 #include "jobs/synth/synth.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
+#include "jobs/localise/localise_s2.h"
 #include "tests/localise/exactness.h"
 #include "tests/oracle/tables.h"
 
@@ -127,9 +128,10 @@ TEST(LocaliseExact, SyntheticRegionAllLayers) {
   for (int p : {6, 7}) testing::expect_exact(roads, layers, p, "synthetic");
 }
 
-// The boundary cells' point-in-polygon tests go through the backend the Localiser was given
-// (backend::pip_batch), not around it: with a CUDA choice and no usable device the localiser
-// stops with the dispatcher's error; on a machine with a GPU the hits equal the CPU's bit for bit.
+// The boundary cells' point-in-polygon tests go through the backend the localiser was given
+// (backend::pip_batch), not around it, on both grids: with a CUDA choice and no usable device the
+// localiser stops with the dispatcher's error; on a machine with a GPU the hits equal the CPU's
+// bit for bit.
 TEST(LocaliseBackend, BoundaryPointInPolygonRunsOnTheChosenBackend) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 40 * kW);
@@ -139,36 +141,42 @@ TEST(LocaliseBackend, BoundaryPointInPolygonRunsOnTheChosenBackend) {
   std::vector<Ring> lines;
   for (int r = 0; r < 400; ++r) lines.push_back(Ring{{u(rng), u(rng)}, {u(rng), u(rng)}, {u(rng), u(rng)}});
   const RoadTable roads = make_roads(lines);
-  testing::TempDir dir;
-  cover::CoverOptions co;
-  co.precision = 5;
-  write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
-  std::vector<localise::Hit> cpu_hits, gpu_hits;
-  std::vector<double> cpu_len, gpu_len;
-  localise::Localiser(dir.file("c.h5")).localise(roads, cpu_hits, cpu_len);
-  ASSERT_GT(cpu_hits.size(), 100u);
+  const bool device = backend::built_with_cuda() && backend::resolve(backend::Request::automatic).kind == backend::Kind::cuda;
   backend::Choice cuda;
   cuda.kind = backend::Kind::cuda;
   cuda.reason = "test";
-  const localise::Localiser on_gpu(dir.file("c.h5"), {}, cuda);
-  const bool device = backend::built_with_cuda() && backend::resolve(backend::Request::automatic).kind == backend::Kind::cuda;
-  if (!device) {
-    try {
-      on_gpu.localise(roads, gpu_hits, gpu_len);
-      ADD_FAILURE() << "a CUDA choice without a device localised without error: the tests did not go through the backend";
-    } catch (const std::exception& e) {
-      const std::string what = e.what();
-      EXPECT_TRUE(what.find("CUDA") != std::string::npos || what.find("cuda") != std::string::npos) << what;
+  for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
+    SCOPED_TRACE(grid);
+    testing::TempDir dir;
+    cover::CoverOptions co;
+    co.grid = grid;
+    co.precision = precision;
+    write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
+    std::vector<localise::Hit> cpu_hits, gpu_hits;
+    std::vector<double> cpu_len, gpu_len;
+    localise::GridLocaliser(dir.file("c.h5")).localise(roads, cpu_hits, cpu_len);
+    ASSERT_GT(cpu_hits.size(), 100u);
+    const localise::GridLocaliser on_gpu(dir.file("c.h5"), {}, cuda);
+    ASSERT_EQ(on_gpu.grid(), grid);
+    if (!device) {
+      try {
+        on_gpu.localise(roads, gpu_hits, gpu_len);
+        ADD_FAILURE() << "a CUDA choice without a device localised without error: the tests did not go through the backend";
+      } catch (const std::exception& e) {
+        const std::string what = e.what();
+        EXPECT_TRUE(what.find("CUDA") != std::string::npos || what.find("cuda") != std::string::npos) << what;
+      }
+      continue;
     }
-    GTEST_SKIP() << "no CUDA device: checked that the batches go to the cuda dispatcher; GPU == CPU not run";
+    on_gpu.localise(roads, gpu_hits, gpu_len);
+    ASSERT_EQ(gpu_hits.size(), cpu_hits.size());
+    for (size_t i = 0; i < cpu_hits.size(); ++i) {
+      EXPECT_EQ(gpu_hits[i].row, cpu_hits[i].row);
+      EXPECT_EQ(gpu_hits[i].area, cpu_hits[i].area);
+      EXPECT_EQ(gpu_hits[i].length_m, cpu_hits[i].length_m);
+    }
   }
-  on_gpu.localise(roads, gpu_hits, gpu_len);
-  ASSERT_EQ(gpu_hits.size(), cpu_hits.size());
-  for (size_t i = 0; i < cpu_hits.size(); ++i) {
-    EXPECT_EQ(gpu_hits[i].row, cpu_hits[i].row);
-    EXPECT_EQ(gpu_hits[i].area, cpu_hits[i].area);
-    EXPECT_EQ(gpu_hits[i].length_m, cpu_hits[i].length_m);
-  }
+  if (!device) GTEST_SKIP() << "no CUDA device: checked that both grids' batches go to the cuda dispatcher; GPU == CPU not run";
 }
 
 }  // namespace
