@@ -78,7 +78,7 @@ std::pair<const CellEdge*, const CellEdge*> cell_edges(const LayerData& d, uint6
 
 // The point-in-polygon tests are handed to `defer(x, y, fraction)` (the midpoint of a
 // sub-interval and its length as a fraction of the segment): the localiser batches them
-// (Localiser::PipQueue). Returns the fraction decided at once (collinear overlaps).
+// (pip_batcher.h). Returns the fraction decided at once (collinear overlaps).
 template <class Defer>
 double boundary_fraction(const LayerData& d, const CellEdge* e0, const CellEdge* e1, double ax, double ay, double bx,
                          double by, double t0, double t1, std::vector<double>& ts, std::vector<TInterval>& overlaps,
