@@ -11,13 +11,12 @@ namespace geoshard {
 
 std::string field_of_view_problem(const std::string& projection, double hfov_deg) {
   if (std::isnan(hfov_deg)) return "";
-  const double max = projection == "equirect" ? 360.0 : projection == "fisheye" ? 360.0 : 180.0;
-  const bool ok = hfov_deg > 0 && (projection == "equirect" ? hfov_deg <= max : hfov_deg < max);
-  if (ok) return "";
+  const bool equirect = projection == "equirect", fisheye = projection == "fisheye";
+  const double max = equirect || fisheye ? 360.0 : 180.0;  // equirect: up to and including it
+  if (hfov_deg > 0 && (equirect ? hfov_deg <= max : hfov_deg < max)) return "";
   char b[160];
-  std::snprintf(b, sizeof b, "field of view %g degrees is out of range for a %s photo (%s)", hfov_deg,
-                projection.empty() ? "perspective" : projection.c_str(),
-                projection == "equirect" ? "above 0, at most 360" : projection == "fisheye" ? "above 0, below 360" : "above 0, below 180");
+  std::snprintf(b, sizeof b, "field of view %g degrees is out of range for a %s photo (above 0, %s %g)", hfov_deg,
+                equirect || fisheye ? projection.c_str() : "perspective", equirect ? "at most" : "below", max);
   return b;
 }
 

@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 #include <stdexcept>
 
+#include "io/image_table.h"
 #include "kernels/projection.h"
 
 namespace geoshard::blur {
@@ -289,15 +290,18 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
                                  std::vector<Detector*>& detectors, const AnonymiseOptions& opt, AnonymiseStats* stats) {
   if (orientation < 1 || orientation > 8)
     throw std::invalid_argument("EXIF orientation " + std::to_string(orientation) + " (expected 1..8)");
+  const bool fisheye = projection == "fisheye";
+  // The one rule for fields of view (io/image_table.h), also checked at ingest and by the job.
+  if (const std::string p = field_of_view_problem(projection == "equirect" || fisheye ? projection : "perspective",
+                                                  fisheye && std::isnan(hfov_deg) ? opt.fisheye_default_hfov_deg : hfov_deg);
+      !p.empty())
+    throw std::invalid_argument(p);
   AnonymiseStats local;
   AnonymiseStats& st = stats ? *stats : local;
   const cv::Mat up = upright(bgr, orientation);
   std::vector<Region> regions;
-  if (projection == "fisheye" || (projection != "equirect" && std::isfinite(hfov_deg) && hfov_deg > opt.view_fov_deg)) {
-    const bool fisheye = projection == "fisheye";
+  if (fisheye || (projection != "equirect" && std::isfinite(hfov_deg) && hfov_deg > opt.view_fov_deg)) {
     const double hfov = projection::rad(fisheye && !std::isfinite(hfov_deg) ? opt.fisheye_default_hfov_deg : hfov_deg);
-    if (!(hfov > 0) || hfov >= (fisheye ? 2 * projection::kPi : projection::kPi))
-      throw std::invalid_argument("field of view " + std::to_string(hfov_deg) + "° out of range for a " + projection + " photo");
     const projection::Camera cam = fisheye ? projection::fisheye_camera(up.cols, up.rows, hfov)
                                            : projection::pinhole_camera(up.cols, up.rows, hfov);
     regions = find_regions_camera(up, cam, detectors, opt, st);

@@ -87,7 +87,8 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
 // JPEG rewrite and the audit use). An equirect photo with orientation != 1 gets the ±W seam copies
 // of a region as polygons of their own, turned with it: pass equirect = (orientation == 1) to
 // apply_regions then. Throws std::invalid_argument on an equirect photo that is not 2:1 upright,
-// an orientation outside 1..8, or a field of view out of range (pinhole >= 180°, fisheye >= 360°).
+// an orientation outside 1..8, or a field of view its projection cannot have
+// (io/image_table.h field_of_view_problem: <= 0, pinhole >= 180°, fisheye >= 360°, equirect > 360°).
 std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projection, double hfov_deg, int orientation,
                                  std::vector<Detector*>& detectors, const AnonymiseOptions& opt,
                                  AnonymiseStats* stats = nullptr);

@@ -138,6 +138,12 @@ TEST(WideAnonymise, NarrowPerspectivePhotosStayAsTheyAre) {
   EXPECT_EQ(st2.views, 1);
   EXPECT_THROW(find_regions(img, "perspective", 60, 9, dets, AnonymiseOptions{}), std::invalid_argument);
   EXPECT_THROW(find_regions(img, "perspective", 185, 1, dets, AnonymiseOptions{}), std::invalid_argument);
+  // The rule of io/image_table.h field_of_view_problem, the one ingest applies.
+  EXPECT_THROW(find_regions(img, "perspective", -5, 1, dets, AnonymiseOptions{}), std::invalid_argument);
+  EXPECT_THROW(find_regions(img, "fisheye", 360, 1, dets, AnonymiseOptions{}), std::invalid_argument);
+  AnonymiseOptions bad_default;
+  bad_default.fisheye_default_hfov_deg = 0;
+  EXPECT_THROW(find_regions(img, "fisheye", std::nan(""), 1, dets, bad_default), std::invalid_argument);
 }
 
 // ---- EXIF orientation ----
