@@ -17,6 +17,7 @@
 //                 [--no-pano] [--markdown FILE]
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
