@@ -91,6 +91,18 @@ class Edits final : public detail::BlockEdits {
   }
   void set_sampling(int ci, int sx, int sy) { sx_[ci] = sx, sy_[ci] = sy; }
 
+  bool row_touched(int ci, int by, int /*width_in_blocks*/) const override {
+    if (row_any_.empty()) {  // per row of cells: whether it holds a changed pixel
+      row_any_.assign(ch_, 0);
+      for (int cy = 0; cy < ch_; ++cy)
+        for (int cx = 0; cx < cw_ && !row_any_[cy]; ++cx) row_any_[cy] = cells_[static_cast<size_t>(cy) * cw_ + cx];
+    }
+    const int cy0 = by * sy_[ci], cy1 = std::min(ch_, cy0 + sy_[ci]);
+    for (int cy = cy0; cy < cy1; ++cy)
+      if (row_any_[cy]) return true;
+    return false;
+  }
+
   bool touched(int ci, int bx, int by) const override {
     const int cx0 = bx * sx_[ci], cy0 = by * sy_[ci];
     const int cx1 = std::min(cw_, cx0 + sx_[ci]), cy1 = std::min(ch_, cy0 + sy_[ci]);
@@ -112,13 +124,10 @@ class Edits final : public detail::BlockEdits {
           for (int i = 0; i < sx; ++i) {
             const int px = std::min(W_ - 1, x0 + x * sx + i), py = std::min(H_ - 1, y0 + y * sy + j);
             const uint8_t* p = &img_.pixels[(static_cast<size_t>(py) * W_ + px) * ch];
-            if (ch == 1) {
-              acc += p[0];
-            } else {
-              double yy, cb, cr;
-              dct::rgb_to_ycbcr(p[0], p[1], p[2], &yy, &cb, &cr);
-              acc += ci == 0 ? yy : ci == 1 ? cb : cr;
-            }
+            acc += ch == 1    ? p[0]
+                   : ci == 0 ? dct::rgb_to_y(p[0], p[1], p[2])
+                   : ci == 1 ? dct::rgb_to_cb(p[0], p[1], p[2])
+                             : dct::rgb_to_cr(p[0], p[1], p[2]);
           }
         s[y * 8 + x] = acc / (sx * sy);
       }
@@ -129,6 +138,7 @@ class Edits final : public detail::BlockEdits {
   const Image& img_;
   int W_, H_, cw_, ch_;
   std::vector<uint8_t> cells_;
+  mutable std::vector<uint8_t> row_any_;  // built on the first row_touched()
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
   double basis_[8][8];
 };

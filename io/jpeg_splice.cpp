@@ -37,16 +37,22 @@ bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, int* coun
 
 // Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
 constexpr int kLutBits = 10;
+constexpr int kMultiBits = 13;
 struct Decoder {
   uint16_t lut[1 << kLutBits];  // (length << 8) | symbol; 0: code longer than kLutBits (or invalid)
   // For skipping AC coefficients: (code length + extra bits) << 8 | advance, where advance is
   // run + 1, 0 for EOB, 0x80 | 16 for ZRL; 0: take the slow path.
   uint16_t skip[1 << kLutBits];
+  // For skipping several AC symbols per lookup: the symbols (code + extra bits) that fit whole
+  // in the next kMultiBits bits, as far as the first one `skip` has no entry for and up to an
+  // EOB: bits 0-3 their total length, bits 4-10 their summed coefficient advance, bit 11 set
+  // when the last of them is EOB; 0 when not even the first one fits (take `skip`).
+  uint16_t multi[1 << kMultiBits];
   int32_t maxcode[18];          // largest code of each length, -1 if none
   int32_t valoff[18];           // index into vals of the first code of each length, minus that code
   uint8_t vals[256];
 
-  bool build(const HuffTable& t) {
+  bool build(const HuffTable& t, bool ac) {
     uint16_t code[256];
     uint8_t len[256];
     int n = 0;
@@ -68,6 +74,22 @@ struct Decoder {
           if (adv >= 0) skip[(code[i] << shift) | j] = static_cast<uint16_t>(((l + size) << 8) | adv);
         }
       }
+    }
+    for (uint32_t v = 0; ac && v < (1u << kMultiBits); ++v) {
+      int used = 0, adv = 0;
+      bool eob = false;
+      while (!eob) {
+        int l = 0;
+        const int sym = decode(static_cast<uint32_t>(v << (32 - kMultiBits + used)), &l);
+        if (sym < 0) break;
+        const int size = sym & 15;
+        const int a = size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+        if (a < 0 || used + l + size > kMultiBits) break;
+        used += l + size;
+        adv += a;
+        eob = sym == 0;
+      }
+      multi[v] = static_cast<uint16_t>(used | adv << 4 | (eob ? 1 << 11 : 0));
     }
     return true;
   }
@@ -113,24 +135,31 @@ struct BitReader {
   inline uint32_t peek32() const { return static_cast<uint32_t>((load_be64(data + (pos >> 3)) << (pos & 7)) >> 32); }
 };
 
-// Writes an unstuffed bit stream into `buf` (stuffing is added when the interval is emitted).
+// Writes an unstuffed bit stream into `buf[0, len)` (stuffing is added when the interval is
+// emitted). `buf` only grows (ensure()); put() and copy() write through a raw pointer.
 struct BitWriter {
   std::vector<uint8_t> buf;
+  size_t len = 0;  // bytes written
   uint64_t acc = 0;
   int n = 0;  // bits in acc (< 32 between calls)
-  inline void put(uint32_t bits, int len) {  // len <= 32, bits < 2^len
-    acc = (acc << len) | bits;
-    n += len;
+  // Room for `bytes` more bytes.
+  void ensure(size_t bytes) {
+    if (buf.size() < len + bytes) buf.resize(std::max(buf.size() * 2, len + bytes));
+  }
+  // At most (ensure()d) 4 bytes.
+  inline void put(uint32_t bits, int nb) {  // nb <= 32, bits < 2^nb
+    acc = (acc << nb) | bits;
+    n += nb;
     if (n >= 32) {
       n -= 32;
-      const uint32_t w = static_cast<uint32_t>(acc >> n);
-      const uint8_t b[4] = {static_cast<uint8_t>(w >> 24), static_cast<uint8_t>(w >> 16), static_cast<uint8_t>(w >> 8),
-                            static_cast<uint8_t>(w)};
-      buf.insert(buf.end(), b, b + 4);
+      const uint32_t w = __builtin_bswap32(static_cast<uint32_t>(acc >> n));
+      std::memcpy(buf.data() + len, &w, 4);
+      len += 4;
     }
   }
   // Bits [from, to) of an unstuffed stream, verbatim.
   void copy(const BitReader& r, size_t from, size_t to) {
+    ensure((to - from) / 8 + 8);
     BitReader c = r;
     c.pos = from;
     while (to - c.pos >= 32) {
@@ -142,10 +171,11 @@ struct BitWriter {
   }
   // Pads to a byte boundary with 1-bits (T.81 F.1.2.3) and flushes.
   void finish() {
+    ensure(8);
     if (n % 8) put((1u << (8 - n % 8)) - 1, 8 - n % 8);
     while (n >= 8) {
       n -= 8;
-      buf.push_back(static_cast<uint8_t>(acc >> n));
+      buf[len++] = static_cast<uint8_t>(acc >> n);
     }
   }
 };
@@ -188,53 +218,90 @@ inline bool decode_block(BitReader& r, const Decoder& dc, const Decoder& ac, int
   return true;
 }
 
-// Skips one block (only the DC predictor is updated), as decode_block(..., nullptr) but faster:
-// the next >= 27 bits are kept in a 64-bit window (reloaded only when it runs low) instead of
-// being loaded for every symbol, and a short AC code gives its code + extra-bit length and its
-// coefficient advance in one lookup (Decoder::skip). Same acceptance as decode_block.
-inline bool skip_block(BitReader& r, const Decoder& dc, const Decoder& ac, int& pred) {
+// One block of an MCU as the skipper needs it: its tables and its component's DC predictor.
+struct BlockCode {
+  const Decoder* dc;
+  const Decoder* ac;
+  int comp;  // index into the predictors
+};
+
+enum class Skip { kOk, kCorrupt, kPastEnd };
+
+// Skips `mcus` MCUs of `nb` blocks each (only the DC predictors are updated), as decode_block
+// on each block would but faster: the next >= 27 bits are kept in a 64-bit window across
+// symbols, blocks and MCUs (reloaded only when it runs low), several short AC symbols are
+// skipped per lookup (Decoder::multi), else one symbol gives its code + extra-bit length and its
+// coefficient advance in one lookup (Decoder::skip). Same acceptance as decode_block; kPastEnd
+// when an MCU ends past r.nbits (checked after each MCU: the data has kPad bytes of slack).
+inline Skip skip_mcus(BitReader& r, uint64_t mcus, const BlockCode* codes, int nb, int* pred) {
   size_t pos = r.pos;
   uint64_t win = load_be64(r.data + (pos >> 3)) << (pos & 7);
   int avail = 64 - static_cast<int>(pos & 7);
-  int l;
-  uint32_t w = static_cast<uint32_t>(win >> 32);
-  int s = dc.decode(w, &l);
-  if (s < 0 || s > 11) return false;
-  if (s) pred += extend(static_cast<int>((w << l) >> (32 - s)), s);
-  win <<= l + s, avail -= l + s, pos += l + s;
-  for (int k = 1; k < 64;) {
-    if (avail < 27) {  // a symbol takes at most 16 + 10 bits
-      win = load_be64(r.data + (pos >> 3)) << (pos & 7);
-      avail = 64 - static_cast<int>(pos & 7);
+  for (uint64_t m = 0; m < mcus; ++m) {
+    for (int b = 0; b < nb; ++b) {
+      const Decoder& dc = *codes[b].dc;
+      const Decoder& ac = *codes[b].ac;
+      if (avail < 27) {  // a symbol takes at most 16 + 11 bits
+        win = load_be64(r.data + (pos >> 3)) << (pos & 7);
+        avail = 64 - static_cast<int>(pos & 7);
+      }
+      int l;
+      uint32_t w = static_cast<uint32_t>(win >> 32);
+      int s = dc.decode(w, &l);
+      if (s < 0 || s > 11) return Skip::kCorrupt;
+      if (s) pred[codes[b].comp] += extend(static_cast<int>((w << l) >> (32 - s)), s);
+      win <<= l + s, avail -= l + s, pos += l + s;
+      for (int k = 1; k < 64;) {
+        if (avail < 27) {
+          win = load_be64(r.data + (pos >> 3)) << (pos & 7);
+          avail = 64 - static_cast<int>(pos & 7);
+        }
+        // Several symbols at once when they keep within the block (k + advance < 64: none of
+        // them ends it by reaching coefficient 63, so each would pass the checks below).
+        const uint16_t mu = ac.multi[win >> (64 - kMultiBits)];
+        const int madv = (mu >> 4) & 0x7F;
+        if (mu && k + madv < 64) {
+          const int n = mu & 15;
+          win <<= n, avail -= n, pos += n;
+          if (mu & 0x800) break;  // ended by EOB
+          k += madv;
+          continue;
+        }
+        const uint16_t e = ac.skip[win >> (64 - kLutBits)];
+        if (e) {
+          const int n = e >> 8, adv = e & 0x7F;
+          win <<= n, avail -= n, pos += n;
+          if (adv == 0) break;                                       // EOB
+          if (!(e & 0x80) && k + adv > 64) return Skip::kCorrupt;  // past the block (ZRL is not checked, as in decode_block)
+          k += adv;
+          continue;
+        }
+        w = static_cast<uint32_t>(win >> 32);  // a long code or an unusual symbol: as decode_block
+        const int sym = ac.decode(w, &l);
+        if (sym < 0) return Skip::kCorrupt;
+        const int run = sym >> 4;
+        s = sym & 15;
+        if (s == 0) {
+          win <<= l, avail -= l, pos += l;
+          if (run != 15) break;  // EOB
+          k += 16;               // ZRL
+          continue;
+        }
+        k += run;
+        if (k > 63 || s > 10) return Skip::kCorrupt;
+        win <<= l + s, avail -= l + s, pos += l + s;
+        ++k;
+      }
     }
-    const uint16_t e = ac.skip[win >> (64 - kLutBits)];
-    if (e) {
-      const int n = e >> 8, adv = e & 0x7F;
-      win <<= n, avail -= n, pos += n;
-      if (adv == 0) break;                            // EOB
-      if (!(e & 0x80) && k + adv > 64) return false;  // past the block (ZRL is not checked, as in decode_block)
-      k += adv;
-      continue;
-    }
-    w = static_cast<uint32_t>(win >> 32);  // a long code or an unusual symbol: as decode_block
-    const int sym = ac.decode(w, &l);
-    if (sym < 0) return false;
-    const int run = sym >> 4;
-    s = sym & 15;
-    if (s == 0) {
-      win <<= l, avail -= l, pos += l;
-      if (run != 15) break;  // EOB
-      k += 16;               // ZRL
-      continue;
-    }
-    k += run;
-    if (k > 63 || s > 10) return false;
-    win <<= l + s, avail -= l + s, pos += l + s;
-    ++k;
+    if (pos > r.nbits) return Skip::kPastEnd;
   }
   r.pos = pos;
-  return true;
+  return Skip::kOk;
 }
+
+// The most an encoded block takes: DC code + bits (16 + 11), then at most 63 AC symbols of at
+// most 16 + 10 bits and an EOB (a ZRL stands for 16 coefficients, so it does not add to that).
+constexpr size_t kMaxBlockBytes = (27 + 63 * 26 + 16) / 8 + 1;
 
 // Encodes one block (natural order) against `pred`, the way libjpeg's encode_one_block does.
 // False if a symbol is missing from the file's tables or a value is out of the baseline range.
@@ -273,15 +340,18 @@ inline bool encode_block(BitWriter& w, const Encoder& dc, const Encoder& ac, int
 // Appends `n` unstuffed bytes to `out`, inserting 0x00 after each 0xFF.
 void append_stuffed(std::vector<uint8_t>& out, const uint8_t* p, size_t n) {
   const uint8_t* end = p + n;
+  size_t ffs = 0;
+  for (const uint8_t* q = p; (q = static_cast<const uint8_t*>(std::memchr(q, 0xFF, end - q))) != nullptr; ++q) ++ffs;
+  size_t at = out.size();
+  out.resize(at + n + ffs);
+  uint8_t* o = out.data();
   while (p < end) {
     const uint8_t* ff = static_cast<const uint8_t*>(std::memchr(p, 0xFF, end - p));
-    if (!ff) {
-      out.insert(out.end(), p, end);
-      return;
-    }
-    out.insert(out.end(), p, ff + 1);
-    out.push_back(0);
-    p = ff + 1;
+    const uint8_t* stop = ff ? ff + 1 : end;
+    std::memcpy(o + at, p, stop - p);
+    at += stop - p;
+    if (ff) o[at++] = 0;
+    p = stop;
   }
 }
 
@@ -305,14 +375,14 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   for (int t = 0; t < 4; ++t) {  // only the slots the scan uses must be valid
     bool used_dc = false, used_ac = false;
     for (const auto& c : h.comps) used_dc |= c.dc_tbl == t, used_ac |= c.ac_tbl == t;
-    if (used_dc && (!dec_dc[t].build(h.dc[t]) || !enc_dc[t].build(h.dc[t]))) return fail(st, "bad Huffman table");
+    if (used_dc && (!dec_dc[t].build(h.dc[t], false) || !enc_dc[t].build(h.dc[t]))) return fail(st, "bad Huffman table");
     if (used_dc) {  // DC symbols are sizes 0..15 (libjpeg refuses other tables)
       int n = 0;
       for (int l = 1; l <= 16; ++l) n += h.dc[t].bits[l];
       for (int i = 0; i < n; ++i)
         if (h.dc[t].vals[i] > 15) return fail(st, "bad Huffman table");
     }
-    if (used_ac && (!dec_ac[t].build(h.ac[t]) || !enc_ac[t].build(h.ac[t]))) return fail(st, "bad Huffman table");
+    if (used_ac && (!dec_ac[t].build(h.ac[t], true) || !enc_ac[t].build(h.ac[t]))) return fail(st, "bad Huffman table");
   }
 
   // The MCU grid (T.81 A.2): one block per MCU in a one-component scan, h x v blocks of each
@@ -340,10 +410,36 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   for (const auto& c : h.comps) blocks_per_mcu += single ? 1 : c.h * c.v;
   if (blocks_per_mcu > 10) return fail(st, "more than 10 blocks per MCU");  // T.81 limit
 
+  // The blocks of every MCU in coding order, for the skipper.
+  BlockCode codes[10];
+  {
+    BlockRef first[10];
+    const int n = blocks_of(0, first);
+    for (int b = 0; b < n; ++b) {
+      const auto& c = h.comps[first[b].comp];
+      codes[b] = BlockCode{&dec_dc[c.dc_tbl], &dec_ac[c.ac_tbl], first[b].comp};
+    }
+  }
+
   // Which MCUs hold a touched block (blocks beyond the image -- MCU padding -- never are).
   std::vector<uint8_t> mcu_touched(mcus, 0);
   BlockRef refs[10];
   for (uint64_t m = 0; m < mcus; ++m) {
+    if (m % mcus_x == 0) {  // a row of MCUs: skipped whole when none of its blocks is touched
+      const int my = static_cast<int>(m / mcus_x);
+      bool any = false;
+      for (const auto& c : h.comps) {
+        const int rows = single ? 1 : c.v;
+        for (int j = 0; j < rows && !any; ++j) {
+          const int by = my * rows + j;
+          any = by < c.height_in_blocks && edits.row_touched(c.index, by, c.width_in_blocks);
+        }
+      }
+      if (!any) {
+        m += mcus_x - 1;
+        continue;
+      }
+    }
     const int n = blocks_of(m, refs);
     for (int b = 0; b < n; ++b) {
       const auto& c = h.comps[refs[b].comp];
@@ -411,33 +507,39 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
       continue;
     }
     // Unstuff.
-    clean.clear();
+    // (The scratch only grows: resizing from empty would zero megabytes on every call.)
+    if (clean.size() < e - p + kPad) clean.resize(e - p + kPad);
+    size_t nclean = 0;
     for (size_t i = p; i < e;) {
       const void* ff = std::memchr(data + i, 0xFF, e - i);
-      const size_t j = ff ? static_cast<const uint8_t*>(ff) - data : e;
-      clean.insert(clean.end(), data + i, data + j);
-      if (j < e) clean.push_back(0xFF);
-      i = j + 2;  // skip the stuffed 0x00
+      const size_t j = ff ? static_cast<const uint8_t*>(ff) - data + 1 : e;  // through the 0xFF
+      std::memcpy(clean.data() + nclean, data + i, j - i);
+      nclean += j - i;
+      i = j + 1;  // skip the stuffed 0x00
     }
-    const size_t nbits = clean.size() * 8;
-    clean.resize(clean.size() + kPad, 0);
+    std::memset(clean.data() + nclean, 0, kPad);
+    const size_t nbits = nclean * 8;
     BitReader r{clean.data(), nbits};
-    w.buf.clear();
+    w.len = 0;
     w.acc = 0, w.n = 0;
     int pred_in[4] = {0, 0, 0, 0}, pred_out[4] = {0, 0, 0, 0};  // reset at each interval
     size_t run_start = 0;
     bool in_run = false;
     for (uint64_t m = m0; m < m1; ++m) {
       const bool reencode = mcu_touched[m] || std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
-      const int n = blocks_of(m, refs);
-      if (!reencode) {  // skip over the MCU; its bits join the verbatim run
+      if (!reencode) {  // skip over the MCUs up to the next touched one; their bits join the verbatim run
+        uint64_t next = m + 1;
+        while (next < m1 && !mcu_touched[next]) ++next;
         if (!in_run) run_start = r.pos, in_run = true;
-        for (int b = 0; b < n; ++b) {
-          const auto& c = h.comps[refs[b].comp];
-          if (!skip_block(r, dec_dc[c.dc_tbl], dec_ac[c.ac_tbl], pred_in[refs[b].comp])) return fail(st, "corrupt data");
-        }
+        const Skip sk = skip_mcus(r, next - m, codes, blocks_per_mcu, pred_in);
+        if (sk == Skip::kCorrupt) return fail(st, "corrupt data");
+        if (sk == Skip::kPastEnd) return fail(st, "corrupt data (past the end)");
         std::memcpy(pred_out, pred_in, sizeof pred_in);
-      } else {
+        m = next - 1;
+        continue;
+      }
+      const int n = blocks_of(m, refs);
+      {
         if (in_run) w.copy(r, run_start, r.pos), in_run = false;
         for (int b = 0; b < n; ++b) {
           const auto& c = h.comps[refs[b].comp];
@@ -446,6 +548,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
               edits.touched(c.index, refs[b].bx, refs[b].by))
             edits.coefficients(c.index, refs[b].bx, refs[b].by, c.quant, coef[b]);
         }
+        w.ensure(static_cast<size_t>(n) * kMaxBlockBytes + 8);
         for (int b = 0; b < n; ++b) {
           const auto& c = h.comps[refs[b].comp];
           if (!encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], coef[b]))
@@ -460,7 +563,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
     if ((r.pos + 7) / 8 != nbits / 8) return fail(st, "corrupt data (extraneous bytes)");
     if (in_run) w.copy(r, run_start, r.pos);
     w.finish();
-    append_stuffed(out, w.buf.data(), w.buf.size());
+    append_stuffed(out, w.buf.data(), w.len);
     out.insert(out.end(), data + e, data + (last ? e : q + 1));  // fill bytes and RSTn
     p = q + 1;
   }

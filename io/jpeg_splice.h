@@ -55,6 +55,13 @@ class BlockEdits {
  public:
   virtual ~BlockEdits() = default;
   virtual bool touched(int comp_index, int bx, int by) const = 0;
+  // Whether any of the first `width_in_blocks` blocks of block row `by` is touched (a shortcut
+  // for the rows without any; the default asks touched() for each).
+  virtual bool row_touched(int comp_index, int by, int width_in_blocks) const {
+    for (int bx = 0; bx < width_in_blocks; ++bx)
+      if (touched(comp_index, bx, by)) return true;
+    return false;
+  }
   virtual void coefficients(int comp_index, int bx, int by, const uint16_t* quant, int16_t* out) const = 0;
 };
 

@@ -16,10 +16,18 @@
 namespace geoshard::dct {
 
 // JFIF (ITU-R BT.601 full range) RGB -> Y, Cb, Cr as doubles (not rounded).
+// One component alone (a caller that needs one computes only it): the same expressions.
+GEOSHARD_HD_INLINE double rgb_to_y(double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; }
+GEOSHARD_HD_INLINE double rgb_to_cb(double r, double g, double b) {
+  return -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0;
+}
+GEOSHARD_HD_INLINE double rgb_to_cr(double r, double g, double b) {
+  return 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0;
+}
 GEOSHARD_HD_INLINE void rgb_to_ycbcr(double r, double g, double b, double* y, double* cb, double* cr) {
-  *y = 0.299 * r + 0.587 * g + 0.114 * b;
-  *cb = -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0;
-  *cr = 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0;
+  *y = rgb_to_y(r, g, b);
+  *cb = rgb_to_cb(r, g, b);
+  *cr = rgb_to_cr(r, g, b);
 }
 
 // The DCT basis c[u][x] = C(u)/2 cos((2x+1)uπ/16). forward_dct_quantise() computes it on every
@@ -40,21 +48,31 @@ GEOSHARD_HD_INLINE void forward_dct_quantise_basis(const double c[8][8], const d
   // "for u: acc = 0; for x: acc += c[u][x] * (s[x] - 128)" -- the loops are only nested the other
   // way, so that the eight sums of a row are independent (pipelined / vectorised) rather than one
   // 8-long dependency chain after another. Same operations, same order: same results.
+  // The eight sums are named variables, not an array, so that they stay in registers.
   double tmp[8][8];  // rows transformed: tmp[y][u]
   for (int y = 0; y < 8; ++y) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     for (int x = 0; x < 8; ++x) {
       const double d = s[y * 8 + x] - 128.0;
-      for (int u = 0; u < 8; ++u) acc[u] += c[u][x] * d;
+      a0 += c[0][x] * d, a1 += c[1][x] * d, a2 += c[2][x] * d, a3 += c[3][x] * d;
+      a4 += c[4][x] * d, a5 += c[5][x] * d, a6 += c[6][x] * d, a7 += c[7][x] * d;
     }
-    for (int u = 0; u < 8; ++u) tmp[y][u] = acc[u];
+    tmp[y][0] = a0, tmp[y][1] = a1, tmp[y][2] = a2, tmp[y][3] = a3;
+    tmp[y][4] = a4, tmp[y][5] = a5, tmp[y][6] = a6, tmp[y][7] = a7;
   }
   for (int v = 0; v < 8; ++v) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int y = 0; y < 8; ++y)
-      for (int u = 0; u < 8; ++u) acc[u] += c[v][y] * tmp[y][u];
+    double a[8];
+    {
+      double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      for (int y = 0; y < 8; ++y) {
+        const double cy = c[v][y];
+        a0 += cy * tmp[y][0], a1 += cy * tmp[y][1], a2 += cy * tmp[y][2], a3 += cy * tmp[y][3];
+        a4 += cy * tmp[y][4], a5 += cy * tmp[y][5], a6 += cy * tmp[y][6], a7 += cy * tmp[y][7];
+      }
+      a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;
+    }
     for (int u = 0; u < 8; ++u) {
-      double k = floor(acc[u] / q[v * 8 + u] + 0.5);
+      double k = floor(a[u] / q[v * 8 + u] + 0.5);
       if (k > 32767) k = 32767;
       if (k < -32768) k = -32768;
       out[v * 8 + u] = static_cast<int16_t>(k);
