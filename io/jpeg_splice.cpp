@@ -78,7 +78,7 @@ struct Decoder {
     for (uint32_t v = 0; ac && v < (1u << kMultiBits); ++v) {
       int used = 0, adv = 0;
       bool eob = false;
-      while (!eob) {
+      while (!eob && used < kMultiBits) {  // (a shift by 32 would be undefined)
         int l = 0;
         const int sym = decode(static_cast<uint32_t>(v << (32 - kMultiBits + used)), &l);
         if (sym < 0) break;

@@ -291,6 +291,31 @@ TEST(SpliceTables, OptimisedTablesSpliceOrFallBack) {
   if (st.spliced) check_splice(rich, r, rm, true);  // (whether it fits depends on the table)
 }
 
+// The skipper takes several AC symbols per lookup unless they would reach the block's end; this
+// runs it over files of every density: quality 100 noise (quantisers of 1: sizes up to 10, most
+// blocks ending at coefficient 63 without an EOB), down to quality 5 (EOBs and ZRLs), smooth
+// and noisy areas mixed, 4:2:0 and 4:4:4, with and without restart intervals. Standard tables
+// hold every symbol, so each file must take the splice.
+TEST(SpliceWalk, EveryDensityFromQuality5To100) {
+  for (const int quality : {5, 30, 75, 95, 100})
+    for (const int samp : {1, 2})
+      for (const unsigned restart : {0u, 3u}) {
+        SCOPED_TRACE("quality " + std::to_string(quality) + ", sampling " + std::to_string(samp) + ", restart " +
+                     std::to_string(restart));
+        Image img = picture(211, 97, 3, 21);
+        std::vector<uint8_t> unused(static_cast<size_t>(211) * 97, 0);
+        scribble(img, unused, 0, 0, 211, 40, 22);  // the top rows: pure noise
+        const std::vector<uint8_t> in = encode(img, samp, samp, restart, false, false, quality);
+        Image e = decode_memory(in, "in");
+        std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
+        scribble(e, m, 100, 20, 130, 60, 23);  // across the noise's lower edge
+        scribble(e, m, 7, 80, 12, 85, 24);
+        const RewriteStats st = check_splice(in, e, m);
+        EXPECT_GT(st.mcus_reencoded, 0u);
+        EXPECT_LT(st.mcus_reencoded, st.mcus);  // runs of MCUs were skipped, not re-encoded
+      }
+}
+
 TEST(SpliceTables, ProgressiveTakesTheLibjpegPath) {
   const std::vector<uint8_t> in = encode(picture(203, 151, 3, 5), 2, 2, 0, false, /*progressive=*/true);
   Image e = decode_memory(in, "in");
