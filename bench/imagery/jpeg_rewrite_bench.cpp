@@ -7,9 +7,10 @@
 // on one thread (cv::setNumThreads(1)), best of N rounds (candidates interleaved in each round), for 0, 1, 40 and 400 face-sized regions
 // (96 × 120 px at 5.7K: 1/60 of the width) blurred in the picture, and for three encodings of
 // the same picture: baseline (cv::imencode, no restart markers), baseline with a restart marker
-// every MCU row, progressive (always the libjpeg path).
+// every MCU row, progressive (always the libjpeg path). With --planar, the same for a planar
+// photo resized to 4000 × 3000 (12 MP; regions of 1/60 of its width too).
 //
-//   jpeg_rewrite_bench --equirect mountain-no-people-equirect.jpg [--scale-to 5760] [--quality 92] [--repeat 3]
+//   jpeg_rewrite_bench --equirect mountain-no-people-equirect.jpg [--planar PHOTO.jpg] [--scale-to 5760] [--quality 92] [--repeat 3]
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -51,10 +52,11 @@ static Best best_interleaved(int repeat, const std::vector<std::function<void()>
 }
 
 int main(int argc, char** argv) {
-  std::string equirect_path;
+  std::string equirect_path, planar_path;
   int scale_to = 5760, repeat = 3, quality = 92;
   CLI::App app{"lossless JPEG rewrite vs full decode + re-encode"};
   app.add_option("--equirect", equirect_path, "A 2:1 JPEG")->required();
+  app.add_option("--planar", planar_path, "A planar JPEG, resized to 4000 x 3000 (12 MP)");
   app.add_option("--scale-to", scale_to, "Resize to this width first (5760 = 5.7K)");
   app.add_option("--quality", quality, "JPEG quality of the test file and of the re-encode");
   app.add_option("--repeat", repeat, "Best of N");
@@ -64,81 +66,93 @@ int main(int argc, char** argv) {
   cv::setNumThreads(1);
   std::printf("OpenCV threads: %d\n", cv::getNumThreads());
 
-  cv::Mat pano = cv::imread(equirect_path);
-  if (pano.empty()) return std::fprintf(stderr, "cannot read %s\n", equirect_path.c_str()), 1;
-  if (scale_to > 0 && pano.cols != scale_to) cv::resize(pano, pano, cv::Size(scale_to, scale_to / 2), 0, 0, cv::INTER_CUBIC);
-  const int W = pano.cols, H = pano.rows;
-  const int side = std::max(16, W / 60), tall = side * 5 / 4;
+  std::vector<std::pair<std::string, cv::Mat>> pictures;
+  cv::Mat equirect = cv::imread(equirect_path);
+  if (equirect.empty()) return std::fprintf(stderr, "cannot read %s\n", equirect_path.c_str()), 1;
+  if (scale_to > 0 && equirect.cols != scale_to)
+    cv::resize(equirect, equirect, cv::Size(scale_to, scale_to / 2), 0, 0, cv::INTER_CUBIC);
+  pictures.emplace_back("equirect", equirect);
+  if (!planar_path.empty()) {
+    cv::Mat photo = cv::imread(planar_path);
+    if (photo.empty()) return std::fprintf(stderr, "cannot read %s\n", planar_path.c_str()), 1;
+    cv::resize(photo, photo, cv::Size(4000, 3000), 0, 0, cv::INTER_CUBIC);
+    pictures.emplace_back("planar", photo);
+  }
+  for (const auto& [kind, picture] : pictures) {
+    const cv::Mat& pano = picture;
+    const int W = pano.cols, H = pano.rows;
+    const int side = std::max(16, W / 60), tall = side * 5 / 4;
 
-  struct Encoding {
-    const char* name;
-    std::vector<int> params;
-  };
-  const int mcu_row = (W + 15) / 16;  // 4:2:0 MCUs per row
-  const Encoding encodings[] = {
-      {"baseline", {cv::IMWRITE_JPEG_QUALITY, quality}},
-      {"baseline+RST/row", {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_RST_INTERVAL, mcu_row}},
-      {"progressive", {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_PROGRESSIVE, 1}},
-  };
-  std::printf("picture %dx%d (%.1f MP), quality %d, regions %dx%d, best of %d\n", W, H, W * double(H) / 1e6, quality,
-              side, tall, repeat);
-  std::printf("times: thread CPU seconds, best of %d interleaved rounds (wall-clock ratio in the last column)\n", repeat);
-  std::printf("| file | regions | blocks rewritten | path | MCUs re-encoded | rewrite s | libjpeg opt s | libjpeg std s | "
-              "imdecode+imencode s | imencode s | ratio full/rewrite | ratio encode/rewrite | out size vs in | wall: rewrite s, full s, ratio |\n");
-  std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-  for (const Encoding& enc : encodings) {
-    std::vector<uchar> jpg;
-    cv::imencode(".jpg", pano, jpg, enc.params);
-    const std::vector<uint8_t> bytes(jpg.begin(), jpg.end());
-    const jpeg::Image orig = jpeg::decode_memory(bytes, enc.name);
-    cv::Mat decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
-    std::vector<uchar> full;
-    for (int nregions : {0, 1, 40, 400}) {
-      if (profile && nregions != 40) continue;
-      jpeg::Image img = orig;
-      std::vector<uint8_t> changed(static_cast<size_t>(W) * H, 0);
-      cv::Mat rgb(H, W, CV_8UC3, img.pixels.data());
-      for (int k = 0; k < nregions; ++k) {
-        // 40: spread over the middle third (where faces are in a panorama), as imagery_bench;
-        // 400: over the whole picture.
-        const int x0 = (k * 997) % (W - side);
-        const int y0 = nregions <= 40 ? H / 3 + (k * 577) % (H / 3) : (k * 577) % (H - tall);
-        const cv::Rect r(x0, y0, side, tall);
-        cv::Mat roi = rgb(r);
-        cv::blur(roi.clone(), roi, cv::Size(side / 4, side / 4));
-        for (int y = r.y; y < r.y + r.height; ++y) std::fill_n(&changed[static_cast<size_t>(y) * W + r.x], r.width, 1);
+    struct Encoding {
+      const char* name;
+      std::vector<int> params;
+    };
+    const int mcu_row = (W + 15) / 16;  // 4:2:0 MCUs per row
+    const Encoding encodings[] = {
+        {"baseline", {cv::IMWRITE_JPEG_QUALITY, quality}},
+        {"baseline+RST/row", {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_RST_INTERVAL, mcu_row}},
+        {"progressive", {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_PROGRESSIVE, 1}},
+    };
+    std::printf("%s picture %dx%d (%.1f MP), quality %d, regions %dx%d, best of %d\n", kind.c_str(), W, H,
+                W * double(H) / 1e6, quality, side, tall, repeat);
+    std::printf("times: thread CPU seconds, best of %d interleaved rounds (wall-clock ratio in the last column)\n", repeat);
+    std::printf("| file | regions | blocks rewritten | path | MCUs re-encoded | rewrite s | libjpeg opt s | libjpeg std s | "
+                "imdecode+imencode s | imencode s | ratio full/rewrite | ratio encode/rewrite | out size vs in | wall: rewrite s, full s, ratio |\n");
+    std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for (const Encoding& enc : encodings) {
+      std::vector<uchar> jpg;
+      cv::imencode(".jpg", pano, jpg, enc.params);
+      const std::vector<uint8_t> bytes(jpg.begin(), jpg.end());
+      const jpeg::Image orig = jpeg::decode_memory(bytes, enc.name);
+      cv::Mat decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
+      std::vector<uchar> full;
+      for (int nregions : {0, 1, 40, 400}) {
+        if (profile && nregions != 40) continue;
+        jpeg::Image img = orig;
+        std::vector<uint8_t> changed(static_cast<size_t>(W) * H, 0);
+        cv::Mat rgb(H, W, CV_8UC3, img.pixels.data());
+        for (int k = 0; k < nregions; ++k) {
+          // 40: spread over the middle third (where faces are in a panorama), as imagery_bench;
+          // 400: over the whole picture.
+          const int x0 = (k * 997) % (W - side);
+          const int y0 = nregions <= 40 ? H / 3 + (k * 577) % (H / 3) : (k * 577) % (H - tall);
+          const cv::Rect r(x0, y0, side, tall);
+          cv::Mat roi = rgb(r);
+          cv::blur(roi.clone(), roi, cv::Size(side / 4, side / 4));
+          for (int y = r.y; y < r.y + r.height; ++y) std::fill_n(&changed[static_cast<size_t>(y) * W + r.x], r.width, 1);
+        }
+        std::vector<uint8_t> out, out_opt, out_std;
+        jpeg::RewriteStats st, so, ss;
+        if (profile) {
+          const Best b = best_interleaved(profile, {[&] { st = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out); }});
+          std::printf("%s: rewrite_blocks best of %d: %.4f s CPU, %.4f s wall (%s)\n", enc.name, profile, b.cpu[0], b.wall[0],
+                      st.spliced ? "splice" : "libjpeg");
+          return 0;
+        }
+        jpeg::RewriteOptions opt, std_tables;
+        opt.path = std_tables.path = jpeg::RewritePath::libjpeg;
+        std_tables.optimize_coding = false;
+        const Best b = best_interleaved(
+            repeat, {[&] { st = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out); },
+                     [&] { so = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_opt, opt); },
+                     [&] { ss = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_std, std_tables); },
+                     [&] {  // the baseline: decode the file, re-encode it whole
+                       decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
+                       cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality});
+                     },
+                     [&] { cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality}); }});
+        const std::vector<double>& t = b.cpu;
+        const double t_rw = t[0], t_opt = t[1], t_std = t[2], t_full = t[3], t_encode = t[4];
+        std::printf("| %s (%.2f MB) | %d | %llu of %llu | %s | %llu of %llu | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f | %.2f | "
+                    "%+.2f %% (libjpeg opt %+.2f %%, std %+.2f %%) | %.4f, %.4f, %.2f |\n",
+                    enc.name, bytes.size() / 1e6, nregions, (unsigned long long)st.blocks_rewritten,
+                    (unsigned long long)st.blocks, st.spliced ? "splice" : "libjpeg", (unsigned long long)st.mcus_reencoded,
+                    (unsigned long long)st.mcus, t_rw, t_opt, t_std, t_full, t_encode, t_full / t_rw, t_encode / t_rw,
+                    100.0 * (double(out.size()) / bytes.size() - 1), 100.0 * (double(out_opt.size()) / bytes.size() - 1),
+                    100.0 * (double(out_std.size()) / bytes.size() - 1), b.wall[0], b.wall[3], b.wall[3] / b.wall[0]);
+        if (st.blocks_rewritten != so.blocks_rewritten) std::printf("MISMATCH: blocks rewritten differ between paths\n");
+        std::fflush(stdout);
       }
-      std::vector<uint8_t> out, out_opt, out_std;
-      jpeg::RewriteStats st, so, ss;
-      if (profile) {
-        const Best b = best_interleaved(profile, {[&] { st = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out); }});
-        std::printf("%s: rewrite_blocks best of %d: %.4f s CPU, %.4f s wall (%s)\n", enc.name, profile, b.cpu[0], b.wall[0],
-                    st.spliced ? "splice" : "libjpeg");
-        return 0;
-      }
-      jpeg::RewriteOptions opt, std_tables;
-      opt.path = std_tables.path = jpeg::RewritePath::libjpeg;
-      std_tables.optimize_coding = false;
-      const Best b = best_interleaved(
-          repeat, {[&] { st = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out); },
-                   [&] { so = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_opt, opt); },
-                   [&] { ss = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_std, std_tables); },
-                   [&] {  // the baseline: decode the file, re-encode it whole
-                     decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
-                     cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality});
-                   },
-                   [&] { cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality}); }});
-      const std::vector<double>& t = b.cpu;
-      const double t_rw = t[0], t_opt = t[1], t_std = t[2], t_full = t[3], t_encode = t[4];
-      std::printf("| %s (%.2f MB) | %d | %llu of %llu | %s | %llu of %llu | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f | %.2f | "
-                  "%+.2f %% (libjpeg opt %+.2f %%, std %+.2f %%) | %.4f, %.4f, %.2f |\n",
-                  enc.name, bytes.size() / 1e6, nregions, (unsigned long long)st.blocks_rewritten,
-                  (unsigned long long)st.blocks, st.spliced ? "splice" : "libjpeg", (unsigned long long)st.mcus_reencoded,
-                  (unsigned long long)st.mcus, t_rw, t_opt, t_std, t_full, t_encode, t_full / t_rw, t_encode / t_rw,
-                  100.0 * (double(out.size()) / bytes.size() - 1), 100.0 * (double(out_opt.size()) / bytes.size() - 1),
-                  100.0 * (double(out_std.size()) / bytes.size() - 1), b.wall[0], b.wall[3], b.wall[3] / b.wall[0]);
-      if (st.blocks_rewritten != so.blocks_rewritten) std::printf("MISMATCH: blocks rewritten differ between paths\n");
-      std::fflush(stdout);
     }
   }
   return 0;
