@@ -840,7 +840,7 @@ int geoshard_main(int argc, char** argv) {
           }
           lo.progress = !lc.quiet;
           lo.backend = *g_backend;
-          g_backend_stages = {"boundary-cell point in polygon (pip_batch)"};
+          g_backend_stages = {"boundary-cell segment cuts (cut_batch)", "boundary-cell point in polygon (pip_batch)"};
           const auto res = geoshard::localise::run_job(eng, lo);
           geoshard::localise::DeadLetterSummary dls;
           if (!res.interrupted) dls = geoshard::localise::write_dead_letters(eng, lo.run_dir);

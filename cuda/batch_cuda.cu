@@ -158,6 +158,11 @@ void require_device() {
   keep_pool_memory();
 }
 
+__global__ void cut_kernel(CutSet set, EdgeCut* out) {
+  const uint64_t e = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e < set.n_edges) out[e] = cut_element(set, e);
+}
+
 __global__ void pip_kernel(PolygonSet polys, const double* lon, const double* lat, const uint32_t* poly_of_point,
                            PipResult* out, uint64_t n) {
   for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < n;
@@ -416,6 +421,25 @@ void pip_batch_cuda(const PolygonSet& polys, std::span<const double> lon, std::s
   pip_kernel<<<grid_for(n), kBlock>>>(d_polys, d_lon.get(), d_lat.get(), d_poly.get(), d_out.get(), n);
   check(cudaGetLastError(), "pip_kernel launch");
   check(cudaDeviceSynchronize(), "pip_kernel");
+  d_out.download(out.data());
+}
+
+void cut_batch_cuda(const CutSet& set, std::span<EdgeCut> out) {
+  validate_cut_batch(set, out);
+  const uint64_t n = set.n_edges, m = set.n_segments;
+  if (n == 0) return;
+  require_device();
+  auto d_ax = to_device(set.ax, m), d_ay = to_device(set.ay, m), d_bx = to_device(set.bx, m),
+       d_by = to_device(set.by, m), d_t0 = to_device(set.t0, m), d_t1 = to_device(set.t1, m);
+  auto d_ux = to_device(set.ux, n), d_uy = to_device(set.uy, n), d_vx = to_device(set.vx, n),
+       d_vy = to_device(set.vy, n);
+  auto d_seg = to_device(set.segment_of_edge, n);
+  DeviceBuffer<EdgeCut> d_out(n);
+  const CutSet d_set{d_ax.get(), d_ay.get(), d_bx.get(), d_by.get(), d_t0.get(), d_t1.get(), m,
+                     d_ux.get(), d_uy.get(), d_vx.get(), d_vy.get(), d_seg.get(), n};
+  cut_kernel<<<grid_for(n), kBlock>>>(d_set, d_out.get());
+  check(cudaGetLastError(), "cut_kernel launch");
+  check(cudaDeviceSynchronize(), "cut_kernel");
   d_out.download(out.data());
 }
 

@@ -43,6 +43,10 @@ std::string device_status();
 void pip_batch_cuda(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
                     std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
 
+// GPU cut_batch: out[e] = cut_element(set, e), a thread per edge. `set` points to HOST memory
+// (copied whole). Same argument errors as the CPU version (validate_cut_batch).
+void cut_batch_cuda(const CutSet& set, std::span<EdgeCut> out);
+
 // GPU zkey_batch: out[i] = geohash::zkey(lon[i], lat[i]).
 void zkey_batch_cuda(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
 

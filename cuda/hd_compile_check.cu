@@ -82,9 +82,13 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
   int16_t coef[64];
   for (int k = 0; k < 64; ++k) blk[k] = lon[i] + k, qt[k] = static_cast<uint16_t>(k + 1);
   dct::rgb_to_ycbcr(lon[i], lat[i], 3.0, &yy, &cb, &cr);
+  yy += dct::rgb_to_y(1, 2, 3) + dct::rgb_to_cb(1, 2, 3) + dct::rgb_to_cr(1, 2, 3);
   dct::forward_dct_quantise(blk, qt, coef);
   dct::inverse_dct(coef, qt, blk);
   acc += yy + cb + cr + blk[5] + coef[0];
+  // segment x edge cuts
+  const EdgeCut ec = edge_cut(lon[i], lat[i], lon[i + 1], lat[i + 1], 0.5, 0.5, 1.5, 2.5, 0.25, 1.0);
+  acc += ec.ta + ec.tb + ec.kind;
   // region blur
   double eu[8], ev[8];
   int radii[3];

@@ -48,6 +48,23 @@ void pip_batch(const PolygonSet& polys, std::span<const double> lon, std::span<c
   for (size_t i = 0; i < lon.size(); ++i) out[i] = pip_element(polys, poly_of_point[i], lon[i], lat[i]);
 }
 
+void validate_cut_batch(const CutSet& set, std::span<const EdgeCut> out) {
+  require(out.size() == set.n_edges, "cut_batch: out must have one element per edge");
+  if (set.n_edges == 0) return;
+  require(set.ux && set.uy && set.vx && set.vy && set.segment_of_edge, "cut_batch: edge arrays missing");
+  require(set.ax && set.ay && set.bx && set.by && set.t0 && set.t1, "cut_batch: segment arrays missing");
+  for (size_t e = 0; e < set.n_edges; ++e)
+    if (set.segment_of_edge[e] >= set.n_segments)
+      throw std::out_of_range("cut_batch: segment_of_edge[" + std::to_string(e) + "] = " +
+                              std::to_string(set.segment_of_edge[e]) + " but there are " +
+                              std::to_string(set.n_segments) + " segments");
+}
+
+void cut_batch(const CutSet& set, std::span<EdgeCut> out) {
+  validate_cut_batch(set, out);
+  for (size_t e = 0; e < set.n_edges; ++e) out[e] = cut_element(set, e);
+}
+
 void zkey_batch(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out) {
   require(lat.size() == lon.size() && out.size() == lon.size(),
           "zkey_batch: lon, lat and out must have the same size");

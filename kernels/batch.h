@@ -44,6 +44,32 @@ void validate_pip_batch(const PolygonSet& polys, std::span<const double> lon, st
 void pip_batch(const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
                std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
 
+// Segment x edge cuts (localise's boundary cells, jobs/localise/pip_batcher.h): segment k runs
+// from (ax[k], ay[k]) to (bx[k], by[k]) and is cut within its parameter range [t0[k], t1[k]];
+// edge e runs from (ux[e], uy[e]) to (vx[e], vy[e]) and is tested against segment
+// segment_of_edge[e]. Pointers to `n_segments` / `n_edges` elements (host memory for either
+// backend).
+struct CutSet {
+  const double *ax, *ay, *bx, *by, *t0, *t1;
+  size_t n_segments;
+  const double *ux, *uy, *vx, *vy;
+  const uint32_t* segment_of_edge;
+  size_t n_edges;
+};
+
+// The element function of cut_batch: edge e against its segment.
+GEOSHARD_HD_INLINE EdgeCut cut_element(const CutSet& s, size_t e) {
+  const uint32_t k = s.segment_of_edge[e];
+  return edge_cut(s.ax[k], s.ay[k], s.bx[k], s.by[k], s.ux[e], s.uy[e], s.vx[e], s.vy[e], s.t0[k], s.t1[k]);
+}
+
+// Checks out.size() == n_edges, that every segment_of_edge[e] < n_segments and that no pointer
+// an element needs is null. Throws std::invalid_argument / std::out_of_range.
+void validate_cut_batch(const CutSet& set, std::span<const EdgeCut> out);
+
+// out[e] = edge_cut of edge e against its segment (cut_element).
+void cut_batch(const CutSet& set, std::span<EdgeCut> out);
+
 // out[i] = geohash::zkey(lon[i], lat[i]).
 void zkey_batch(std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
 

@@ -157,6 +157,54 @@ GEOSHARD_HD_INLINE double clamp01(double t) { return t < 0.0 ? 0.0 : (t > 1.0 ? 
 
 }  // namespace detail
 
+// The exact cut of segment A-B, within its parameter range [t0, t1], by edge U-V: exact
+// orientation predicates on the exact coordinates, so a segment drawn along an edge stays
+// collinear with it (localise's boundary cells: jobs/localise/cuts.h).
+//   kind kNone:    they do not meet within (t0, t1) (or only at t0 / t1);
+//   kind kCut:     they meet at parameter ta, t0 < ta < t1 (rounded; exact when the meeting point
+//                  is a vertex of either);
+//   kind kOverlap: collinear, overlapping on [ta, tb] (clamped into [t0, t1], tb > ta).
+struct EdgeCut {
+  enum Kind : int32_t { kNone = 0, kCut = 1, kOverlap = 2 };
+  double ta = 0.0, tb = 0.0;
+  int32_t kind = kNone;
+};
+
+GEOSHARD_HD_INLINE EdgeCut edge_cut(double ax, double ay, double bx, double by, double ux, double uy, double vx,
+                                    double vy, double t0, double t1) {
+  EdgeCut c;
+  const double dx = bx - ax, dy = by - ay;
+  const int oa = orient2d_sign(ax, ay, bx, by, ux, uy);
+  const int ob = orient2d_sign(ax, ay, bx, by, vx, vy);
+  if (oa == ob && oa != 0) return c;
+  if (oa == 0 && ob == 0) {
+    double ta = detail::project_t(ax, ay, dx, dy, ux, uy), tb = detail::project_t(ax, ay, dx, dy, vx, vy);
+    if (ta > tb) {
+      const double tmp = ta;
+      ta = tb;
+      tb = tmp;
+    }
+    if (ta < t0) ta = t0;
+    if (tb > t1) tb = t1;
+    if (tb > ta) c.ta = ta, c.tb = tb, c.kind = EdgeCut::kOverlap;
+    return c;
+  }
+  const int oc = orient2d_sign(ux, uy, vx, vy, ax, ay);
+  const int od = orient2d_sign(ux, uy, vx, vy, bx, by);
+  if (oc == od && oc != 0) return c;
+  double t;
+  if (oa == 0) t = detail::project_t(ax, ay, dx, dy, ux, uy);
+  else if (ob == 0) t = detail::project_t(ax, ay, dx, dy, vx, vy);
+  else if (oc == 0) t = 0.0;
+  else if (od == 0) t = 1.0;
+  else {
+    const double ex = vx - ux, ey = vy - uy;
+    t = ((ux - ax) * ey - (uy - ay) * ex) / (dx * ey - dy * ex);
+  }
+  if (t > t0 && t < t1) c.ta = t, c.kind = EdgeCut::kCut;
+  return c;
+}
+
 // Inside parts of segment (x0,y0)->(x1,y1) w.r.t. the closed polygon, see the header comment.
 // scratch: scratch_cap doubles (clip_scratch_size(rings) always suffice); out: out_cap intervals
 // (clip_output_capacity(rings) always suffice). *n_out receives the number of intervals.

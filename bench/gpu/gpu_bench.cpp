@@ -1,5 +1,5 @@
-// bench/gpu: the three GPU batches of the backend -- point-in-polygon, equirect view projection,
-// region blur -- on the CPU (one thread) and on the GPU (when the binary has CUDA and a device is
+// bench/gpu: the GPU batches of the backend -- point-in-polygon, segment x edge cuts, equirect
+// view projection, region blur -- on the CPU (one thread) and on the GPU (when the binary has CUDA and a device is
 // usable), on the same data in one run, with the outputs compared byte for byte. Without a
 // device the GPU column says why and the CPU figures are still measured.
 //
@@ -7,7 +7,7 @@
 //   srun --gres=gpu:1 build/bench/gpu/gpu_bench --equirect ../shared/data/pano360/overpass-1k-equirect.jpg
 //
 // Figures: PIP tests/s (anchor: RAPIDS cuSpatial's quadtree PIP, about 1e8 points/s on a large
-// GPU), view megapixels/s (output pixels of all views of the photo), blurred megapixels/s
+// GPU), cut edges/s, view megapixels/s (output pixels of all views of the photo), blurred megapixels/s
 // (pixels written by the regions). GPU times include the host<->device copies of each call.
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -98,6 +98,22 @@ int main(int argc, char** argv) {
     if (gpu) {
       r.gpu_s = best_of(repeat, [&] { backend::pip_batch(*gpu, pc.view(), pc.lon, pc.lat, pc.poly_of_point, b); });
       r.same = a == b;
+    }
+    rows.push_back(r);
+  }
+
+  // 2. Segment x edge cuts (localise's boundary cells): segments and edges on a coarse grid, so
+  // crossings at vertices and collinear overlaps are frequent; as many edges as tests above.
+  {
+    const auto cc = testing::make_cut_cases(8, static_cast<int>(std::max<int64_t>(1, points / 4)), 7);
+    std::vector<EdgeCut> a(cc.ux.size()), b(cc.ux.size());
+    Row r{"segment x edge cuts", "edges/s", static_cast<double>(cc.ux.size())};
+    r.cpu_s = best_of(repeat, [&] { backend::cut_batch(cpu, cc.view(), a); });
+    if (gpu) {
+      r.gpu_s = best_of(repeat, [&] { backend::cut_batch(*gpu, cc.view(), b); });
+      r.same = a.size() == b.size();
+      for (size_t e = 0; r.same && e < a.size(); ++e)
+        r.same = a[e].kind == b[e].kind && a[e].ta == b[e].ta && a[e].tb == b[e].tb;
     }
     rows.push_back(r);
   }

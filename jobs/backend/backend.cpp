@@ -80,6 +80,15 @@ void pip_batch(const Choice& b, const PolygonSet& polys, std::span<const double>
 #endif
 }
 
+void cut_batch(const Choice& b, const CutSet& set, std::span<EdgeCut> out) {
+  if (b.kind == Kind::cpu) return geoshard::cut_batch(set, out);
+#ifdef GEOSHARD_WITH_CUDA
+  cuda::cut_batch_cuda(set, out);
+#else
+  no_cuda_in_build();
+#endif
+}
+
 void render_equirect_views(const Choice& b, std::span<const ImageRef> images, std::span<const ViewRequest> views) {
   if (b.kind == Kind::cpu) return geoshard::render_equirect_views(images, views);
 #ifdef GEOSHARD_WITH_CUDA

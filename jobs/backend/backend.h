@@ -52,6 +52,7 @@ Choice resolve(Request request);
 void zkey_batch(const Choice& b, std::span<const double> lon, std::span<const double> lat, std::span<uint64_t> out);
 void pip_batch(const Choice& b, const PolygonSet& polys, std::span<const double> lon, std::span<const double> lat,
                std::span<const uint32_t> poly_of_point, std::span<PipResult> out);
+void cut_batch(const Choice& b, const CutSet& set, std::span<EdgeCut> out);
 void render_equirect_views(const Choice& b, std::span<const ImageRef> images, std::span<const ViewRequest> views);
 void render_camera_views(const Choice& b, std::span<const ImageRef> images, std::span<const CameraViewRequest> views);
 uint64_t blur_regions(const Choice& b, std::span<const ImageBuffer> images, std::span<const double> u,

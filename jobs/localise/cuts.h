@@ -1,8 +1,8 @@
 // The exact cut of a road segment by the ORIGINAL edges of an area, shared by the geohash and
-// the S2 localisers (localise.cpp, localise_s2.cpp): exact orientation predicates on exact
-// coordinates, on the original segment, so a road drawn along a border stays collinear with it
-// and counts as inside (GEOS semantics); every other sub-interval between cuts is decided by its
-// midpoint, by the caller's point-in-area test.
+// the S2 localisers through pip_batcher.h: each edge's cut comes from kernels/polygon.h
+// edge_cut (exact orientation predicates on exact coordinates, on the original segment, so a
+// road drawn along a border stays collinear with it and counts as inside, as GEOS says); every
+// other sub-interval between cuts is decided by its midpoint.
 #pragma once
 
 #include <algorithm>
@@ -13,39 +13,16 @@
 
 namespace geoshard::localise {
 
-// Adds to `ts` where segment A-B (parameter t along it) meets edge U-V within (t0, t1), or, when
-// the two are collinear, their overlap within [t0, t1] to `overlaps` and its ends to `ts`.
-inline void cut_at_edge(double ax, double ay, double bx, double by, double ux, double uy, double vx, double vy,
-                        double t0, double t1, std::vector<double>& ts, std::vector<TInterval>& overlaps) {
-  const double dx = bx - ax, dy = by - ay;
-  const int oa = orient2d_sign(ax, ay, bx, by, ux, uy);
-  const int ob = orient2d_sign(ax, ay, bx, by, vx, vy);
-  if (oa == ob && oa != 0) return;
-  if (oa == 0 && ob == 0) {
-    double ta = detail::project_t(ax, ay, dx, dy, ux, uy), tb = detail::project_t(ax, ay, dx, dy, vx, vy);
-    if (ta > tb) std::swap(ta, tb);
-    ta = std::max(ta, t0);
-    tb = std::min(tb, t1);
-    if (tb > ta) {
-      overlaps.push_back(TInterval{ta, tb});
-      ts.push_back(ta);
-      ts.push_back(tb);
-    }
-    return;
+// Adds an edge's cut (kernels/polygon.h edge_cut) to the sub-interval ends `ts`, and a
+// collinear overlap also to `overlaps`.
+inline void add_cut(const EdgeCut& c, std::vector<double>& ts, std::vector<TInterval>& overlaps) {
+  if (c.kind == EdgeCut::kCut) {
+    ts.push_back(c.ta);
+  } else if (c.kind == EdgeCut::kOverlap) {
+    overlaps.push_back(TInterval{c.ta, c.tb});
+    ts.push_back(c.ta);
+    ts.push_back(c.tb);
   }
-  const int oc = orient2d_sign(ux, uy, vx, vy, ax, ay);
-  const int od = orient2d_sign(ux, uy, vx, vy, bx, by);
-  if (oc == od && oc != 0) return;
-  double t;
-  if (oa == 0) t = detail::project_t(ax, ay, dx, dy, ux, uy);
-  else if (ob == 0) t = detail::project_t(ax, ay, dx, dy, vx, vy);
-  else if (oc == 0) t = 0.0;
-  else if (od == 0) t = 1.0;
-  else {
-    const double ex = vx - ux, ey = vy - uy;
-    t = ((ux - ax) * ey - (uy - ay) * ex) / (dx * ey - dy * ex);
-  }
-  if (t > t0 && t < t1) ts.push_back(t);
 }
 
 // Sorts the cuts, returns the summed length of the sub-intervals within a collinear overlap

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "jobs/localise/cuts.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/pip_batcher.h"
 #include "kernels/geodesic.h"
@@ -64,34 +63,17 @@ void index_edges(LayerData& d, int p) {
   });
 }
 
-// Fraction (of the whole segment A-B, within [t0, t1]) inside area `a` in one boundary cell.
-// Cuts come from the area's ORIGINAL edges in the cell (exact predicates on exact coordinates,
-// on the original segment, so a road drawn along a border stays collinear with it: inside, as
-// GEOS says); each sub-interval between cuts is inside when it overlaps an edge collinearly, else
-// by its midpoint against the area clipped to the cell (equal to the area in the open cell).
+// In a boundary cell, the part of a segment inside area `a` is found from the area's ORIGINAL
+// edges in the cell (exact predicates on exact coordinates, on the original segment, so a road
+// drawn along a border stays collinear with it: inside, as GEOS says); each sub-interval between
+// cuts is inside when it overlaps an edge collinearly, else by its midpoint against the area
+// clipped to the cell (equal to the area in the open cell): the localiser hands the segment and
+// the edges to the batcher (pip_batcher.h), which cuts and tests in batches.
 // The edges of area a in the cell with key_lo cell_key: a range of d.edges.
 std::pair<const CellEdge*, const CellEdge*> cell_edges(const LayerData& d, uint64_t cell_key, uint32_t a) {
   auto cmp = [](const CellEdge& x, const CellEdge& y) { return x.key != y.key ? x.key < y.key : x.area < y.area; };
   const auto r = std::equal_range(d.edges.begin(), d.edges.end(), CellEdge{cell_key, a, 0}, cmp);
   return {d.edges.data() + (r.first - d.edges.begin()), d.edges.data() + (r.second - d.edges.begin())};
-}
-
-// The point-in-polygon tests are handed to `defer(x, y, fraction)` (the midpoint of a
-// sub-interval and its length as a fraction of the segment): the localiser batches them
-// (pip_batcher.h). Returns the fraction decided at once (collinear overlaps).
-template <class Defer>
-double boundary_fraction(const LayerData& d, const CellEdge* e0, const CellEdge* e1, double ax, double ay, double bx,
-                         double by, double t0, double t1, std::vector<double>& ts, std::vector<TInterval>& overlaps,
-                         Defer&& defer) {
-  const double dx = bx - ax, dy = by - ay;
-  ts.clear();
-  overlaps.clear();
-  ts.push_back(t0);
-  ts.push_back(t1);
-  const AreaLayer& l = d.areas;
-  for (const CellEdge* it = e0; it != e1; ++it)
-    cut_at_edge(ax, ay, bx, by, l.lon[it->v], l.lat[it->v], l.lon[it->v + 1], l.lat[it->v + 1], t0, t1, ts, overlaps);
-  return overlapped_between_cuts(ts, overlaps, [&](double mid, double w) { defer(ax + mid * dx, ay + mid * dy, w); });
 }
 
 }  // namespace
@@ -181,14 +163,12 @@ struct Localiser::Scratch {
   std::vector<double> clip;            // clip_segment scratch
   std::vector<TInterval> out;          // clip_segment output
   std::vector<uint32_t> candidates;    // on-line pieces: areas of the cells on both sides
-  std::vector<double> ts;              // boundary_fraction cuts
-  std::vector<TInterval> overlaps;     // boundary_fraction collinear overlaps
   std::vector<uint64_t> zk;            // per vertex of the road: key_lo of its cell
   std::vector<double> cos_lat;         // per vertex: cos(lat) (haversine_m_short)
   std::vector<char> near;              // per vertex: near a grid line (CellKeyer)
   std::vector<double> seg_m;           // per segment: haversine_m
   std::vector<size_t> cursor;          // per layer: interval search position of the walk
-  PipBatcher* pip = nullptr;           // the boundary cells' point-in-polygon tests (localise())
+  PipBatcher* pip = nullptr;           // the boundary cells' cuts and point-in-polygon tests (localise())
 };
 
 namespace {
@@ -355,10 +335,8 @@ void Localiser::segment(double ax, double ay, double bx, double by, double seg_m
             const uint64_t eb = entry_edges_[li][2 * e], ee = entry_edges_[li][2 * e + 1];
             const auto r = eb <= ee ? std::make_pair(layers_[li].edges.data() + eb, layers_[li].edges.data() + ee)
                                     : cell_edges(layers_[li], key, a);
-            const uint32_t piece = static_cast<uint32_t>(cov.entry_piece[e]);
-            const double f = boundary_fraction(layers_[li], r.first, r.second, ax, ay, bx, by, p.t0, p.t1, s.ts, s.overlaps,
-                                               [&](double x, double y, double w) { s.pip->test(li, x, y, piece, a, w * seg_m); });
-            if (f > 0) acc.add(li, a, f * seg_m);
+            s.pip->begin_cut(li, a, static_cast<int64_t>(cov.entry_piece[e]), ax, ay, bx, by, p.t0, p.t1, seg_m);
+            for (const CellEdge* it = r.first; it != r.second; ++it) s.pip->cut_edge(it->v);
           }
         }
         continue;
@@ -403,7 +381,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   acc.touched.resize(nl);
   for (size_t li = 0; li < nl; ++li) acc.len[li].assign(layers_[li].areas.areas(), 0.0);
   Scratch s;
-  // Boundary point-in-polygon tests run in batches; each road's hits wait for its batch.
+  // Boundary cells' cuts and point-in-polygon tests run in batches; each road's hits wait for its batch.
   PipBatcher pip(layers_, backend_, pip_batch_);
   s.pip = &pip;
   // Room for one hit per road and layer (most roads of a covering layer have one): the vector

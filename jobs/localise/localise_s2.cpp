@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "jobs/cover/s2_grid.h"
-#include "jobs/localise/cuts.h"
 #include "kernels/geodesic.h"
 #include "kernels/polygon.h"
 
@@ -87,36 +86,6 @@ int64_t area_at_leaf(const CoverageLayer& cov, uint64_t leaf, uint32_t a) {
   return cov.entry_piece[k];
 }
 
-// Fraction of segment A-B inside area a (see localise_s2.h, step 3): the shared exact cuts
-// (cuts.h) by the edges of a indexed in any of `cells`, midpoints by the midpoint's cell. Returns
-// the fraction decided at once; the midpoints in BOUNDARY cells go to test(x, y, piece, fraction).
-template <class Test>
-double area_fraction(const LayerData& d, const std::vector<uint64_t>& cells, uint32_t a, double ax, double ay,
-                     double bx, double by, std::vector<double>& ts, std::vector<TInterval>& overlaps, Test&& test) {
-  const double dx = bx - ax, dy = by - ay;
-  ts.clear();
-  overlaps.clear();
-  ts.push_back(0.0);
-  ts.push_back(1.0);
-  const AreaLayer& l = d.areas;
-  for (uint64_t cell : cells) {
-    auto it = std::lower_bound(d.edges.begin(), d.edges.end(), CellEdge{cell, a, 0},
-                               [](const CellEdge& x, const CellEdge& y) {
-                                 return x.key != y.key ? x.key < y.key : x.area < y.area;
-                               });
-    for (; it != d.edges.end() && it->key == cell && it->area == a; ++it)
-      cut_at_edge(ax, ay, bx, by, l.lon[it->v], l.lat[it->v], l.lon[it->v + 1], l.lat[it->v + 1], 0.0, 1.0, ts, overlaps);
-  }
-  double inside = 0;
-  const double f = overlapped_between_cuts(ts, overlaps, [&](double mid, double w) {
-    const double x = ax + mid * dx, y = ay + mid * dy;
-    const int64_t piece = area_at_leaf(d.coverage, s2grid::leaf_of(x, y), a);
-    if (piece == kInsideArea) inside += w;
-    else if (piece >= 0) test(x, y, static_cast<uint32_t>(piece), w);
-  });
-  return f + inside;
-}
-
 }  // namespace
 
 bool coverage_is_s2(const std::string& coverage_path) {
@@ -166,8 +135,6 @@ void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulato
   if (!(seg_m > 0)) return;
   thread_local std::vector<uint64_t> cells;
   thread_local std::vector<uint32_t> candidates;
-  thread_local std::vector<double> ts;
-  thread_local std::vector<TInterval> overlaps;
   s2grid::segment_cells(ax, ay, bx, by, level_, cells);
   for (size_t li = 0; li < layers_.size(); ++li) {
     if (skip[li]) continue;
@@ -187,11 +154,18 @@ void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulato
     }
     std::sort(candidates.begin(), candidates.end());
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    // Each candidate area: the segment cut by the area's edges indexed in any of the cells (the
+    // shared exact cuts, cuts.h, batched: pip_batcher.h), every sub-interval's midpoint decided
+    // by the midpoint's leaf (resolve in localise()).
     for (uint32_t a : candidates) {
-      const double f = area_fraction(d, cells, a, ax, ay, bx, by, ts, overlaps, [&](double x, double y, uint32_t piece, double w) {
-        pip.test(li, x, y, piece, a, w * seg_m);
-      });
-      if (f > 0) acc.add(li, a, f * seg_m);
+      pip.begin_cut(li, a, -1, ax, ay, bx, by, 0.0, 1.0, seg_m);
+      for (uint64_t cell : cells) {
+        auto it = std::lower_bound(d.edges.begin(), d.edges.end(), CellEdge{cell, a, 0},
+                                   [](const CellEdge& x, const CellEdge& y) {
+                                     return x.key != y.key ? x.key < y.key : x.area < y.area;
+                                   });
+        for (; it != d.edges.end() && it->key == cell && it->area == a; ++it) pip.cut_edge(it->v);
+      }
     }
   }
 }
@@ -204,7 +178,12 @@ void S2Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
   std::vector<char> whole(layers_.size());
   std::vector<uint64_t> box_cells;
-  PipBatcher pip(layers_, backend_, pip_batch_);  // boundary point-in-polygon tests, batched
+  // Boundary cuts and point-in-polygon tests, batched; a midpoint is decided by its leaf's entry
+  // for the area: INTERIOR, none, or a clipped piece to test against.
+  PipBatcher pip(layers_, backend_, pip_batch_, [this](size_t li, uint32_t a, double x, double y) -> int64_t {
+    const int64_t piece = area_at_leaf(layers_[li].coverage, s2grid::leaf_of(x, y), a);
+    return piece == kInsideArea ? PipBatcher::kInsideArea : piece == kOutsideArea ? PipBatcher::kOutsideArea : piece;
+  });
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
     double len = 0;

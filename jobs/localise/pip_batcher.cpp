@@ -2,23 +2,62 @@
 
 #include <algorithm>
 
+#include "jobs/localise/cuts.h"
+
 namespace geoshard::localise {
 
-PipBatcher::PipBatcher(const std::vector<LayerData>& layers, const backend::Choice& backend, size_t batch)
-    : layers_(layers), backend_(backend), batch_(batch == 0 ? 1 : batch), queue_(layers.size()) {}
+PipBatcher::PipBatcher(const std::vector<LayerData>& layers, const backend::Choice& backend, size_t batch,
+                       Resolve resolve)
+    : layers_(layers), backend_(backend), batch_(batch == 0 ? 1 : batch), resolve_(std::move(resolve)),
+      queue_(layers.size()) {}
 
-void PipBatcher::test(size_t li, double x, double y, uint32_t piece, uint32_t area, double m) {
-  Layer& q = queue_[li];
-  q.x.push_back(x), q.y.push_back(y), q.m.push_back(m);
-  q.piece.push_back(piece), q.road.push_back(static_cast<uint32_t>(chunk_begin_.size())), q.area.push_back(area);
-  ++tests_;
+void PipBatcher::begin_cut(size_t li, uint32_t area, int64_t piece, double ax, double ay, double bx, double by,
+                           double t0, double t1, double seg_m) {
+  jobs_.push_back(Job{static_cast<uint32_t>(li), static_cast<uint32_t>(chunk_begin_.size()), area, piece, seg_m});
+  ax_.push_back(ax), ay_.push_back(ay), bx_.push_back(bx), by_.push_back(by), t0_.push_back(t0), t1_.push_back(t1);
 }
 
 void PipBatcher::end_road(uint64_t row, std::vector<Hit>& out) {
   chunk_begin_.push_back(open_begin_);
   chunk_row_.push_back(row);
   open_begin_ = chunk_.size();
-  if (tests_ >= batch_ || chunk_.size() >= kMaxChunkHits) flush(out);
+  if (jobs_.size() + edge_job_.size() >= batch_ || chunk_.size() >= kMaxChunkHits) flush(out);
+}
+
+// All jobs' edges in one cut_batch; then, job by job in the order they came, the cuts sorted and
+// each sub-interval decided (cuts.h): the metres of the sure ones in one entry, each midpoint to
+// test as an entry of its own.
+void PipBatcher::cut() {
+  const CutSet set{ax_.data(), ay_.data(), bx_.data(), by_.data(), t0_.data(), t1_.data(), jobs_.size(),
+                   ux_.data(), uy_.data(), vx_.data(), vy_.data(), edge_job_.data(), edge_job_.size()};
+  cuts_.resize(edge_job_.size());
+  backend::cut_batch(backend_, set, cuts_);
+  size_t e = 0;
+  for (size_t j = 0; j < jobs_.size(); ++j) {
+    const Job& job = jobs_[j];
+    ts_.clear();
+    overlaps_.clear();
+    ts_.push_back(t0_[j]);
+    ts_.push_back(t1_[j]);
+    for (; e < edge_job_.size() && edge_job_[e] == j; ++e) add_cut(cuts_[e], ts_, overlaps_);
+    Layer& q = queue_[job.layer];
+    const double ax = ax_[j], ay = ay_[j], dx = bx_[j] - ax, dy = by_[j] - ay;
+    double sure = 0;
+    const double f = overlapped_between_cuts(ts_, overlaps_, [&](double mid, double w) {
+      const double x = ax + mid * dx, y = ay + mid * dy;
+      const int64_t piece = job.piece >= 0 ? job.piece : resolve_(job.layer, job.area, x, y);
+      if (piece == kInsideArea) {
+        sure += w;
+      } else if (piece >= 0) {
+        q.entries.push_back(Entry{job.road, job.area, static_cast<int64_t>(q.x.size()), w * job.seg_m});
+        q.x.push_back(x), q.y.push_back(y), q.piece.push_back(static_cast<uint32_t>(piece));
+      }
+    });
+    if (f + sure > 0) q.entries.push_back(Entry{job.road, job.area, -1, (f + sure) * job.seg_m});
+  }
+  jobs_.clear();
+  ax_.clear(), ay_.clear(), bx_.clear(), by_.clear(), t0_.clear(), t1_.clear();
+  ux_.clear(), uy_.clear(), vx_.clear(), vy_.clear(), edge_job_.clear();
 }
 
 // The pieces the tests name are packed into a PolygonSet of their own (the flat CSR arrays a
@@ -53,13 +92,13 @@ void PipBatcher::run(size_t li) {
 }
 
 void PipBatcher::flush(std::vector<Hit>& out) {
-  bool any_inside = false;
+  if (!jobs_.empty()) cut();
+  bool any_entry = false;
   for (size_t li = 0; li < queue_.size(); ++li) {
-    if (queue_[li].x.empty()) continue;
-    run(li);
-    for (PipResult r : queue_[li].result) any_inside |= r != PipResult::kOutside;
+    if (!queue_[li].x.empty()) run(li);
+    any_entry |= !queue_[li].entries.empty();
   }
-  if (!any_inside) {
+  if (!any_entry) {
     out.insert(out.end(), chunk_.begin(), chunk_.end());
   } else {
     std::vector<size_t> cur(queue_.size(), 0);
@@ -68,8 +107,11 @@ void PipBatcher::flush(std::vector<Hit>& out) {
       adds_.clear();
       for (size_t li = 0; li < queue_.size(); ++li) {
         const Layer& q = queue_[li];
-        for (size_t& c = cur[li]; c < q.x.size() && q.road[c] == k; ++c)
-          if (q.result[c] != PipResult::kOutside) adds_.push_back(Add{static_cast<uint16_t>(li), q.area[c], q.m[c]});
+        for (size_t& c = cur[li]; c < q.entries.size() && q.entries[c].road == k; ++c) {
+          const Entry& en = q.entries[c];
+          if (en.test < 0 || q.result[static_cast<size_t>(en.test)] != PipResult::kOutside)
+            adds_.push_back(Add{static_cast<uint16_t>(li), en.area, en.m});
+        }
       }
       if (adds_.empty()) {
         out.insert(out.end(), chunk_.begin() + static_cast<ptrdiff_t>(b), chunk_.begin() + static_cast<ptrdiff_t>(e));
@@ -95,8 +137,7 @@ void PipBatcher::flush(std::vector<Hit>& out) {
       }
     }
   }
-  for (Layer& q : queue_) q.x.clear(), q.y.clear(), q.m.clear(), q.piece.clear(), q.road.clear(), q.area.clear();
-  tests_ = 0;
+  for (Layer& q : queue_) q.entries.clear(), q.x.clear(), q.y.clear(), q.piece.clear();
   chunk_.clear();
   chunk_row_.clear();
   chunk_begin_.clear();

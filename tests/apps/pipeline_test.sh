@@ -30,9 +30,9 @@ for np in 1 2 3 4; do
   [ "$(json_num "$W/run$np/localise.run.json" records_out)" = "$rows" ] || fail "localise np=$np: records_out != $rows"
   [ "$(json_num "$W/map$np.gpkg.run.json" records_out)" = "$rows" ] || fail "gather np=$np: records_out != $rows"
 done
-# localise's boundary point-in-polygon batches run on the chosen backend, and the record says so.
-python3 -c "import json,sys; s=json.load(open('$W/run1/localise.run.json'))['backend_stages']; sys.exit(0 if s == ['boundary-cell point in polygon (pip_batch)'] else 1)" ||
-  fail "localise run record: backend_stages does not name the point-in-polygon batches"
+# localise's boundary-cell batches (segment cuts, point in polygon) run on the chosen backend, and the record says so.
+python3 -c "import json,sys; s=json.load(open('$W/run1/localise.run.json'))['backend_stages']; sys.exit(0 if s == ['boundary-cell segment cuts (cut_batch)', 'boundary-cell point in polygon (pip_batch)'] else 1)" ||
+  fail "localise run record: backend_stages does not name the cut and point-in-polygon batches"
 n_roads=$(grep -c . < <(ogr2ogr -f CSV /vsistdout/ "$W/map1.gpkg" roads))
 [ "$n_roads" -eq $((rows + 1)) ] || fail "map has $((n_roads - 1)) roads, the table $rows"
 # The optional FlatGeobuf copy of the roads layer opens in ogrinfo with every road.

@@ -112,6 +112,18 @@ TEST(Backend, DispatchersMatchTheCpuBatches) {
     EXPECT_EQ(pg, pw);
     backend::pip_batch(other, pc.view(), pc.lon, pc.lat, pc.poly_of_point, pg2);
     EXPECT_EQ(pg2, pw);
+
+    const auto cc = testing::make_cut_cases(round + 1, 200, 6);
+    std::vector<EdgeCut> cg(cc.ux.size()), cg2(cc.ux.size());
+    backend::cut_batch(cpu, cc.view(), cg);
+    backend::cut_batch(other, cc.view(), cg2);
+    for (size_t e = 0; e < cg.size(); ++e) {
+      const size_t k = cc.segment_of_edge[e];
+      const EdgeCut w = edge_cut(cc.ax[k], cc.ay[k], cc.bx[k], cc.by[k], cc.ux[e], cc.uy[e], cc.vx[e], cc.vy[e],
+                                 cc.t0[k], cc.t1[k]);
+      EXPECT_TRUE(cg[e].kind == w.kind && cg[e].ta == w.ta && cg[e].tb == w.tb) << e;
+      EXPECT_TRUE(cg2[e].kind == w.kind && cg2[e].ta == w.ta && cg2[e].tb == w.tb) << e;
+    }
   }
   // Views: several views of two images, through both choices, against one render_equirect_view each.
   std::vector<uint8_t> img_a(96 * 48 * 3), img_b(200 * 100);

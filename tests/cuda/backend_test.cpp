@@ -27,6 +27,7 @@ TEST(CudaBackend, EmptyBatchesNeedNoDevice) {
   EXPECT_NO_THROW(cuda::render_equirect_views_cuda({}, {}));
   EXPECT_EQ(cuda::blur_regions_cuda({}, {}, {}, {}, RegionBlurOptions{}), 0u);
   EXPECT_NO_THROW(cuda::render_camera_views_cuda({}, {}));
+  EXPECT_NO_THROW(cuda::cut_batch_cuda(CutSet{}, {}));
 }
 
 TEST(CudaBackend, ArgumentErrorsComeFirst) {
@@ -50,6 +51,12 @@ TEST(CudaBackend, ArgumentErrorsComeFirst) {
                                        RegionBlurOptions{}),
                std::invalid_argument);  // two vertices
   EXPECT_EQ(pixels, std::vector<uint8_t>(20 * 10 * 3, 5));
+  auto cc = testing::make_cut_cases(4, 10, 4);
+  std::vector<EdgeCut> cuts(cc.ux.size() + 1);
+  EXPECT_THROW(cuda::cut_batch_cuda(cc.view(), cuts), std::invalid_argument);
+  cuts.pop_back();
+  cc.segment_of_edge[0] = 10;
+  EXPECT_THROW(cuda::cut_batch_cuda(cc.view(), cuts), std::out_of_range);
 }
 
 TEST(CudaBackend, NoDeviceIsAClearError) {
@@ -75,6 +82,10 @@ TEST(CudaBackend, NoDeviceIsAClearError) {
   EXPECT_THROW(cuda::blur_regions_cuda(std::span<const ImageBuffer>(&buf, 1), ru, rv, std::span<const RegionRequest>(&reg, 1),
                                        RegionBlurOptions{}),
                std::runtime_error);
+  const auto cc = testing::make_cut_cases(5, 10, 4);
+  std::vector<EdgeCut> cuts(cc.ux.size());
+  ASSERT_FALSE(cuts.empty());
+  EXPECT_THROW(cuda::cut_batch_cuda(cc.view(), cuts), std::runtime_error);
 }
 
 }  // namespace

@@ -44,6 +44,21 @@ TEST(CudaBatch, PipBatchManySeeds) {
   }
 }
 
+TEST(CudaBatch, CutBatchMatchesCpuBitForBit) {
+  SKIP_WITHOUT_DEVICE();
+  for (uint64_t seed = 44; seed < 50; ++seed) {
+    const auto c = testing::make_cut_cases(seed, 20000, 8);  // the CPU test's cases (seed 44) and more
+    std::vector<EdgeCut> cpu(c.ux.size()), gpu(c.ux.size());
+    cut_batch(c.view(), cpu);
+    cuda::cut_batch_cuda(c.view(), gpu);
+    for (size_t e = 0; e < cpu.size(); ++e) {
+      ASSERT_EQ(gpu[e].kind, cpu[e].kind) << "seed " << seed << " edge " << e;
+      ASSERT_EQ(gpu[e].ta, cpu[e].ta) << "seed " << seed << " edge " << e;
+      ASSERT_EQ(gpu[e].tb, cpu[e].tb) << "seed " << seed << " edge " << e;
+    }
+  }
+}
+
 TEST(CudaBatch, ZkeyBatchMatchesCpuBitForBit) {
   SKIP_WITHOUT_DEVICE();
   std::mt19937_64 rng(43);

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/batch.h"
 #include "kernels/polygon.h"
 
 namespace geoshard::testing {
@@ -122,6 +123,53 @@ inline PipCases make_pip_cases(uint64_t seed, int n_polys, int points_per_poly) 
     }
   }
   return pc;
+}
+
+// Segments and edges for cut_batch, on a coarse integer grid (coordinates -8..8, so crossings
+// at vertices, collinear overlaps and shared end points are frequent), some segments limited to
+// a part [t0, t1] of their parameter range (as a boundary cell's piece is), each segment with
+// 0..edges_per_segment edges, a few of them zero-length. Deterministic for a seed.
+struct CutCases {
+  std::vector<double> ax, ay, bx, by, t0, t1;
+  std::vector<double> ux, uy, vx, vy;
+  std::vector<uint32_t> segment_of_edge;
+  CutSet view() const {
+    return CutSet{ax.data(), ay.data(), bx.data(), by.data(), t0.data(), t1.data(), ax.size(),
+                  ux.data(), uy.data(), vx.data(), vy.data(), segment_of_edge.data(), ux.size()};
+  }
+};
+
+inline CutCases make_cut_cases(uint64_t seed, int n_segments, int edges_per_segment) {
+  std::mt19937_64 rng(seed);
+  CutCases c;
+  auto coord = [&] { return static_cast<double>(uniform_int(rng, -8, 8)); };
+  for (int k = 0; k < n_segments; ++k) {
+    double ax = coord(), ay = coord(), bx = coord(), by = coord();
+    if (ax == bx && ay == by) bx += 1;  // segments have a length (the walk drops others)
+    c.ax.push_back(ax), c.ay.push_back(ay), c.bx.push_back(bx), c.by.push_back(by);
+    double t0 = 0, t1 = 1;
+    if (uniform_int(rng, 0, 2) == 0) {  // a part, with dyadic ends
+      t0 = static_cast<double>(uniform_int(rng, 0, 7)) / 16;
+      t1 = static_cast<double>(uniform_int(rng, 9, 16)) / 16;
+    }
+    c.t0.push_back(t0), c.t1.push_back(t1);
+    const int ne = static_cast<int>(uniform_int(rng, 0, edges_per_segment));
+    for (int e = 0; e < ne; ++e) {
+      double ux, uy, vx, vy;
+      const int kind = static_cast<int>(uniform_int(rng, 0, 5));
+      if (kind == 0) {  // on the segment's line (collinear: overlapping or not)
+        const double f = static_cast<double>(uniform_int(rng, -8, 24)) / 8, g = static_cast<double>(uniform_int(rng, -8, 24)) / 8;
+        ux = ax + f * (bx - ax), uy = ay + f * (by - ay), vx = ax + g * (bx - ax), vy = ay + g * (by - ay);
+      } else if (kind == 1) {  // from a vertex of the segment
+        ux = uniform_int(rng, 0, 1) ? ax : bx, uy = ux == ax ? ay : by, vx = coord(), vy = coord();
+      } else {
+        ux = coord(), uy = coord(), vx = coord(), vy = coord();
+      }
+      c.ux.push_back(ux), c.uy.push_back(uy), c.vx.push_back(vx), c.vy.push_back(vy);
+      c.segment_of_edge.push_back(static_cast<uint32_t>(k));
+    }
+  }
+  return c;
 }
 
 }  // namespace geoshard::testing

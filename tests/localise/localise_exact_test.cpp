@@ -128,11 +128,11 @@ TEST(LocaliseExact, SyntheticRegionAllLayers) {
   for (int p : {6, 7}) testing::expect_exact(roads, layers, p, "synthetic");
 }
 
-// The boundary cells' point-in-polygon tests go through the backend the localiser was given
-// (backend::pip_batch), not around it, on both grids: with a CUDA choice and no usable device the
-// localiser stops with the dispatcher's error; on a machine with a GPU the hits equal the CPU's
-// bit for bit.
-TEST(LocaliseBackend, BoundaryPointInPolygonRunsOnTheChosenBackend) {
+// The boundary cells' segment cuts and point-in-polygon tests go through the backend the
+// localiser was given (backend::cut_batch, backend::pip_batch), not around it, on both grids:
+// with a CUDA choice and no usable device the localiser stops with the dispatcher's error; on a
+// machine with a GPU the hits equal the CPU's bit for bit.
+TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 40 * kW);
   std::vector<std::pair<std::string, std::vector<Poly>>> defs;
