@@ -88,15 +88,13 @@ class Edits final : public detail::BlockEdits {
       }
       for (int x = full * 8; x < W_; ++x) c[full] |= row[x] != 0;
     }
+    row_any_.assign(ch_, 0);  // per row of cells: whether it holds a changed pixel
+    for (int cy = 0; cy < ch_; ++cy)
+      for (int cx = 0; cx < cw_ && !row_any_[cy]; ++cx) row_any_[cy] = cells_[static_cast<size_t>(cy) * cw_ + cx];
   }
   void set_sampling(int ci, int sx, int sy) { sx_[ci] = sx, sy_[ci] = sy; }
 
   bool row_touched(int ci, int by, int /*width_in_blocks*/) const override {
-    if (row_any_.empty()) {  // per row of cells: whether it holds a changed pixel
-      row_any_.assign(ch_, 0);
-      for (int cy = 0; cy < ch_; ++cy)
-        for (int cx = 0; cx < cw_ && !row_any_[cy]; ++cx) row_any_[cy] = cells_[static_cast<size_t>(cy) * cw_ + cx];
-    }
     const int cy0 = by * sy_[ci], cy1 = std::min(ch_, cy0 + sy_[ci]);
     for (int cy = cy0; cy < cy1; ++cy)
       if (row_any_[cy]) return true;
@@ -138,7 +136,7 @@ class Edits final : public detail::BlockEdits {
   const Image& img_;
   int W_, H_, cw_, ch_;
   std::vector<uint8_t> cells_;
-  mutable std::vector<uint8_t> row_any_;  // built on the first row_touched()
+  std::vector<uint8_t> row_any_;  // per row of cells_: any cell set
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
   double basis_[8][8];
 };

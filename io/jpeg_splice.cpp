@@ -46,7 +46,8 @@ struct Decoder {
   // For skipping several AC symbols per lookup: the symbols (code + extra bits) that fit whole
   // in the next kMultiBits bits, as far as the first one `skip` has no entry for and up to an
   // EOB: bits 0-3 their total length, bits 4-10 their summed coefficient advance, bit 11 set
-  // when the last of them is EOB; 0 when not even the first one fits (take `skip`).
+  // when the last of them is EOB; 0 when not even the first one fits (take `skip`). Built for
+  // AC tables only (build(t, true)).
   uint16_t multi[1 << kMultiBits];
   int32_t maxcode[18];          // largest code of each length, -1 if none
   int32_t valoff[18];           // index into vals of the first code of each length, minus that code

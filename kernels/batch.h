@@ -6,9 +6,9 @@
 // element depends only on its inputs, so results are identical for any split of a batch, on CPU
 // and GPU (the element functions are the very GEOSHARD_HD functions the CUDA kernels call).
 //
-// Errors: mismatched span sizes or out-of-range polygon indices throw std::invalid_argument /
-// std::out_of_range before any output is written (validate_pip_batch, shared with the CUDA
-// backend). Coordinates are not validated (see the preconditions of each kernel).
+// Errors: mismatched span sizes or out-of-range polygon / segment indices throw
+// std::invalid_argument / std::out_of_range before any output is written (validate_pip_batch,
+// validate_cut_batch, shared with the CUDA backend). Coordinates are not validated (see the preconditions of each kernel).
 //
 // Thread-safety: the functions keep no state; concurrent calls on disjoint outputs are safe.
 #pragma once

@@ -72,8 +72,8 @@ int settle(const CoverageLayer& cov, const std::vector<uint64_t>& cells, int64_t
 
 // Whether area a holds a point assigned to leaf `leaf`, by the entry of the leaf's level-L cell
 // (see localise_s2.h, step 3): kOutsideArea (no entry for a), kInsideArea (INTERIOR), else the
-// clipped piece the point must be tested against.
-constexpr int64_t kOutsideArea = -1, kInsideArea = -2;
+// clipped piece the point must be tested against -- what the batcher's resolve() returns.
+constexpr int64_t kOutsideArea = PipBatcher::kOutsideArea, kInsideArea = PipBatcher::kInsideArea;
 int64_t area_at_leaf(const CoverageLayer& cov, uint64_t leaf, uint32_t a) {
   const int64_t iv = cov.find(leaf);
   if (iv < 0) return kOutsideArea;
@@ -180,9 +180,8 @@ void S2Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::
   std::vector<uint64_t> box_cells;
   // Boundary cuts and point-in-polygon tests, batched; a midpoint is decided by its leaf's entry
   // for the area: INTERIOR, none, or a clipped piece to test against.
-  PipBatcher pip(layers_, backend_, pip_batch_, [this](size_t li, uint32_t a, double x, double y) -> int64_t {
-    const int64_t piece = area_at_leaf(layers_[li].coverage, s2grid::leaf_of(x, y), a);
-    return piece == kInsideArea ? PipBatcher::kInsideArea : piece == kOutsideArea ? PipBatcher::kOutsideArea : piece;
+  PipBatcher pip(layers_, backend_, pip_batch_, [this](size_t li, uint32_t a, double x, double y) {
+    return area_at_leaf(layers_[li].coverage, s2grid::leaf_of(x, y), a);
   });
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
