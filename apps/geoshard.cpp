@@ -343,6 +343,19 @@ int geoshard_main(int argc, char** argv) {
   localise->add_option("--cost-from", lo.plan.cost_from,
                        "Weigh tasks by the seconds measured in this earlier localise run folder of the same\n"
                        "roads (balances by time where borders make some road-km costlier)");
+  std::string lo_group = "auto";
+  localise->add_option("--group-rows", lo_group,
+                       "Localise up to this many road rows of consecutive tasks in one call, so that the\n"
+                       "boundary cells' GPU batches span tasks (each task keeps its own shard, identical\n"
+                       "whatever this is; resuming with another value is fine). 0 = one task per call.\n"
+                       "auto = 0 on the CPU, 1000000 on a GPU")
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
+        if (v == "auto") return {};
+        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 12)
+          return "must be auto or a whole number of rows, got '" + v + "'";
+        return {};
+      });
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
   std::string lo_fgb;
   localise->add_option("--fgb", lo_fgb, "With --out: also write the roads layer as FlatGeobuf here");
@@ -840,6 +853,7 @@ int geoshard_main(int argc, char** argv) {
           }
           lo.progress = !lc.quiet;
           lo.backend = *g_backend;
+          lo.group_rows = lo_group == "auto" ? geoshard::localise::default_group_rows(lo.backend) : std::stoull(lo_group);
           g_backend_stages = {"boundary-cell segment cuts (cut_batch)", "boundary-cell point in polygon (pip_batch)"};
           const auto res = geoshard::localise::run_job(eng, lo);
           geoshard::localise::DeadLetterSummary dls;

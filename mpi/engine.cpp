@@ -638,7 +638,7 @@ h5::Group& ShardWriter::group() {
 void ShardWriter::commit(uint64_t rows) {
   if (committed_ || !group_) throw std::logic_error("ShardWriter: shard '" + final_ + "' committed twice");
   group_->set_attr("rows", static_cast<int64_t>(rows));
-  group_->set_attr("seconds", now_seconds() - start_);
+  group_->set_attr("seconds", (now_seconds() - start_) * share_);
   group_->set_attr("checksum", hex64(group_->content_checksum()));
   group_->set_attr("complete", int64_t{1});
   group_.reset();  // an open group would keep the file open past close()
@@ -659,6 +659,14 @@ void ShardWriter::commit(uint64_t rows) {
 Engine::Engine(mpi::Comm comm) : comm_(comm) {}
 
 RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunction& fn) {
+  RunOptions one = opt;
+  one.group_rows = 0;
+  return run_groups(plan, one, [&fn](std::span<const Task> tasks, std::span<ShardWriter* const> writers) {
+    fn(tasks[0], *writers[0]);
+  });
+}
+
+RunResult Engine::run_groups(const Plan& plan, const RunOptions& opt, const GroupFunction& fn) {
   const double t_start = now_seconds();
   const int nranks = comm_.size(), me = comm_.rank();
 
@@ -718,7 +726,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   bool signalled = false;
   double t_stop_known = 0, max_task = 0;  // when this rank learnt of a stop (its signal, or a peer's notice)
   std::string fail_msg;
-  for (uint32_t i = begin; i < end; ++i) {
+  for (uint32_t i = begin; i < end;) {
     notices.poll();
     if (stop_requested() && !signalled) {
       signalled = true;
@@ -728,51 +736,91 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     }
     if (notices.peer_stopped() && t_stop_known == 0) t_stop_known = now_seconds();
     if (signalled || notices.peer_stopped() || (opt.fail_fast && (failed || notices.peer_failed()))) break;
-    const Task& task = plan.tasks[i];
-    const std::string path = (shards_dir / task.shard_name()).string();
+    // The group: the next uncommitted tasks in order, up to group_rows rows (at least one task).
+    // A committed shard ends it; met first, it is counted as reused.
     const double a = now_seconds();
-    try {
-      if (shard_state(path, id, &task) == ShardState::kCommitted) {
-        ++st.tasks_reused;
-        ++processed;
-        continue;
+    const uint32_t g0 = i;
+    uint64_t rows = 0;
+    bool reused = false;
+    for (; i < end; ++i) {
+      const Task& task = plan.tasks[i];
+      const uint64_t task_rows = task.row_end - task.row_begin;
+      if (i > g0 && (opt.group_rows == 0 || rows + task_rows > opt.group_rows)) break;
+      if (shard_state((shards_dir / task.shard_name()).string(), id, &task) == ShardState::kCommitted) {
+        reused = i == g0;
+        break;
       }
-      const std::string tmp = (shards_dir / (".tmp-" + task.shard_name() + "-" + std::to_string(me))).string();
-      ShardWriter w(path, tmp, opt.sync_shards);
-      h5::Group& g = w.group();
-      g.set_attr("complete", int64_t{0});
-      g.set_attr("plan_id", id);
-      g.set_attr("job", opt.job);
-      g.set_attr("task_index", static_cast<int64_t>(task.index));
-      g.set_attr("key_lo", hex64(task.key_lo));
-      g.set_attr("key_hi", hex64(task.key_hi));
-      g.set_attr("precision", static_cast<int64_t>(task.precision));
-      g.set_attr("cell", task.cell());
-      g.set_attr("row_begin", static_cast<int64_t>(task.row_begin));
-      g.set_attr("row_end", static_cast<int64_t>(task.row_end));
-      g.set_attr("weight", task.weight);
-      fn(task, w);
-      if (!w.committed()) w.commit(0);
-      st.bytes_read += w.bytes_read();
-      st.bytes_written += w.bytes_written();
-      ++st.tasks_run;
-      st.weight_done += task.weight;
+      rows += task_rows;
+    }
+    if (reused) {
+      ++st.tasks_reused;
+      ++processed;
+      ++i;
+      continue;
+    }
+    const std::span<const Task> tasks(plan.tasks.data() + g0, i - g0);
+    std::vector<std::unique_ptr<ShardWriter>> writers;
+    size_t counted = 0;  // tasks of the group committed and counted
+    auto count_committed = [&] {
+      for (; counted < writers.size() && writers[counted]->committed(); ++counted) {
+        st.bytes_read += writers[counted]->bytes_read();
+        st.bytes_written += writers[counted]->bytes_written();
+        ++st.tasks_run;
+        st.weight_done += tasks[counted].weight;
+      }
+    };
+    std::string error;
+    try {
+      double group_weight = 0;
+      for (const Task& task : tasks) group_weight += task.weight;
+      std::vector<ShardWriter*> wp;
+      for (const Task& task : tasks) {
+        const std::string path = (shards_dir / task.shard_name()).string();
+        const std::string tmp = (shards_dir / (".tmp-" + task.shard_name() + "-" + std::to_string(me))).string();
+        writers.push_back(std::make_unique<ShardWriter>(path, tmp, opt.sync_shards));
+        ShardWriter& w = *writers.back();
+        if (tasks.size() > 1)
+          w.time_as_share(a, group_weight > 0 ? task.weight / group_weight : 1.0 / static_cast<double>(tasks.size()));
+        h5::Group& g = w.group();
+        g.set_attr("complete", int64_t{0});
+        g.set_attr("plan_id", id);
+        g.set_attr("job", opt.job);
+        g.set_attr("task_index", static_cast<int64_t>(task.index));
+        g.set_attr("key_lo", hex64(task.key_lo));
+        g.set_attr("key_hi", hex64(task.key_hi));
+        g.set_attr("precision", static_cast<int64_t>(task.precision));
+        g.set_attr("cell", task.cell());
+        g.set_attr("row_begin", static_cast<int64_t>(task.row_begin));
+        g.set_attr("row_end", static_cast<int64_t>(task.row_end));
+        g.set_attr("weight", task.weight);
+        wp.push_back(&w);
+      }
+      fn(tasks, wp);
+      for (auto& w : writers) {
+        if (!w->committed()) w->commit(0);
+      }
+      count_committed();
+      ++st.groups_run;
     } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    if (!error.empty()) {
+      count_committed();  // shards committed before the failure stay (complete)
+      const Task& task = tasks[std::min(counted, tasks.size() - 1)];
       if (!failed)
         fail_msg = "task " + std::to_string(task.index) + " (" + task.shard_name() + ", cell " + task.cell() +
-                   ") failed on rank " + std::to_string(me) + ": " + e.what();
-      ++failed;
-      notices.send(Notices::kFail);
-    } catch (...) {
-      if (!failed)
-        fail_msg = "task " + std::to_string(task.index) + " (" + task.shard_name() + ") failed on rank " +
-                   std::to_string(me) + ": unknown exception";
-      ++failed;
+                   ") failed on rank " + std::to_string(me) +
+                   (tasks.size() > 1 ? " (in a group of " + std::to_string(tasks.size()) + " tasks)" : std::string()) +
+                   ": " + error;
+      failed += std::max<size_t>(1, tasks.size() - counted);
       notices.send(Notices::kFail);
     }
+    writers.clear();  // uncommitted temporaries are removed
     st.busy_seconds += now_seconds() - a;
     max_task = std::max(max_task, now_seconds() - a);
-    ++processed;
+    processed += tasks.size();
   }
   const double t_loop_end = now_seconds();
   // A signal that came during this rank's last task (or after its tasks ran out) ends the run
@@ -796,11 +844,11 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   const uint64_t rss = static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux: kilobytes
-  uint64_t ul[5] = {st.bytes_read, st.bytes_written, st.tasks_run, st.tasks_reused, rss};
+  uint64_t ul[6] = {st.bytes_read, st.bytes_written, st.tasks_run, st.tasks_reused, rss, st.groups_run};
   std::vector<double> dall(4 * static_cast<size_t>(nranks));
-  std::vector<uint64_t> uall(5 * static_cast<size_t>(nranks));
+  std::vector<uint64_t> uall(6 * static_cast<size_t>(nranks));
   MPI_Allgather(dl, 4, MPI_DOUBLE, dall.data(), 4, MPI_DOUBLE, dup.get());
-  MPI_Allgather(ul, 5, MPI_UINT64_T, uall.data(), 5, MPI_UINT64_T, dup.get());
+  MPI_Allgather(ul, 6, MPI_UINT64_T, uall.data(), 6, MPI_UINT64_T, dup.get());
 
   RunResult res;
   res.plan_id = id;
@@ -811,11 +859,12 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     s.busy_seconds = dall[4 * r];
     s.idle_seconds = dall[4 * r + 1];
     s.weight_done = dall[4 * r + 2];
-    s.bytes_read = uall[5 * r];
-    s.bytes_written = uall[5 * r + 1];
-    s.tasks_run = uall[5 * r + 2];
-    s.tasks_reused = uall[5 * r + 3];
-    s.peak_rss_bytes = uall[5 * r + 4];
+    s.bytes_read = uall[6 * r];
+    s.bytes_written = uall[6 * r + 1];
+    s.tasks_run = uall[6 * r + 2];
+    s.tasks_reused = uall[6 * r + 3];
+    s.peak_rss_bytes = uall[6 * r + 4];
+    s.groups_run = uall[6 * r + 5];
     res.shards_committed += s.tasks_run;
     res.shards_reused += s.tasks_reused;
   }
@@ -835,6 +884,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
   j["shards_reused"] = res.shards_reused;
   j["shards_failed"] = failures;
   j["tasks_not_run"] = skipped;
+  j["group_rows"] = opt.group_rows;
   j["weight_unit"] = opt.weight_unit;
   j["weight_total"] = plan.total_weight();
   double weight_done = 0, busy_max = 0, busy_sum = 0;
@@ -842,7 +892,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
                         {"tasks_run", nlohmann::json::array()},     {"tasks_reused", nlohmann::json::array()},
                         {"bytes_read", nlohmann::json::array()},    {"bytes_written", nlohmann::json::array()},
                         {"weight_done", nlohmann::json::array()},   {"planned_load", nlohmann::json::array()},
-                        {"peak_rss_bytes", nlohmann::json::array()}};
+                        {"peak_rss_bytes", nlohmann::json::array()}, {"groups_run", nlohmann::json::array()}};
   for (int r = 0; r < nranks; ++r) {
     const RankStats& s = res.ranks[static_cast<size_t>(r)];
     per["busy_seconds"].push_back(s.busy_seconds);
@@ -854,6 +904,7 @@ RunResult Engine::run(const Plan& plan, const RunOptions& opt, const TaskFunctio
     per["weight_done"].push_back(s.weight_done);
     per["planned_load"].push_back(plan.rank_load[static_cast<size_t>(r)]);
     per["peak_rss_bytes"].push_back(s.peak_rss_bytes);
+    per["groups_run"].push_back(s.groups_run);
     weight_done += s.weight_done;
     busy_max = std::max(busy_max, s.busy_seconds);
     busy_sum += s.busy_seconds;

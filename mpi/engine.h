@@ -55,6 +55,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -156,6 +157,7 @@ struct RankStats {
   double busy_seconds = 0, idle_seconds = 0;  // per phase, see Engine::run
   uint64_t bytes_read = 0, bytes_written = 0;
   uint64_t tasks_run = 0, tasks_reused = 0;
+  uint64_t groups_run = 0;  // calls of the group function (run: one per task run)
   double weight_done = 0;
   uint64_t peak_rss_bytes = 0;  // the rank's peak resident set (getrusage) at the end of run()
 };
@@ -173,7 +175,14 @@ class ShardWriter {
   ShardWriter& operator=(const ShardWriter&) = delete;
   h5::Group& group();  // the shard's root group "/shard" for the job's columns
   void add_bytes_read(uint64_t n) { bytes_read_ += n; }
-  // Marks complete (attributes rows, seconds since the writer was made, checksum of the data,
+  // The shard's `seconds` attribute becomes share x (the time from `start` to its commit): the
+  // engine's way of giving each task of a group (RunOptions::group_rows) its part of the
+  // group's time. Default: the time since the writer was made, whole.
+  void time_as_share(double start, double share) {
+    start_ = start;
+    share_ = share;
+  }
+  // Marks complete (attributes rows, seconds (see time_as_share), checksum of the data,
   // complete=1), closes, renames; throws on any failure (the temporary is then removed, the
   // final name untouched).
   void commit(uint64_t rows);
@@ -188,10 +197,16 @@ class ShardWriter {
   std::unique_ptr<h5::Group> group_;
   uint64_t bytes_read_ = 0, bytes_written_ = 0;
   bool committed_ = false, sync_ = true;
-  double start_ = 0;
+  double start_ = 0, share_ = 1;
 };
 
 using TaskFunction = std::function<void(const Task&, ShardWriter&)>;
+// A group of consecutive tasks of one rank (their rows are contiguous: [tasks.front().row_begin,
+// tasks.back().row_end)) with one writer per task, writers[k] for tasks[k]. The job commits each
+// writer (the engine commits with 0 rows any it left open). For jobs whose batches gain from
+// being large (a GPU launch per batch): they read and compute the group at once and split the
+// results per task, so each shard holds exactly what its task alone would have.
+using GroupFunction = std::function<void(std::span<const Task> tasks, std::span<ShardWriter* const> writers)>;
 
 struct RunOptions {
   std::string run_dir;           // created if missing
@@ -206,6 +221,12 @@ struct RunOptions {
   bool sync_shards = true;        // fsync each shard before its rename (see ShardWriter)
   // Receives each progress line instead of stderr (rank 0, from the progress thread).
   std::function<void(const std::string&)> progress_sink;
+  // run_groups: a group takes a rank's next uncommitted tasks, in order, while their rows total
+  // at most this many (a single task may hold more); a committed shard ends a group. 0 = one
+  // task per group. Not part of the plan id: shards do not depend on it, so a run can resume
+  // with another value. Each shard's `seconds` is the group's time shared by task weight
+  // (evenly when the weights are 0), so a later --cost-from sees the group's mean cost.
+  uint64_t group_rows = 0;
 };
 
 struct RunResult {
@@ -289,6 +310,10 @@ class Engine {
   // different rank count, when the ranks computed different plans, or when RUN holds a run of
   // a different plan.
   RunResult run(const Plan& plan, const RunOptions& opt, const TaskFunction& fn);
+  // The same with groups of tasks per call (RunOptions::group_rows; see GroupFunction). Stop
+  // signals and failures act between groups: a stop lets the group in hand finish and commit;
+  // a group that throws fails its uncommitted tasks (the error names the first of them).
+  RunResult run_groups(const Plan& plan, const RunOptions& opt, const GroupFunction& fn);
 
   // Calls fn for every committed shard of the plan, in task order, on rank 0 only (others
   // return at once). Throws naming the shard when one is missing or incomplete.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 
 #include "io/dead_letter.h"
@@ -81,6 +82,10 @@ RoadTable geometry_slice(const RoadTable& t, size_t b, size_t e) {
 
 }  // namespace
 
+uint64_t default_group_rows(const backend::Choice& backend) {
+  return backend.kind == backend::Kind::cuda ? 1000000 : 0;
+}
+
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
   // Every rank loads the coverage (it is small next to the roads) and plans identically.
@@ -106,16 +111,24 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   ro.inputs = cfg;
   ro.progress = opt.progress;
   if (!opt.plan.cost_from.empty()) ro.weight_unit = "s (measured)";
+  ro.group_rows = opt.group_rows;
   uint64_t max_task_bytes = 0;  // the largest road slice this rank held
-  engine::RunResult res = eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
-    const RoadTable roads = read_road_table(opt.roads, t.row_begin, t.row_end);
-    w.add_bytes_read(roads.bytes());
+  std::vector<Hit> hits;
+  std::vector<double> road_len;
+  std::vector<DeadRoad> dead;
+  engine::RunResult res = eng.run_groups(plan, ro, [&](std::span<const engine::Task> tasks,
+                                                       std::span<engine::ShardWriter* const> writers) {
+    // The group's rows at once (one localise call: its boundary-cell batches span the tasks),
+    // then each task's part of the results into its shard. Hits come sorted by row, so a
+    // task's hits are a contiguous run; its shard holds exactly what the task alone would give.
+    const RoadTable roads = read_road_table(opt.roads, tasks.front().row_begin, tasks.back().row_end);
+    writers[0]->add_bytes_read(roads.bytes());
     max_task_bytes = std::max(max_task_bytes, roads.bytes());
-    std::vector<DeadRoad> dead;
+    hits.clear();
+    road_len.clear();
+    dead.clear();
     for (size_t i = 0; i < roads.rows(); ++i)
       if (auto d = check_road(roads, i)) dead.push_back(std::move(*d));
-    std::vector<Hit> hits;
-    std::vector<double> road_len;
     if (dead.empty()) {
       loc.localise(roads, hits, road_len);
     } else {  // localise the runs of good rows; dead rows get length 0 and no hits
@@ -127,39 +140,50 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
         b = e + 1;
       }
     }
-    std::vector<uint64_t> row(hits.size());
-    std::vector<uint16_t> layer(hits.size());
-    std::vector<uint32_t> area(hits.size());
-    std::vector<double> len(hits.size());
-    for (size_t i = 0; i < hits.size(); ++i) {
-      row[i] = hits[i].row;
-      layer[i] = hits[i].layer;
-      area[i] = hits[i].area;
-      len[i] = hits[i].length_m;
-    }
-    h5::Group& g = w.group();
-    g.set_attr("row_begin", static_cast<int64_t>(t.row_begin));
-    g.set_attr("row_end", static_cast<int64_t>(t.row_end));
-    g.set_attr("layers", names);
-    g.write_column("row", row);
-    g.write_column("layer", layer);
-    g.write_column("area", area);
-    g.write_column("length_m", len);
-    g.write_column("road_length_m", road_len);
-    g.set_attr("dead_letters", static_cast<int64_t>(dead.size()));
-    if (!dead.empty()) {
-      std::vector<uint64_t> drow;
-      std::vector<std::string> dreason, dmessage;
-      for (const DeadRoad& d : dead) {
-        drow.push_back(d.row);
-        dreason.emplace_back(reason_code(d.reason));
-        dmessage.push_back(d.message);
+    size_t h = 0, d = 0;
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const engine::Task& t = tasks[k];
+      const size_t h0 = h, d0 = d;
+      while (h < hits.size() && hits[h].row < t.row_end) ++h;
+      while (d < dead.size() && dead[d].row < t.row_end) ++d;
+      const size_t n = h - h0;
+      std::vector<uint64_t> row(n);
+      std::vector<uint16_t> layer(n);
+      std::vector<uint32_t> area(n);
+      std::vector<double> len(n);
+      for (size_t i = 0; i < n; ++i) {
+        const Hit& x = hits[h0 + i];
+        row[i] = x.row;
+        layer[i] = x.layer;
+        area[i] = x.area;
+        len[i] = x.length_m;
       }
-      g.write_column("dead_row", drow);
-      g.write_strings("dead_reason", dreason);
-      g.write_strings("dead_message", dmessage);
+      const auto rb = static_cast<ptrdiff_t>(t.row_begin - roads.row_offset);
+      const auto re = static_cast<ptrdiff_t>(t.row_end - roads.row_offset);
+      h5::Group& g = writers[k]->group();
+      g.set_attr("row_begin", static_cast<int64_t>(t.row_begin));
+      g.set_attr("row_end", static_cast<int64_t>(t.row_end));
+      g.set_attr("layers", names);
+      g.write_column("row", row);
+      g.write_column("layer", layer);
+      g.write_column("area", area);
+      g.write_column("length_m", len);
+      g.write_column("road_length_m", std::vector<double>(road_len.begin() + rb, road_len.begin() + re));
+      g.set_attr("dead_letters", static_cast<int64_t>(d - d0));
+      if (d > d0) {
+        std::vector<uint64_t> drow;
+        std::vector<std::string> dreason, dmessage;
+        for (size_t i = d0; i < d; ++i) {
+          drow.push_back(dead[i].row);
+          dreason.emplace_back(reason_code(dead[i].reason));
+          dmessage.push_back(dead[i].message);
+        }
+        g.write_column("dead_row", drow);
+        g.write_strings("dead_reason", dreason);
+        g.write_strings("dead_message", dmessage);
+      }
+      writers[k]->commit(t.row_end - t.row_begin);
     }
-    w.commit(roads.rows());
   });
   // Memory: each rank holds the coverage (loaded once) and one task's roads at a time. The
   // issue's bound is peak RSS < 2 x (roads held + coverage); the record states both sides.

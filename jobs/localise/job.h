@@ -28,7 +28,14 @@ struct JobOptions {
   engine::PlanOptions plan;
   bool progress = true;
   backend::Choice backend;  // the boundary cells' point-in-polygon batches
+  // Localise up to this many road rows of consecutive tasks in one call, so that the boundary
+  // cells' cut and point-in-polygon batches span tasks (engine::RunOptions::group_rows; each
+  // task still gets its own shard, identical). 0 = one task per call.
+  uint64_t group_rows = 0;
 };
+// The group size `geoshard localise --group-rows auto` takes: none on the CPU (the batches'
+// size does not matter there), and on a GPU enough rows that a launch is large (docs/cuda.md).
+uint64_t default_group_rows(const backend::Choice& backend);
 
 // Collective: every rank calls it. Throws (on every rank) when a task fails.
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt);

@@ -3,6 +3,7 @@
 # geoshard command under mpirun. Asserts what the localisation issue promises:
 #  - map.gpkg's content is identical for 1, 2, 3 and 4 ranks (canonical dump: both tables as
 #    ogr2ogr CSV, rows sorted) and for a run with other task sizes;
+#  - localise --group-rows (several tasks per call) gives the same map, also when resuming;
 #  - a run stopped by a signal (SIGUSR1, as Slurm sends before a time limit) exits with code 4
 #    after committing the tasks in hand; the rerun of the same command reuses every committed
 #    shard, computes only the rest, and gives the identical map;
@@ -59,6 +60,11 @@ wait "$pid"
 code=$?
 set -e
 [ "$code" -eq 4 ] || fail "a stopped run must exit 4 (interrupted), got $code"
+set +e
+err=$("$G" localise -q "${IN[@]}" --run "$W/runx" --group-rows 12k 2>&1)
+code=$?
+set -e
+[ "$code" -ne 0 ] && grep -q "whole number of rows" <<<"$err" || fail "--group-rows 12k: no clear error ($code): $err"
 grep -q '"status": "interrupted"' "$W/runi/localise.run.json" || fail "run record does not say interrupted"
 before=$(find "$W/runi/shards" -name '*.h5' | wc -l)
 total=$(json_num "$W/runi/localise.run.json" shards_total)
@@ -72,7 +78,13 @@ assert all(v is not None and v >= 0 for v in s['seconds_to_stop']), s
 print(s['max_seconds_to_stop'], s['longest_task_seconds'])") || fail "no stop latency in the run record"
 python3 -c "import sys; sys.exit(0 if $lat <= $longest + 0.5 else 1)" || fail "stop took $lat s, the longest task $longest s"
 echo "stop latency $lat s (longest task $longest s)"
-mpi 2 "$G" "${RUN[@]}" --out "$W/mapi.gpkg"
+# The rerun localises groups of consecutive tasks per call (--group-rows; not part of the plan).
+mpi 2 "$G" "${RUN[@]}" --group-rows 20000 --out "$W/mapi.gpkg"
+python3 -c "
+import json; e = json.load(open('$W/runi/localise.run.json'))['engine']
+assert e['group_rows'] == 20000, e['group_rows']
+assert sum(e['per_rank']['groups_run']) < sum(e['per_rank']['tasks_run']), e['per_rank']" ||
+  fail "the resumed run did not localise its tasks in groups of --group-rows"
 reused=$(json_num "$W/runi/localise.run.json" shards_reused)
 now=$(json_num "$W/runi/localise.run.json" shards_committed)
 [ "$reused" -eq "$before" ] || fail "rerun reused $reused shards, $before were committed"

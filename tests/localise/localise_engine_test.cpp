@@ -121,6 +121,45 @@ TEST(LocaliseEngine, MapEqualsSerialLocalisationAtAnyRankCount) {
   }
 }
 
+// Task groups (--group-rows): consecutive tasks localised in one call, so the boundary cells'
+// batches span tasks; every shard must hold exactly what its task alone gives, bit for bit.
+TEST(LocaliseEngine, TaskGroupsGiveTheSameShardsBitForBit) {
+  mpi::Comm comm;
+  const std::string dir = make_region(comm, "geoshard-locgroup", 40000, 12);
+  make_coverage(comm, dir, 7);
+  engine::Engine eng(comm);
+  localise::JobOptions jo = job_options(dir, 6);
+  const uint64_t rows = road_table_rows(jo.roads);
+  jo.run_dir = dir + "/alone";
+  const auto alone = run_job(eng, jo);
+  for (const uint64_t group_rows : {rows / 7, uint64_t{1} << 40}) {
+    jo.run_dir = dir + "/group-" + std::to_string(group_rows);
+    jo.group_rows = group_rows;
+    const auto grouped = run_job(eng, jo);
+    EXPECT_EQ(grouped.plan_id, alone.plan_id) << "the group size is not part of the plan";
+    uint64_t tasks = 0, groups = 0;
+    for (const auto& r : grouped.ranks) tasks += r.tasks_run, groups += r.groups_run;
+    EXPECT_EQ(tasks, grouped.shards_total);
+    EXPECT_LT(groups, tasks) << "no group held two tasks (group_rows " << group_rows << ")";
+    if (!comm.root()) continue;
+    const engine::Plan plan = engine::read_plan(jo.run_dir);
+    for (const engine::Task& t : plan.tasks) {
+      h5::File fa(engine::shard_path(dir + "/alone", t), h5::File::Mode::kRead);
+      h5::File fb(engine::shard_path(jo.run_dir, t), h5::File::Mode::kRead);
+      const h5::Group a = fa.root().open_group("shard"), b = fb.root().open_group("shard");
+      EXPECT_EQ(a.read_column<uint64_t>("row"), b.read_column<uint64_t>("row")) << "task " << t.index;
+      EXPECT_EQ(a.read_column<uint16_t>("layer"), b.read_column<uint16_t>("layer")) << "task " << t.index;
+      EXPECT_EQ(a.read_column<uint32_t>("area"), b.read_column<uint32_t>("area")) << "task " << t.index;
+      EXPECT_EQ(a.read_column<double>("length_m"), b.read_column<double>("length_m")) << "task " << t.index;
+      EXPECT_EQ(a.read_column<double>("road_length_m"), b.read_column<double>("road_length_m")) << "task " << t.index;
+      EXPECT_EQ(b.attr_int("rows"), static_cast<int64_t>(t.row_end - t.row_begin));
+      EXPECT_EQ(a.attr_string("checksum"), b.attr_string("checksum")) << "task " << t.index;
+    }
+  }
+  comm.barrier();
+  if (comm.root()) std::filesystem::remove_all(dir);
+}
+
 TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
   // A road table written by another tool may break roads.h5's invariants (ingest never does):
   // such rows are not localised, go to RUN/localise.dead-letter.jsonl with a reason code, and
@@ -149,7 +188,8 @@ TEST(LocaliseEngine, BadRoadsAreDeadLetteredAtAnyRankCount) {
   make_coverage(comm, dir, 6);
 
   engine::Engine eng(comm);
-  const localise::JobOptions jo = job_options(dir, 5);
+  localise::JobOptions jo = job_options(dir, 5);
+  jo.group_rows = uint64_t{1} << 40;  // each rank's tasks in one group: the dead rows are split per task
   EXPECT_FALSE(run_job(eng, jo).interrupted);
   const auto dl = localise::write_dead_letters(eng, jo.run_dir);
   localise::MapOptions mo;

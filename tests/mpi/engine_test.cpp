@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <span>
 #include <set>
 #include <thread>
 
@@ -49,6 +50,7 @@ class SharedRun {
   const Plan& plan() const { return plan_; }
   const RoadTable& table() const { return table_; }
   std::string run_dir() const { return dir_ + "/run"; }
+  const std::string& roads_path() const { return roads_; }
   RunOptions options() const {
     RunOptions o;
     o.run_dir = run_dir();
@@ -366,6 +368,132 @@ TEST(Engine, FailingTaskMakesEveryRankThrow) {
     EXPECT_EQ(res.shards_committed + res.shards_reused, plan.tasks.size());
     EXPECT_EQ(s.total(runs)[bad], 1);
   }
+}
+
+// run_groups: groups are the rank's next uncommitted tasks in order, as many as fit in
+// group_rows (at least one), cut by committed shards; every shard holds what its task alone
+// gives; each shard's seconds is the group's time shared, not the whole; a group that fails
+// keeps the shards it committed and names the first task it did not.
+TEST(Engine, GroupsTakeConsecutiveUncommittedTasksUpToTheRowLimit) {
+  SharedRun s(18, 6000);
+  const Plan& plan = s.plan();
+  const size_t n = plan.tasks.size();
+  Engine eng(s.comm());
+  // First every task alone, to know each shard's content; then remove every third shard
+  // and a run of four, so that the rerun's groups are cut by committed shards.
+  eng.run(plan, s.options(), s.job(nullptr));
+  std::vector<double> km_alone(n);
+  eng.gather(plan, s.run_dir(), [&](const Task& t, h5::Group& g) { km_alone[t.index] = g.read_column<double>("km").at(0); });
+  MPI_Bcast(km_alone.data(), static_cast<int>(n), MPI_DOUBLE, 0, s.comm().get());
+  std::set<uint32_t> removed;
+  for (uint32_t i = 0; i < n; ++i)
+    if (i % 3 == 0 || (i >= n / 2 && i < n / 2 + 4)) removed.insert(i);
+  if (s.comm().root())
+    for (uint32_t i : removed) fs::remove(shard_path(s.run_dir(), plan.tasks[i]));
+  s.comm().barrier();
+
+  RunOptions o = s.options();
+  uint64_t rows_total = 0;
+  for (const Task& t : plan.tasks) rows_total += t.row_end - t.row_begin;
+  o.group_rows = 3 * rows_total / n;  // about three average tasks
+  struct Group {
+    std::vector<uint32_t> tasks;
+    double seconds;
+  };
+  std::vector<Group> groups;
+  const RunResult res = eng.run_groups(plan, o, [&](std::span<const Task> tasks, std::span<ShardWriter* const> w) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(tasks.size(), w.size());
+    Group g;
+    const RoadTable part = read_road_table(s.roads_path(), tasks.front().row_begin, tasks.back().row_end);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      g.tasks.push_back(tasks[k].index);
+      const double km = part.cum_km[tasks[k].row_end - part.row_offset] - part.cum_km[tasks[k].row_begin - part.row_offset];
+      w[k]->group().write_column("km", std::vector<double>{km});
+      w[k]->commit(tasks[k].row_end - tasks[k].row_begin);
+    }
+    g.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    groups.push_back(g);
+  });
+  EXPECT_EQ(res.shards_committed, removed.size());
+  EXPECT_EQ(res.shards_reused, n - removed.size());
+  EXPECT_EQ(res.record["group_rows"], o.group_rows);
+  uint64_t groups_run = 0;
+  for (const RankStats& r : res.ranks) groups_run += r.groups_run;
+  uint64_t mine = groups.size();
+  EXPECT_EQ(groups_run, s.comm().sum(mine));
+  const uint32_t rb = plan.rank_begin[s.comm().rank()], re = plan.rank_begin[s.comm().rank() + 1];
+  std::set<uint32_t> seen;
+  bool multi = false;
+  for (const Group& g : groups) {
+    uint64_t rows = 0;
+    for (size_t k = 0; k < g.tasks.size(); ++k) {
+      const uint32_t i = g.tasks[k];
+      EXPECT_TRUE(removed.count(i)) << "task " << i << " was committed and ran again";
+      EXPECT_TRUE(i >= rb && i < re) << "task " << i << " is another rank's";
+      if (k) { EXPECT_EQ(i, g.tasks[k - 1] + 1) << "a group's tasks are consecutive"; }
+      EXPECT_TRUE(seen.insert(i).second) << "task " << i << " ran twice";
+      rows += plan.tasks[i].row_end - plan.tasks[i].row_begin;
+    }
+    if (g.tasks.size() > 1) { EXPECT_LE(rows, o.group_rows); }
+    // Maximal: the next task (same rank, uncommitted) would not have fitted.
+    const uint32_t next = g.tasks.back() + 1;
+    if (next < re && removed.count(next)) {
+      EXPECT_GT(rows + plan.tasks[next].row_end - plan.tasks[next].row_begin, o.group_rows) << "group could take task " << next;
+    }
+    if (g.tasks.size() > 1) {
+      multi = true;
+      double sum = 0;
+      for (uint32_t i : g.tasks) {
+        h5::File f(shard_path(s.run_dir(), plan.tasks[i]), h5::File::Mode::kRead);
+        const double sec = f.root().open_group("shard").attr_double("seconds");
+        EXPECT_GE(sec, 0);
+        sum += sec;
+      }
+      // Shared, not whole: the group's shards together took the group's time (each alone would
+      // take all of it, >= 2 x with two or more tasks).
+      EXPECT_LT(sum, 1.3 * g.seconds + 0.01) << "group of " << g.tasks.size() << " tasks";
+      EXPECT_GT(sum, 0.5 * g.seconds);
+    }
+  }
+  EXPECT_TRUE(s.comm().max(uint64_t{multi}) == 1) << "no rank ran a group of two or more tasks";
+  for (uint32_t i = rb; i < re; ++i) EXPECT_EQ(seen.count(i), removed.count(i)) << "task " << i;
+  eng.gather(plan, s.run_dir(), [&](const Task& t, h5::Group& g) {
+    EXPECT_NEAR(g.read_column<double>("km").at(0), km_alone[t.index], 1e-9 * (1 + km_alone[t.index])) << "task " << t.index;
+  });
+
+  // A failure in a group: the shards committed before it stay; the error names the first task
+  // it did not commit and the group; the rerun (other group size) reuses what was committed.
+  if (s.comm().root())
+    for (uint32_t i : removed) fs::remove(shard_path(s.run_dir(), plan.tasks[i]));
+  s.comm().barrier();
+  std::set<uint32_t> committed_before_failure;
+  try {
+    eng.run_groups(plan, o, [&](std::span<const Task> tasks, std::span<ShardWriter* const> w) {
+      for (size_t k = 0; k < tasks.size(); ++k) {
+        if (k == 1) throw std::runtime_error("boom in the group");
+        w[k]->group().write_column("km", std::vector<double>{km_alone[tasks[k].index]});
+        w[k]->commit(1);
+        if (tasks.size() > 1) committed_before_failure.insert(tasks[k].index);
+      }
+    });
+    if (s.comm().max(uint64_t{multi}) == 1) ADD_FAILURE() << "no exception on rank " << s.comm().rank();
+  } catch (const RunFailed& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("boom in the group"), std::string::npos) << what;
+    EXPECT_NE(what.find("in a group of"), std::string::npos) << what;
+  }
+  for (uint32_t i : committed_before_failure) {
+    EXPECT_EQ(shard_state(shard_path(s.run_dir(), plan.tasks[i]), res.plan_id, &plan.tasks[i]), ShardState::kCommitted)
+        << "task " << i;
+  }
+  o.group_rows = 0;
+  std::vector<int> runs = s.zeros();
+  const RunResult again = eng.run(plan, o, s.job(&runs));
+  EXPECT_EQ(again.shards_committed + again.shards_reused, n);
+  const auto total = s.total(runs);
+  for (uint32_t i : committed_before_failure) EXPECT_EQ(total[i], 0) << "task " << i << " ran again";
 }
 
 TEST(Engine, SigusrStopsGracefullyAndRerunCompletes) {
