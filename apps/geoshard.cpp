@@ -348,7 +348,8 @@ int geoshard_main(int argc, char** argv) {
                        "Localise up to this many road rows of consecutive tasks in one call, so that the\n"
                        "boundary cells' GPU batches span tasks (each task keeps its own shard, identical\n"
                        "whatever this is; resuming with another value is fine). 0 = one task per call.\n"
-                       "auto = 0 on the CPU, 1000000 on a GPU")
+                       "auto = 0 on the CPU (each shard then records its own task's time for --cost-from),\n"
+                       "100000 on a GPU (docs/cuda.md: boundary-cell batches of ~56 K cut jobs + edges, not ~12 K)")
       ->capture_default_str()
       ->check([](const std::string& v) -> std::string {
         if (v == "auto") return {};
@@ -356,6 +357,12 @@ int geoshard_main(int argc, char** argv) {
           return "must be auto or a whole number of rows, got '" + v + "'";
         return {};
       });
+  localise->add_option("--batch", lo.batch,
+                       "Boundary-cell batch size: cut jobs + edges queued before the segment cuts and\n"
+                       "point-in-polygon tests run as one call (one GPU launch each); 0 = 65536. The\n"
+                       "results do not depend on it")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 32));
   localise->add_option("--out", lo_out, "Also write the map (GeoPackage) here");
   std::string lo_fgb;
   localise->add_option("--fgb", lo_fgb, "With --out: also write the roads layer as FlatGeobuf here");

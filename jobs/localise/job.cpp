@@ -83,13 +83,15 @@ RoadTable geometry_slice(const RoadTable& t, size_t b, size_t e) {
 }  // namespace
 
 uint64_t default_group_rows(const backend::Choice& backend) {
-  return backend.kind == backend::Kind::cuda ? 1000000 : 0;
+  return backend.kind == backend::Kind::cuda ? 100000 : 0;
 }
 
 engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
   // Every rank loads the coverage (it is small next to the roads) and plans identically.
-  const GridLocaliser loc(opt.coverage, opt.layers, opt.backend);  // geohash or S2, by the coverage's grid attribute
+  GridLocaliser loc(opt.coverage, opt.layers, opt.backend);  // geohash or S2, by the coverage's grid attribute
+  const uint64_t batch = opt.batch ? opt.batch : Localiser::kPipBatch;
+  loc.set_pip_batch(batch);
   const engine::Plan plan = engine::plan_for_roads(opt.roads, comm.size(), opt.plan);
   nlohmann::json cfg;
   cfg["job"] = "localise";
@@ -196,6 +198,7 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
     ratio.push_back(static_cast<double>(res.ranks[r].peak_rss_bytes) / static_cast<double>(loc.bytes() + task_bytes[r]));
   mem["peak_rss_over_held_bytes"] = ratio;
   res.record["memory"] = mem;
+  res.record["boundary_batch"] = batch;
   return res;
 }
 

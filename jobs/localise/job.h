@@ -32,6 +32,9 @@ struct JobOptions {
   // cells' cut and point-in-polygon batches span tasks (engine::RunOptions::group_rows; each
   // task still gets its own shard, identical). 0 = one task per call.
   uint64_t group_rows = 0;
+  // Cut jobs + edges per boundary-cell batch (Localiser::set_pip_batch; a GPU launch's size);
+  // 0 = Localiser::kPipBatch. The hits do not depend on it.
+  uint64_t batch = 0;
 };
 // The group size `geoshard localise --group-rows auto` takes: none on the CPU (the batches'
 // size does not matter there), and on a GPU enough rows that a launch is large (docs/cuda.md).

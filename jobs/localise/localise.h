@@ -70,9 +70,10 @@ class Localiser {
   int precision() const { return precision_; }
   uint64_t bytes() const;  // memory held by the loaded coverage and areas
 
-  // Point-in-polygon tests per batch: a chunk of roads is closed once it has queued this many
-  // (the last chunk of a call may hold fewer). The hits do not depend on it, bit for bit (each
-  // road's lengths are summed in the same order whatever the chunks); set before localise().
+  // Boundary-cell batch size: a chunk of roads is closed, and its cuts and point-in-polygon tests
+  // run, once it has queued this many cut jobs + edges (pip_batcher.h; the last chunk of a call
+  // may hold fewer). The hits do not depend on it, bit for bit (each road's lengths are summed in
+  // the same order whatever the chunks); set before localise().
   static constexpr size_t kPipBatch = 1 << 16;
   void set_pip_batch(size_t tests) { pip_batch_ = tests == 0 ? 1 : tests; }
 

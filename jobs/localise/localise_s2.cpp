@@ -236,6 +236,10 @@ GridLocaliser::GridLocaliser(GridLocaliser&&) noexcept = default;
 const std::vector<LayerData>& GridLocaliser::layers() const { return s2_ ? s2_->layers() : geohash_->layers(); }
 int GridLocaliser::precision() const { return s2_ ? s2_->precision() : geohash_->precision(); }
 uint64_t GridLocaliser::bytes() const { return s2_ ? s2_->bytes() : geohash_->bytes(); }
+void GridLocaliser::set_pip_batch(size_t jobs_and_edges) {
+  if (s2_) s2_->set_pip_batch(jobs_and_edges);
+  else geohash_->set_pip_batch(jobs_and_edges);
+}
 void GridLocaliser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::vector<double>& road_length_m) const {
   if (s2_) s2_->localise(roads, hits, road_length_m);
   else geohash_->localise(roads, hits, road_length_m);

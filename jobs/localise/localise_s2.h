@@ -42,7 +42,7 @@ class S2Localiser {
   // The BOUNDARY midpoints' point-in-polygon tests run in batches on `backend` (PipBatcher).
   explicit S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
                        backend::Choice backend = {});
-  // As Localiser::set_pip_batch: tests per batch; the hits do not depend on it.
+  // As Localiser::set_pip_batch: cut jobs + edges per batch; the hits do not depend on it.
   void set_pip_batch(size_t tests) { pip_batch_ = tests == 0 ? 1 : tests; }
   const std::vector<LayerData>& layers() const { return layers_; }
   int precision() const { return level_; }  // the S2 level L of the BOUNDARY cells
@@ -82,6 +82,7 @@ class GridLocaliser {
   int precision() const;  // geohash precision or S2 level
   uint64_t bytes() const;
   void localise(const RoadTable& roads, std::vector<Hit>& hits, std::vector<double>& road_length_m) const;
+  void set_pip_batch(size_t jobs_and_edges);  // Localiser::set_pip_batch of the localiser held
 
  private:
   std::string grid_;

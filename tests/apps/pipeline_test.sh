@@ -3,7 +3,7 @@
 # geoshard command under mpirun. Asserts what the localisation issue promises:
 #  - map.gpkg's content is identical for 1, 2, 3 and 4 ranks (canonical dump: both tables as
 #    ogr2ogr CSV, rows sorted) and for a run with other task sizes;
-#  - localise --group-rows (several tasks per call) gives the same map, also when resuming;
+#  - localise --group-rows (several tasks per call) and --batch give the same map, also when resuming;
 #  - a run stopped by a signal (SIGUSR1, as Slurm sends before a time limit) exits with code 4
 #    after committing the tasks in hand; the rerun of the same command reuses every committed
 #    shard, computes only the rest, and gives the identical map;
@@ -79,10 +79,12 @@ print(s['max_seconds_to_stop'], s['longest_task_seconds'])") || fail "no stop la
 python3 -c "import sys; sys.exit(0 if $lat <= $longest + 0.5 else 1)" || fail "stop took $lat s, the longest task $longest s"
 echo "stop latency $lat s (longest task $longest s)"
 # The rerun localises groups of consecutive tasks per call (--group-rows; not part of the plan).
-mpi 2 "$G" "${RUN[@]}" --group-rows 20000 --out "$W/mapi.gpkg"
+# and with small boundary-cell batches (--batch): neither changes the map.
+mpi 2 "$G" "${RUN[@]}" --group-rows 20000 --batch 977 --out "$W/mapi.gpkg"
 python3 -c "
 import json; e = json.load(open('$W/runi/localise.run.json'))['engine']
 assert e['group_rows'] == 20000, e['group_rows']
+assert e['boundary_batch'] == 977, e['boundary_batch']
 assert sum(e['per_rank']['groups_run']) < sum(e['per_rank']['tasks_run']), e['per_rank']" ||
   fail "the resumed run did not localise its tasks in groups of --group-rows"
 reused=$(json_num "$W/runi/localise.run.json" shards_reused)
