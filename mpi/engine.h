@@ -46,6 +46,11 @@
 //   if (res.interrupted) return 4;
 //   eng.gather(plan, "run", [](const engine::Task& t, h5::Group& g) { ... });
 //
+// Task groups. run_groups hands the job a rank's next consecutive uncommitted tasks at once (up
+// to RunOptions::group_rows rows), one ShardWriter each: jobs whose batches should be large (a
+// GPU launch per batch) compute the group in one go and split the results per task, so shards,
+// resume and gather are exactly as with one task per call.
+//
 // Thread-safety: one Engine per process, used from the main thread. The task function runs on
 // the main thread; RunOptions::progress_sink is called from the progress thread.
 #pragma once
