@@ -516,6 +516,19 @@ int geoshard_main(int argc, char** argv) {
   blurc->add_option("--max-megapixels", bo.max_megapixels,
                     "Photos larger than this are dead letters (IMAGE_TOO_LARGE), not decoded (0 = no cap)")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
+  std::string blur_batch = "auto";
+  blurc->add_option("--batch-mp", blur_batch,
+                    "Blur the regions of consecutive photos, up to this many megapixels, in one call (one\n"
+                    "GPU launch per wave; outputs do not depend on it). 0 = one photo per call.\n"
+                    "auto = 0 on the CPU, 64 on a GPU")
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
+        if (v == "auto") return {};
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(x >= 0) || x > 1e6) return "must be auto or megapixels in [0, 1e6], got '" + v + "'";
+        return {};
+      });
   blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
   blurc->add_option("--cost-from", bo.plan.cost_from,
                     "Weigh tasks by the seconds they took in this earlier blur run of the same images.h5\n"
@@ -712,6 +725,7 @@ int geoshard_main(int argc, char** argv) {
                                                            : geoshard::blur::Mode::kGaussian;
         bo.progress = !bc.quiet;
         bo.anonymise.backend = *g_backend;
+        bo.batch_megapixels = blur_batch == "auto" ? geoshard::blur::default_batch_megapixels(*g_backend) : std::stod(blur_batch);
         g_backend_stages = {"view projection (render_equirect_views, render_camera_views)", "region blur (blur_regions)"};
         geoshard::engine::Engine eng(comm);
         const auto res = geoshard::blur::run_blur(eng, bo);
@@ -727,7 +741,8 @@ int geoshard_main(int argc, char** argv) {
         if (!comm.root()) return kOk;
         g_record->extra()["engine"] = res.record;
         g_record->extra()["blur"] = {{"images", a.images}, {"written", a.written}, {"with_detections", a.with_detections},
-                                     {"detections", a.detections}, {"summary", a.summary_path}};
+                                     {"detections", a.detections}, {"summary", a.summary_path},
+                                     {"batch_megapixels", bo.batch_megapixels}};
         if (!bc.quiet)
           std::fprintf(stderr, "[blur] %llu photos written (%llu with detections), %llu dead letters -> %s\n",
                        (unsigned long long)a.written, (unsigned long long)a.with_detections, (unsigned long long)a.dead,

@@ -411,20 +411,32 @@ std::vector<Region> find_regions(const cv::Mat& bgr, const std::string& projecti
 }
 
 uint64_t apply_regions(cv::Mat& bgr, bool equirect, const std::vector<Region>& regions, const AnonymiseOptions& opt) {
-  const int W = bgr.cols, H = bgr.rows;
-  // Every polygon (and its seam copies) of the image in one batch, blurred in this order.
+  const RegionPhoto one{&bgr, equirect, &regions};
+  return apply_regions(std::span<const RegionPhoto>(&one, 1), opt);
+}
+
+uint64_t apply_regions(std::span<const RegionPhoto> photos, const AnonymiseOptions& opt) {
+  // Every polygon (and its seam copies) of every photo in one batch, each photo's blurred in
+  // its order (regions of different photos never interact).
   std::vector<double> u, v;
   std::vector<RegionRequest> batch;
-  for (const Region& r : regions)
-    for (const auto& poly : r.polygons) {
-      for (double shift : equirect ? std::vector<double>{0, static_cast<double>(W), -static_cast<double>(W)} : std::vector<double>{0}) {
-        const uint32_t first = static_cast<uint32_t>(u.size());
-        for (const auto& [x, y] : poly) u.push_back(x + shift), v.push_back(y);
-        batch.push_back(RegionRequest{0, first, static_cast<int>(poly.size())});
+  std::vector<ImageBuffer> images;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    cv::Mat& bgr = *photos[i].bgr;
+    if (bgr.type() != CV_8UC3) throw std::invalid_argument("apply_regions: photos must be 8-bit BGR");
+    const int W = bgr.cols;
+    images.push_back(ImageBuffer{bgr.data, W, bgr.rows, 3, static_cast<int64_t>(bgr.step)});
+    for (const Region& r : *photos[i].regions)
+      for (const auto& poly : r.polygons) {
+        for (double shift : photos[i].equirect ? std::vector<double>{0, static_cast<double>(W), -static_cast<double>(W)}
+                                               : std::vector<double>{0}) {
+          const uint32_t first = static_cast<uint32_t>(u.size());
+          for (const auto& [x, y] : poly) u.push_back(x + shift), v.push_back(y);
+          batch.push_back(RegionRequest{static_cast<uint32_t>(i), first, static_cast<int>(poly.size())});
+        }
       }
-    }
-  const ImageBuffer image{bgr.data, W, H, 3, static_cast<int64_t>(bgr.step)};
-  return backend::blur_regions(opt.backend, std::span<const ImageBuffer>(&image, 1), u, v, batch, opt.blur);
+  }
+  return backend::blur_regions(opt.backend, images, u, v, batch, opt.blur);
 }
 
 }  // namespace geoshard::blur

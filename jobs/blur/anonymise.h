@@ -13,6 +13,7 @@
 // (u < -0.5 or u > W - 0.5): apply_regions blurs it with copies shifted by ±W.
 #pragma once
 
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,5 +111,13 @@ void upright_to_stored(int orientation, int W, int H, double x, double y, double
 
 // Blurs every region in place; returns the pixels written (a pixel in two regions counts twice).
 uint64_t apply_regions(cv::Mat& bgr, bool equirect, const std::vector<Region>& regions, const AnonymiseOptions& opt);
+// The same for several photos in one backend::blur_regions batch (one GPU launch per wave for
+// all of them): each photo's pixels come out as apply_regions alone would leave them.
+struct RegionPhoto {
+  cv::Mat* bgr;  // 8-bit BGR, blurred in place
+  bool equirect;
+  const std::vector<Region>* regions;
+};
+uint64_t apply_regions(std::span<const RegionPhoto> photos, const AnonymiseOptions& opt);
 
 }  // namespace geoshard::blur

@@ -50,11 +50,6 @@ struct BadFieldOfView : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One photo: decoded (BGR), anonymised, written. Returns the regions; throws jpeg::JpegError /
-// std::runtime_error for an unreadable photo, BadFieldOfView (the caller dead-letters both).
-// projection, hfov_deg and orientation come from images.h5: the detectors see the photo upright
-// (EXIF orientation), the regions come back in stored pixels, and the output keeps the stored
-// orientation and every marker segment (the EXIF orientation tag included).
 // Seconds per stage of one photo (shard columns image_<stage>_seconds, blur-summary.json).
 struct StageSeconds {
   double decode = 0, views = 0, detect = 0, backproject = 0, blur = 0, encode = 0;
@@ -63,29 +58,50 @@ double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::vector<Region> process(const std::string& in, const std::string& out, const std::string& projection,
-                            double hfov_deg, int orientation, std::vector<Detector*>& dets, const AnonymiseOptions& opt,
-                            int* width, int* height, StageSeconds* sec) {
+// A photo between its detection and its output: decoded (BGR), its regions found, waiting for
+// the blur of its batch (blur_batch) and then finish().
+struct Prepared {
+  std::string in, out;
+  std::vector<uint8_t> bytes;  // the file (JPEG)
+  bool jpeg = false;
+  std::string encode_ext;      // the format cv::imwrite writes, by extension
+  int channels = 3;            // of the decoded JPEG (1 = gray)
+  cv::Mat bgr, edited;
+  bool seam = false;           // an upright 360° photo: regions across the seam get shifted copies
+  std::vector<Region> regions;
+};
+
+// A photo's first half: decoded (BGR) and its regions found. A photo without regions is written
+// at once (the input, byte for byte) and comes back with no regions. Throws jpeg::JpegError /
+// std::runtime_error for an unreadable photo, BadFieldOfView (the caller dead-letters both).
+// projection, hfov_deg and orientation come from images.h5: the detectors see the photo upright
+// (EXIF orientation), the regions come back in stored pixels, and the output keeps the stored
+// orientation and every marker segment (the EXIF orientation tag included).
+Prepared prepare(const std::string& in, const std::string& out, const std::string& projection, double hfov_deg,
+                 int orientation, std::vector<Detector*>& dets, const AnonymiseOptions& opt, int* width, int* height,
+                 StageSeconds* sec) {
   auto t = std::chrono::steady_clock::now();
+  Prepared p;
+  p.in = in, p.out = out;
   const std::string ext = lower(fs::path(in).extension().string());
   // The name says JPEG, but the content decides (ingest, through GDAL, does the same): a PNG or
   // TIFF named .jpg is decoded by OpenCV and written back in its own format under its own name.
-  std::string encode_ext = ext;  // the format cv::imwrite writes, by extension
-  bool jpeg = ext == ".jpg" || ext == ".jpeg";
-  std::vector<uint8_t> bytes;
-  if (jpeg) {
+  p.encode_ext = ext;
+  p.jpeg = ext == ".jpg" || ext == ".jpeg";
+  std::vector<uint8_t>& bytes = p.bytes;
+  if (p.jpeg) {
     bytes = jpeg::read_file(in);
     auto starts = [&](std::initializer_list<uint8_t> magic) {
       return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
     };
-    if (starts({0x89, 'P', 'N', 'G'})) jpeg = false, encode_ext = ".png";
-    else if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) jpeg = false, encode_ext = ".tif";
-    else if (starts({'B', 'M'})) jpeg = false, encode_ext = ".bmp";
+    if (starts({0x89, 'P', 'N', 'G'})) p.jpeg = false, p.encode_ext = ".png";
+    else if (starts({'I', 'I', 42, 0}) || starts({'M', 'M', 0, 42})) p.jpeg = false, p.encode_ext = ".tif";
+    else if (starts({'B', 'M'})) p.jpeg = false, p.encode_ext = ".bmp";
   }
-  cv::Mat bgr;
-  jpeg::Image decoded;
-  if (jpeg) {
-    decoded = jpeg::decode_memory(bytes, in);
+  cv::Mat& bgr = p.bgr;
+  if (p.jpeg) {
+    jpeg::Image decoded = jpeg::decode_memory(bytes, in);
+    p.channels = decoded.channels;
     cv::Mat m(decoded.height, decoded.width, decoded.channels == 1 ? CV_8UC1 : CV_8UC3, decoded.pixels.data());
     cv::cvtColor(m, bgr, decoded.channels == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);
   } else {
@@ -103,43 +119,65 @@ std::vector<Region> process(const std::string& in, const std::string& out, const
   // its hfov (> 180° possibly) is not a pinhole's.
   if (projection == "equirect" && !equirect) hfov_deg = std::nan("");
   const std::string searched_as = equirect ? "equirect" : projection == "fisheye" ? "fisheye" : "perspective";
-  if (const std::string p = field_of_view_problem(searched_as, hfov_deg); !p.empty()) throw BadFieldOfView("'" + in + "': " + p);
+  if (const std::string pr = field_of_view_problem(searched_as, hfov_deg); !pr.empty()) throw BadFieldOfView("'" + in + "': " + pr);
   AnonymiseStats st;
-  std::vector<Region> regions = find_regions(bgr, searched_as, hfov_deg, orientation, dets, opt, &st);
+  p.regions = find_regions(bgr, searched_as, hfov_deg, orientation, dets, opt, &st);
   sec->views = st.views_seconds, sec->detect = st.detect_seconds, sec->backproject = st.backproject_seconds;
-  t = std::chrono::steady_clock::now();
-  if (regions.empty()) {
+  p.seam = equirect && orientation == 1;  // (other orientations: seam copies made)
+  if (p.regions.empty()) {
     // Nothing to blur: the output is the input, byte for byte.
+    t = std::chrono::steady_clock::now();
     if (bytes.empty()) bytes = jpeg::read_file(in);
     write_file(out, bytes);
     sec->encode = since(t);
-    return regions;
+    p = Prepared{};
   }
-  cv::Mat edited = bgr.clone();
-  apply_regions(edited, equirect && orientation == 1, regions, opt);  // (other orientations: seam copies made)
-  sec->blur = since(t);
-  t = std::chrono::steady_clock::now();
-  if (jpeg) {
-    jpeg::Image e{decoded.width, decoded.height, decoded.channels, {}};
+  return p;
+}
+
+// The blur of a batch of photos with regions: one apply_regions call (one backend::blur_regions
+// batch) for all of them; each photo's blur seconds are the batch's shared by its regions.
+void blur_batch(std::vector<Prepared*>& photos, const AnonymiseOptions& opt, const std::vector<StageSeconds*>& sec) {
+  if (photos.empty()) return;
+  const auto t = std::chrono::steady_clock::now();
+  std::vector<RegionPhoto> batch;
+  size_t regions = 0;
+  for (Prepared* p : photos) {
+    p->edited = p->bgr.clone();
+    batch.push_back(RegionPhoto{&p->edited, p->seam, &p->regions});
+    regions += p->regions.size();
+  }
+  apply_regions(batch, opt);
+  const double dt = since(t);
+  for (size_t k = 0; k < photos.size(); ++k)
+    sec[k]->blur = dt * static_cast<double>(photos[k]->regions.size()) / static_cast<double>(regions);
+}
+
+// Writes a blurred photo: JPEG through the lossless block rewrite, other formats re-encoded.
+void finish(Prepared& p, StageSeconds* sec) {
+  const auto t = std::chrono::steady_clock::now();
+  if (p.jpeg) {
+    const bool gray = p.channels == 1;
+    jpeg::Image e{p.edited.cols, p.edited.rows, p.channels, {}};
     cv::Mat back;
-    cv::cvtColor(edited, back, decoded.channels == 1 ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
+    cv::cvtColor(p.edited, back, gray ? cv::COLOR_BGR2GRAY : cv::COLOR_BGR2RGB);
     e.pixels.assign(back.data, back.data + back.total() * back.elemSize());
     std::vector<uint8_t> changed(static_cast<size_t>(e.width) * e.height, 0);
     for (int y = 0; y < e.height; ++y)
       for (int x = 0; x < e.width; ++x)
-        changed[static_cast<size_t>(y) * e.width + x] = edited.at<cv::Vec3b>(y, x) != bgr.at<cv::Vec3b>(y, x);
+        changed[static_cast<size_t>(y) * e.width + x] = p.edited.at<cv::Vec3b>(y, x) != p.bgr.at<cv::Vec3b>(y, x);
     std::vector<uint8_t> out_bytes;
-    jpeg::rewrite_blocks(bytes, in, e, changed, out_bytes);
-    write_file(out, out_bytes);
+    jpeg::rewrite_blocks(p.bytes, p.in, e, changed, out_bytes);
+    write_file(p.out, out_bytes);
   } else {
-    fs::create_directories(fs::path(out).parent_path());
+    fs::create_directories(fs::path(p.out).parent_path());
     // imwrite picks the format by extension: keep it at the end of the temporary name.
-    const std::string tmp = (fs::path(out).parent_path() / (".tmp-" + fs::path(out).stem().string() + encode_ext)).string();
-    if (!cv::imwrite(tmp, edited)) throw std::runtime_error("cannot write '" + tmp + "'");
-    fs::rename(tmp, out);
+    const std::string tmp =
+        (fs::path(p.out).parent_path() / (".tmp-" + fs::path(p.out).stem().string() + p.encode_ext)).string();
+    if (!cv::imwrite(tmp, p.edited)) throw std::runtime_error("cannot write '" + tmp + "'");
+    fs::rename(tmp, p.out);
   }
   sec->encode = since(t);
-  return regions;
 }
 
 }  // namespace
@@ -182,6 +220,8 @@ struct TooLarge : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 }  // namespace
+
+double default_batch_megapixels(const backend::Choice& backend) { return backend.kind == backend::Kind::cuda ? 64.0 : 0.0; }
 
 engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   const mpi::Comm& comm = eng.comm();
@@ -251,55 +291,102 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
     std::vector<double> st_decode, st_views, st_detect, st_backproject, st_blur, st_encode;
     std::vector<std::string> img_status, img_reason, img_message, reg_class, reg_model, reg_checksum;
     std::vector<uint64_t> reg_poly{0}, poly_vertex{0};
-    for (size_t i = 0; i < tab.rows(); ++i) {
-      const uint64_t row = t.row_begin + i;
-      const std::string in = (fs::path(tab.root.empty() ? root : tab.root) / tab.path[i]).string();
-      const std::string out = (fs::path(opt.out_dir) / tab.path[i]).string();
-      const auto t0 = std::chrono::steady_clock::now();
+    // The photos go in batches of up to batch_megapixels (at least one photo): each is decoded
+    // and searched, then the batch's regions are blurred in one call (blur_batch), then each
+    // photo is written. A photo that fails at any step is a dead letter; the others go on.
+    struct Result {
       int W = 0, H = 0;
       std::string status = "ok", reason, message;
-      std::vector<Region> regions;
       StageSeconds sec;
+      double seconds = 0;
+      Prepared photo;
+    };
+    auto dead = [&](Result& r, const std::string in, std::exception_ptr e) {  // (in: a copy, r.photo is reset)
+      r.status = "dead";
+      r.photo = Prepared{};
       try {
-        if (opt.max_megapixels > 0 && tab.megapixels[i] > opt.max_megapixels) {
-          W = tab.width[i], H = tab.height[i];
-          char b[200];
-          std::snprintf(b, sizeof b, "%d x %d pixels = %.1f MP, more than --max-megapixels %g: not decoded", W, H,
-                        tab.megapixels[i], opt.max_megapixels);
-          throw TooLarge(b);
-        }
-        regions = process(in, out, tab.projection[i], tab.hfov_deg[i], tab.orientation[i], dets, opt.anonymise, &W, &H, &sec);
-      } catch (const TooLarge& e) {
-        status = "dead";
-        reason = std::string(reason_code(Reason::kImageTooLarge));
-        message = e.what();
-      } catch (const BadFieldOfView& e) {
-        status = "dead";
-        reason = std::string(reason_code(Reason::kBadFieldOfView));
-        message = e.what();
-      } catch (const std::exception& e) {
-        status = "dead";
-        reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
-        message = e.what();
+        std::rethrow_exception(e);
+      } catch (const TooLarge& x) {
+        r.reason = std::string(reason_code(Reason::kImageTooLarge));
+        r.message = x.what();
+      } catch (const BadFieldOfView& x) {
+        r.reason = std::string(reason_code(Reason::kBadFieldOfView));
+        r.message = x.what();
+      } catch (const std::exception& x) {
+        r.reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
+        r.message = x.what();
       }
-      img_row.push_back(row), img_w.push_back(W), img_h.push_back(H);
-      img_seconds.push_back(since(t0));
-      st_decode.push_back(sec.decode), st_views.push_back(sec.views), st_detect.push_back(sec.detect);
-      st_backproject.push_back(sec.backproject), st_blur.push_back(sec.blur), st_encode.push_back(sec.encode);
-      img_status.push_back(status), img_reason.push_back(reason), img_message.push_back(message);
-      w.add_bytes_read(static_cast<uint64_t>(tab.megapixels[i] * 1e6 * 3));
-      for (const Region& r : regions) {
-        reg_row.push_back(row), reg_class.push_back(r.cls), reg_score.push_back(r.score), reg_view.push_back(r.view);
-        reg_model.push_back(r.model);
-        reg_checksum.push_back(checksum.count(r.model) ? checksum[r.model] : "");
-        for (const auto& poly : r.polygons) {
-          for (const auto& [x, y] : poly) pu.push_back(x), pv.push_back(y);
-          poly_vertex.push_back(pu.size());
+    };
+    int64_t blur_calls = 0;  // blur_regions batches (shard attribute blur_calls)
+    auto input = [&](size_t i) { return (fs::path(tab.root.empty() ? root : tab.root) / tab.path[i]).string(); };
+    for (size_t b = 0; b < tab.rows();) {
+      size_t e = b + 1;
+      for (double mp = tab.megapixels[b]; e < tab.rows() && mp + tab.megapixels[e] <= opt.batch_megapixels; ++e)
+        mp += tab.megapixels[e];
+      std::vector<Result> res(e - b);
+      for (size_t i = b; i < e; ++i) {
+        Result& r = res[i - b];
+        const std::string in = input(i);
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          if (opt.max_megapixels > 0 && tab.megapixels[i] > opt.max_megapixels) {
+            r.W = tab.width[i], r.H = tab.height[i];
+            char msg[200];
+            std::snprintf(msg, sizeof msg, "%d x %d pixels = %.1f MP, more than --max-megapixels %g: not decoded", r.W,
+                          r.H, tab.megapixels[i], opt.max_megapixels);
+            throw TooLarge(msg);
+          }
+          r.photo = prepare(in, (fs::path(opt.out_dir) / tab.path[i]).string(), tab.projection[i], tab.hfov_deg[i],
+                            tab.orientation[i], dets, opt.anonymise, &r.W, &r.H, &r.sec);
+        } catch (...) {
+          dead(r, in, std::current_exception());
         }
-        reg_poly.push_back(poly_vertex.size() - 1);
+        r.seconds += since(t0);
       }
+      std::vector<Prepared*> photos;
+      std::vector<StageSeconds*> secs;
+      std::vector<Result*> owners;
+      for (Result& r : res)
+        if (!r.photo.regions.empty()) photos.push_back(&r.photo), secs.push_back(&r.sec), owners.push_back(&r);
+      blur_batch(photos, opt.anonymise, secs);  // (argument errors only: they fail the task)
+      blur_calls += !photos.empty();
+      for (Result* r : owners) {
+        r->seconds += r->sec.blur;
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<Region> regions = r->photo.regions;
+        try {
+          finish(r->photo, &r->sec);
+          r->photo = Prepared{};
+          r->photo.regions = std::move(regions);  // the audit keeps them; the pixels are freed
+        } catch (...) {
+          dead(*r, r->photo.in, std::current_exception());
+        }
+        r->seconds += since(t0);
+      }
+      for (size_t i = b; i < e; ++i) {
+        const Result& r = res[i - b];
+        const uint64_t row = t.row_begin + i;
+        img_row.push_back(row), img_w.push_back(r.W), img_h.push_back(r.H);
+        img_seconds.push_back(r.seconds);
+        st_decode.push_back(r.sec.decode), st_views.push_back(r.sec.views), st_detect.push_back(r.sec.detect);
+        st_backproject.push_back(r.sec.backproject), st_blur.push_back(r.sec.blur), st_encode.push_back(r.sec.encode);
+        img_status.push_back(r.status), img_reason.push_back(r.reason), img_message.push_back(r.message);
+        w.add_bytes_read(static_cast<uint64_t>(tab.megapixels[i] * 1e6 * 3));
+        for (const Region& reg : r.photo.regions) {
+          reg_row.push_back(row), reg_class.push_back(reg.cls), reg_score.push_back(reg.score), reg_view.push_back(reg.view);
+          reg_model.push_back(reg.model);
+          reg_checksum.push_back(checksum.count(reg.model) ? checksum[reg.model] : "");
+          for (const auto& poly : reg.polygons) {
+            for (const auto& [x, y] : poly) pu.push_back(x), pv.push_back(y);
+            poly_vertex.push_back(pu.size());
+          }
+          reg_poly.push_back(poly_vertex.size() - 1);
+        }
+      }
+      b = e;
     }
     h5::Group& g = w.group();
+    g.set_attr("blur_calls", blur_calls);
     g.write_column("image_row", img_row);
     g.write_column("image_width", img_w);
     g.write_column("image_height", img_h);

@@ -19,6 +19,7 @@
 #include <vector>
 #include <string>
 
+#include "jobs/backend/backend.h"
 #include "jobs/blur/anonymise.h"
 #include "mpi/engine.h"
 
@@ -35,7 +36,15 @@ struct BlurJobOptions {
   // Photos of more megapixels are dead letters (IMAGE_TOO_LARGE) instead of being decoded: a
   // decoded photo takes 3 bytes per pixel several times over (1,800 MP would be ~20 GB). 0 = no cap.
   double max_megapixels = 250;
+  // Blur the regions of up to this many megapixels of consecutive photos of a task in one
+  // backend::blur_regions call (one GPU launch per wave), at least one photo per call; the
+  // photos of a batch are held decoded together until it is written. Outputs do not depend on
+  // it. 0 = one photo per call.
+  double batch_megapixels = 0;
 };
+// What `geoshard blur --batch-mp auto` takes: 0 on the CPU (nothing to gain, less memory), 64 on
+// a GPU (docs/cuda.md).
+double default_batch_megapixels(const backend::Choice& backend);
 
 // OpenCV threads per rank (decode, views, DNN): `flag` when > 0; else SLURM_CPUS_PER_TASK (a
 // Slurm job's cores per task), else OMP_NUM_THREADS, else the machine's cores shared among the

@@ -199,6 +199,46 @@ TEST(BlurJob, AnyRankCountSameOutputsTargetsCoveredRestUntouched) {
       }
     }
   }
+  // Photos blurred in batches (--batch-mp): one blur_regions call for several photos, the same
+  // bytes and the same detections as one photo per call.
+  {
+    engine::Engine self(mpi::Comm(MPI_COMM_SELF));
+    auto blur_calls = [](const std::string& run) {
+      const engine::Plan plan = engine::read_plan(run);
+      int64_t n = 0;
+      for (const engine::Task& task : plan.tasks) {
+        h5::File f(engine::shard_path(run, task), h5::File::Mode::kRead);
+        n += f.root().open_group("shard").attr_int("blur_calls");
+      }
+      return n;
+    };
+    BlurJobOptions bo = o;
+    bo.run_dir = dir + "/run-batched";
+    bo.out_dir = dir + "/out-batched";
+    bo.batch_megapixels = 100;
+    bo.plan.partition_precision = 1;
+    bo.plan.max_task_fraction = 1;  // one task: all photos in one batch
+    run_blur(self, bo);
+    const auto batched_audit = write_audit(self, bo.run_dir);
+    BlurJobOptions one = bo;
+    one.run_dir = dir + "/run-one";
+    one.out_dir = dir + "/out-one";
+    one.batch_megapixels = 0;
+    run_blur(self, one);
+    write_audit(self, one.run_dir);
+    EXPECT_EQ(blur_calls(one.run_dir), 3) << "the panorama, q.png and png-named.jpg have targets";
+    EXPECT_EQ(blur_calls(bo.run_dir), 1);
+    EXPECT_EQ(batched_audit.dead, audit.dead);
+    for (const auto& rel : t.path) {
+      const std::string x = one.out_dir + "/" + rel, y = bo.out_dir + "/" + rel;
+      ASSERT_EQ(fs::exists(x), fs::exists(y)) << rel;
+      if (!fs::exists(x)) continue;
+      EXPECT_EQ(jpeg::read_file(x), jpeg::read_file(y)) << rel;
+      EXPECT_EQ(jpeg::read_file(x), jpeg::read_file(o.out_dir + "/" + rel)) << rel;
+      std::ifstream sx(x + ".json"), sy(y + ".json");
+      EXPECT_EQ(nlohmann::json::parse(sx)["detections"], nlohmann::json::parse(sy)["detections"]) << rel;
+    }
+  }
   std::ifstream summary(audit.summary_path);
   const auto sj = nlohmann::json::parse(summary);
   EXPECT_EQ(sj["images"], t.rows());
