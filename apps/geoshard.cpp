@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,19 @@ std::string g_backend_text = "auto";
 std::vector<CLI::App*> g_backend_apps;  // the subcommands that take --backend
 std::optional<geoshard::backend::Choice> g_backend;
 std::vector<std::string> g_backend_stages;  // the job's stages that run on the chosen backend
+
+// The check of an option taking "auto" or a number in [0, max] (a whole one when `whole`);
+// `what` names the number in the error.
+std::function<std::string(const std::string&)> auto_or_number(double max, bool whole, std::string what) {
+  return [=](const std::string& v) -> std::string {
+    if (v == "auto") return {};
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    const bool ok = !v.empty() && *end == '\0' && x >= 0 && x <= max &&
+                    (!whole || v.find_first_not_of("0123456789") == std::string::npos);
+    return ok ? std::string() : "must be auto or " + what + ", got '" + v + "'";
+  };
+}
 
 void add_common(CLI::App* c, Common& o, bool bad_fraction = true) {
   c->add_option("--backend", g_backend_text,
@@ -351,12 +365,7 @@ int geoshard_main(int argc, char** argv) {
                        "auto = 0 on the CPU (each shard then records its own task's time for --cost-from),\n"
                        "100000 on a GPU (docs/cuda.md: boundary-cell batches of ~56 K cut jobs + edges, not ~12 K)")
       ->capture_default_str()
-      ->check([](const std::string& v) -> std::string {
-        if (v == "auto") return {};
-        if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 12)
-          return "must be auto or a whole number of rows, got '" + v + "'";
-        return {};
-      });
+      ->check(auto_or_number(1e12, true, "a whole number of rows"));
   localise->add_option("--batch", lo.batch,
                        "Boundary-cell batch size: cut jobs + edges queued before the segment cuts and\n"
                        "point-in-polygon tests run as one call (one GPU launch each); 0 = 65536. The\n"
@@ -522,13 +531,7 @@ int geoshard_main(int argc, char** argv) {
                     "GPU launch per wave; outputs do not depend on it). 0 = one photo per call.\n"
                     "auto = 0 on the CPU, 64 on a GPU")
       ->capture_default_str()
-      ->check([](const std::string& v) -> std::string {
-        if (v == "auto") return {};
-        char* end = nullptr;
-        const double x = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || !(x >= 0) || x > 1e6) return "must be auto or megapixels in [0, 1e6], got '" + v + "'";
-        return {};
-      });
+      ->check(auto_or_number(1e6, false, "megapixels in [0, 1e6]"));
   blurc->add_option("--grow", bo.anonymise.grow, "Grow every box by this factor per side before blurring")->capture_default_str();
   blurc->add_option("--cost-from", bo.plan.cost_from,
                     "Weigh tasks by the seconds they took in this earlier blur run of the same images.h5\n"

@@ -761,6 +761,24 @@ EOF
   need "view stage" grep -q '"view projection (render_equirect_views, render_camera_views)"' "$BR"
   need "blur stage" grep -q '"region blur (blur_regions)"' "$BR"
   end
+  # Every photo in one blur batch (--batch-mp): the same dead letters, the same output bytes.
+  run blur-batched "$G" blur --images "$T/photos2.h5" --models "$T/models.toml" --run "$T/blur-run-b" \
+    --out "$T/blurred-b" --batch-mp 1000 --max-bad-fraction 1 -q
+  same_images() {  # every output photo of $1 is in $2 with the same bytes (sidecars hold timings)
+    local f n=0
+    while IFS= read -r f; do
+      cmp -s "$1/$f" "$2/$f" || return 1
+      n=$((n + 1))
+    done < <(cd "$1" && find . -type f ! -name '*.json' ! -name '*.jsonl')
+    [ "$n" -ge 6 ]
+  }
+  begin blur/batched "--batch-mp 1000 (all photos in one blur batch): the same 3 dead letters, the same output bytes"
+  exit_is 0
+  acct "$T/blur-run-b/blur.run.json"
+  need "counts" chk counts "$T/blur-run-b/blur.run.json" 9 6 3
+  need "dead letter" chk dl "$T/blurred-b/blur.dead-letter.jsonl" corrupt.jpg UNREADABLE_IMAGE corrupt.jpg
+  need "same outputs" same_images "$T/blurred" "$T/blurred-b"
+  end
   # The two 30000 x 30000 photos (1,800 MP in all): dead letters, never decoded.
   run blur-big "$G" blur --images "$T/big.h5" --models "$T/models.toml" --run "$T/blur-big-run" --out "$T/blurred-big" \
     --max-bad-fraction 1 -q
