@@ -97,7 +97,7 @@ uint64_t road_table_rows(const std::string& path) {
 }
 
 RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional<uint64_t> end,
-                          std::optional<MPI_Comm> comm) {
+                          std::optional<MPI_Comm> comm, RoadColumns columns) {
   h5::File f(path, h5::File::Mode::kRead, comm);
   h5::Group g = f.root().open_group("roads");
   if (!g.has_attr("format") || g.attr_string("format") != "geoshard.roads")
@@ -110,21 +110,23 @@ RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional
   const uint64_t cnt = e - begin;
   RoadTable t;
   t.row_offset = begin;
-  t.highway_classes = g.attr_strings("highway_classes");
+  const bool all = columns == RoadColumns::kAll;
   t.id = g.column("id").read<int64_t>(begin, cnt);
   t.part = g.column("part").read<uint16_t>(begin, cnt);
-  t.highway = g.column("highway").read<uint16_t>(begin, cnt);
-  t.oneway = g.column("oneway").read<int8_t>(begin, cnt);
-  t.name = g.column("name").read_strings(begin, cnt);
-  t.maxspeed_kmh = g.column("maxspeed_kmh").read<float>(begin, cnt);
-  if (g.exists("gt_intersection_link")) t.gt_intersection_link = g.column("gt_intersection_link").read<uint8_t>(begin, cnt);
-  if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(begin, cnt);
   t.zkey = g.column("zkey").read<uint64_t>(begin, cnt);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(begin, cnt + 1);
   t.cum_km = g.column("cum_km").read<double>(begin, cnt + 1);
   const uint64_t v0 = t.vertex_offset.front(), v1 = t.vertex_offset.back();
   t.lon = g.column("lon").read<double>(v0, v1 - v0);
   t.lat = g.column("lat").read<double>(v0, v1 - v0);
+  if (!all) return t;
+  t.highway_classes = g.attr_strings("highway_classes");
+  t.highway = g.column("highway").read<uint16_t>(begin, cnt);
+  t.oneway = g.column("oneway").read<int8_t>(begin, cnt);
+  t.name = g.column("name").read_strings(begin, cnt);
+  t.maxspeed_kmh = g.column("maxspeed_kmh").read<float>(begin, cnt);
+  if (g.exists("gt_intersection_link")) t.gt_intersection_link = g.column("gt_intersection_link").read<uint8_t>(begin, cnt);
+  if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(begin, cnt);
   {
     h5::Group v = g.open_group("name_variants");
     const auto voff = v.column("row_offset").read<uint64_t>(begin, cnt + 1);

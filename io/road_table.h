@@ -67,10 +67,15 @@ void write_road_table(const RoadTable& t, const std::string& path, const std::st
 // Number of rows in a road table file.
 uint64_t road_table_rows(const std::string& path);
 
+// What read_road_table reads: every column, or only the geometry (id, part, zkey, vertex_offset,
+// cum_km, lon, lat; the other columns stay empty) for jobs that need nothing else (localise:
+// names and name variants are variable-length strings, the slowest columns to read).
+enum class RoadColumns { kAll, kGeometry };
+
 // Reads rows [begin, end) (all rows when end is omitted) with hyperslab reads, with their name
 // variants. Extras (--keep columns) are read only for the whole table. With `comm`, the file is opened with MPI-IO.
 RoadTable read_road_table(const std::string& path, uint64_t begin = 0,
                           std::optional<uint64_t> end = std::nullopt,
-                          std::optional<MPI_Comm> comm = std::nullopt);
+                          std::optional<MPI_Comm> comm = std::nullopt, RoadColumns columns = RoadColumns::kAll);
 
 }  // namespace geoshard

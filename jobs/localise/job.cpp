@@ -123,7 +123,8 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
     // The group's rows at once (one localise call: its boundary-cell batches span the tasks),
     // then each task's part of the results into its shard. Hits come sorted by row, so a
     // task's hits are a contiguous run; its shard holds exactly what the task alone would give.
-    const RoadTable roads = read_road_table(opt.roads, tasks.front().row_begin, tasks.back().row_end);
+    const RoadTable roads =
+        read_road_table(opt.roads, tasks.front().row_begin, tasks.back().row_end, std::nullopt, RoadColumns::kGeometry);
     writers[0]->add_bytes_read(roads.bytes());
     max_task_bytes = std::max(max_task_bytes, roads.bytes());
     hits.clear();

@@ -59,6 +59,32 @@ TEST(RoadTable, WriteReadRoundTripAndRanges) {
   EXPECT_THROW(read_road_table(dir.file("roads.h5"), 10, 5001), std::runtime_error);
 }
 
+// RoadColumns::kGeometry: the geometry columns exactly as a full read gives them, nothing else.
+TEST(RoadTable, GeometryOnlyReadHasTheGeometryColumnsAlone) {
+  testing::TempDir dir;
+  const RoadTable t = testing::random_road_table(3000, 4);
+  write_road_table(t, dir.file("roads.h5"), "test");
+  std::mt19937_64 rng(6);
+  for (int trial = 0; trial < 50; ++trial) {
+    uint64_t a = rng() % 3001, b = rng() % 3001;
+    if (a > b) std::swap(a, b);
+    const RoadTable full = read_road_table(dir.file("roads.h5"), a, b);
+    const RoadTable geo = read_road_table(dir.file("roads.h5"), a, b, std::nullopt, RoadColumns::kGeometry);
+    EXPECT_EQ(geo.row_offset, full.row_offset);
+    EXPECT_EQ(geo.id, full.id);
+    EXPECT_EQ(geo.part, full.part);
+    EXPECT_EQ(geo.zkey, full.zkey);
+    EXPECT_EQ(geo.vertex_offset, full.vertex_offset);
+    EXPECT_EQ(geo.cum_km, full.cum_km);
+    EXPECT_EQ(geo.lon, full.lon);
+    EXPECT_EQ(geo.lat, full.lat);
+    EXPECT_TRUE(geo.name.empty() && geo.highway.empty() && geo.variant_row.empty() && geo.highway_classes.empty());
+    if (b > a) {
+      EXPECT_LT(geo.bytes(), full.bytes());
+    }
+  }
+}
+
 TEST(RoadTable, ValidateCatchesBrokenInvariants) {
   RoadTable t = testing::random_road_table(50, 9);
   ASSERT_NO_THROW(t.validate());
