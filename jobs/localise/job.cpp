@@ -53,18 +53,21 @@ struct DeadRoad {
 std::optional<DeadRoad> check_road(const RoadTable& t, size_t i) {
   const uint64_t base = t.vertex_offset[0], v0 = t.vertex_offset[i] - base, v1 = t.vertex_offset[i + 1] - base;
   const uint64_t row = t.row_offset + i;
-  const std::string what = "row " + std::to_string(row) + " (road " + std::to_string(t.id[i]) + " part " + std::to_string(t.part[i]) + ")";
+  // The row, named in a message only when it is bad (built then: most rows are good).
+  auto what = [&] {
+    return "row " + std::to_string(row) + " (road " + std::to_string(t.id[i]) + " part " + std::to_string(t.part[i]) + ")";
+  };
   bool distinct = false;
   for (uint64_t v = v0; v < v1; ++v) {
     const double x = t.lon[v], y = t.lat[v];
     if (!std::isfinite(x) || !std::isfinite(y))
-      return DeadRoad{row, Reason::kNonFiniteCoordinate, what + ": vertex " + std::to_string(v - v0) + " is not finite"};
+      return DeadRoad{row, Reason::kNonFiniteCoordinate, what() + ": vertex " + std::to_string(v - v0) + " is not finite"};
     if (x < -180 || x > 180 || y < -90 || y > 90)
-      return DeadRoad{row, Reason::kCoordinateOutOfRange, what + ": vertex " + std::to_string(v - v0) + " (" +
+      return DeadRoad{row, Reason::kCoordinateOutOfRange, what() + ": vertex " + std::to_string(v - v0) + " (" +
                       std::to_string(x) + ", " + std::to_string(y) + ") is outside [-180,180] x [-90,90]"};
     distinct = distinct || x != t.lon[v0] || y != t.lat[v0];
   }
-  if (!distinct) return DeadRoad{row, Reason::kTooFewPoints, what + ": fewer than two distinct points"};
+  if (!distinct) return DeadRoad{row, Reason::kTooFewPoints, what() + ": fewer than two distinct points"};
   return std::nullopt;
 }
 
