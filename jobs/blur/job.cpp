@@ -137,7 +137,7 @@ Prepared prepare(const std::string& in, const std::string& out, const std::strin
 
 // The blur of a batch of photos with regions: one apply_regions call (one backend::blur_regions
 // batch) for all of them; each photo's blur seconds are the batch's shared by its regions.
-void blur_batch(std::vector<Prepared*>& photos, const AnonymiseOptions& opt, const std::vector<StageSeconds*>& sec) {
+void blur_batch(const std::vector<Prepared*>& photos, const AnonymiseOptions& opt, const std::vector<StageSeconds*>& sec) {
   if (photos.empty()) return;
   const auto t = std::chrono::steady_clock::now();
   std::vector<RegionPhoto> batch;
@@ -353,11 +353,8 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       for (Result* r : owners) {
         r->seconds += r->sec.blur;
         const auto t0 = std::chrono::steady_clock::now();
-        std::vector<Region> regions = r->photo.regions;
         try {
           finish(r->photo, &r->sec);
-          r->photo = Prepared{};
-          r->photo.regions = std::move(regions);  // the audit keeps them; the pixels are freed
         } catch (...) {
           dead(*r, r->photo.in, std::current_exception());
         }

@@ -406,7 +406,9 @@ TEST(Engine, GroupsTakeConsecutiveUncommittedTasksUpToTheRowLimit) {
     EXPECT_EQ(tasks.size(), w.size());
     Group g;
     const RoadTable part = read_road_table(s.roads_path(), tasks.front().row_begin, tasks.back().row_end);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A group of several tasks lasts long enough that the engine's own time (creating and
+    // committing shard files) is small beside it, even under sanitizers on a loaded machine.
+    if (tasks.size() > 1) std::this_thread::sleep_for(std::chrono::milliseconds(150));
     for (size_t k = 0; k < tasks.size(); ++k) {
       g.tasks.push_back(tasks[k].index);
       const double km = part.cum_km[tasks[k].row_end - part.row_offset] - part.cum_km[tasks[k].row_begin - part.row_offset];
@@ -453,7 +455,7 @@ TEST(Engine, GroupsTakeConsecutiveUncommittedTasksUpToTheRowLimit) {
       }
       // Shared, not whole: the group's shards together took the group's time (each alone would
       // take all of it, >= 2 x with two or more tasks).
-      EXPECT_LT(sum, 1.3 * g.seconds + 0.01) << "group of " << g.tasks.size() << " tasks";
+      EXPECT_LT(sum, g.seconds + 0.1) << "group of " << g.tasks.size() << " tasks";
       EXPECT_GT(sum, 0.5 * g.seconds);
     }
   }
