@@ -150,8 +150,9 @@ bool zero_quant(const JQUANT_TBL& q) {
 }
 
 // Reads the headers (up to the first SOS) with libjpeg and fills `h` if the file is one the
-// splice handles: baseline/extended sequential Huffman, 8-bit, gray or YCbCr of the edited
-// image's size, one scan holding all components, every table present, no libjpeg warning.
+// splice handles: Huffman-coded, 8-bit, gray or YCbCr of the edited image's size, no libjpeg
+// warning; baseline/extended sequential with one scan holding all components, or progressive
+// (splice_progressive checks the rest of the file itself).
 // Errors are not raised here (false): the libjpeg path raises them.
 bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits& edits, detail::SpliceHeader& h) {
   jpeg_decompress_struct d;
@@ -167,19 +168,25 @@ bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits
   jpeg_read_header(&d, TRUE);
   const bool gray = d.jpeg_color_space == JCS_GRAYSCALE && d.num_components == 1;
   const bool ycc = d.jpeg_color_space == JCS_YCbCr && d.num_components == 3;
-  bool ok = (gray || ycc) && !em.warnings && !d.progressive_mode && !d.arith_code && d.data_precision == 8 &&
-            d.comps_in_scan == d.num_components && d.Ss == 0 && d.Se == DCTSIZE2 - 1 && d.Ah == 0 && d.Al == 0 &&
+  const bool progressive = d.progressive_mode;
+  bool ok = (gray || ycc) && !em.warnings && !d.arith_code && d.data_precision == 8 &&
+            (progressive || (d.comps_in_scan == d.num_components && d.Ss == 0 && d.Se == DCTSIZE2 - 1 && d.Ah == 0 &&
+                             d.Al == 0)) &&
             static_cast<int>(d.image_width) == edited.width &&
             static_cast<int>(d.image_height) == edited.height && edited.channels == (gray ? 1 : 3) &&
             d.src->next_input_byte >= bytes.data() && d.src->next_input_byte <= bytes.data() + bytes.size();
   if (ok) {
+    h.progressive = progressive;
     h.width = static_cast<int>(d.image_width), h.height = static_cast<int>(d.image_height);
     h.hmax = d.max_h_samp_factor, h.vmax = d.max_v_samp_factor;
     h.restart_interval = d.restart_interval;
     h.scan_offset = static_cast<size_t>(d.src->next_input_byte - bytes.data());
     h.comps.clear();
-    for (int i = 0; i < d.comps_in_scan && ok; ++i) {
-      const jpeg_component_info* c = d.cur_comp_info[i];
+    // Baseline: the components of the (only) scan, in its order; progressive: the frame's, in
+    // frame order (splice_progressive reads each scan's header itself).
+    const int ncomp = progressive ? d.num_components : d.comps_in_scan;
+    for (int i = 0; i < ncomp && ok; ++i) {
+      const jpeg_component_info* c = progressive ? &d.comp_info[i] : d.cur_comp_info[i];
       const JQUANT_TBL* q = c->quant_tbl_no >= 0 && c->quant_tbl_no < NUM_QUANT_TBLS ? d.quant_tbl_ptrs[c->quant_tbl_no] : nullptr;
       if (!q || zero_quant(*q) || h.hmax % c->h_samp_factor || h.vmax % c->v_samp_factor) {
         ok = false;
@@ -187,6 +194,7 @@ bool splice_header(const std::vector<uint8_t>& bytes, const Image& edited, Edits
       }
       detail::SpliceComponent sc;
       sc.index = c->component_index;
+      sc.id = c->component_id;
       sc.h = c->h_samp_factor, sc.v = c->v_samp_factor;
       sc.dc_tbl = c->dc_tbl_no, sc.ac_tbl = c->ac_tbl_no;
       for (int k = 0; k < DCTSIZE2; ++k) sc.quant[k] = q->quantval[k];  // natural order

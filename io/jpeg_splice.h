@@ -35,6 +35,7 @@ struct HuffTable {
 
 struct SpliceComponent {
   int index = 0;                     // in the frame (0 = Y or gray, 1 = Cb, 2 = Cr)
+  int id = 0;                        // component identifier (SOF Ci; SOS names components by it)
   int h = 1, v = 1;                  // sampling factors
   int dc_tbl = 0, ac_tbl = 0;        // Huffman table slots
   uint16_t quant[64] = {};           // natural order
@@ -43,8 +44,9 @@ struct SpliceComponent {
 
 // What rewrite_blocks learns from libjpeg's jpeg_read_header (the scan header included).
 struct SpliceHeader {
+  bool progressive = false;  // splice_progressive(): comps in frame order, tables and scans parsed there
   int width = 0, height = 0, hmax = 1, vmax = 1;
-  std::vector<SpliceComponent> comps;  // in scan order (== all frame components)
+  std::vector<SpliceComponent> comps;  // in scan order (== all frame components); progressive: frame order
   HuffTable dc[4], ac[4];
   unsigned restart_interval = 0;  // MCUs per interval, 0 = none
   size_t scan_offset = 0;         // first byte of entropy-coded data (after the SOS segment)
@@ -72,7 +74,18 @@ struct SpliceStats {
   const char* fallback_reason = nullptr;         // why splice() returned false
 };
 
+// Dispatches to splice_progressive() when h.progressive.
 bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits, std::vector<uint8_t>& out,
             SpliceStats& st);
+
+// The same for a progressive (SOF2, Huffman, 8-bit) file without restart intervals
+// (io/jpeg_splice_progressive.cpp). Every scan is walked; within a scan only the blocks that are
+// touched -- and, around them, the blocks of the end-of-band runs they break, or whose DC
+// predictor changes -- are re-encoded with that scan's own Huffman tables; all other bits, every
+// marker segment (DHT between scans included) and the bytes of scans holding no touched block are
+// copied as they are. Stats: `intervals` counts scans, `intervals_copied` the scans copied byte
+// for byte, `mcus` the MCUs of all scans, `mcus_reencoded` those re-encoded.
+bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits,
+                        std::vector<uint8_t>& out, SpliceStats& st);
 
 }  // namespace geoshard::jpeg::detail

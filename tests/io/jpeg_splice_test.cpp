@@ -316,12 +316,117 @@ TEST(SpliceWalk, EveryDensityFromQuality5To100) {
       }
 }
 
-TEST(SpliceTables, ProgressiveTakesTheLibjpegPath) {
+// Progressive files (io/jpeg_splice_progressive.cpp): the same checks as baseline files, over
+// libjpeg's default scan script (DC first + refinement, AC bands with successive approximation)
+// and two others: spectral selection only (no refinement scans) and one DC scan per component
+// with every AC coefficient refined twice. Edits blur (as a blur region does: a progressive
+// file's tables are optimised, and noise needs symbols they lack -- then the libjpeg path runs,
+// checked too).
+struct ProgressiveCase {
+  const char* name;
+  int W, H;
+  int samp;  // luma sampling 1 (4:4:4) or 2 (4:2:0); 0 = gray
+  int script;  // 0 libjpeg's default, 1 spectral selection only, 2 per-component DC + two refinements
+};
+
+std::vector<jpeg_scan_info> scan_script(int script, int ncomp) {
+  auto scan = [](std::initializer_list<int> comps, int ss, int se, int ah, int al) {
+    jpeg_scan_info s{};
+    s.comps_in_scan = static_cast<int>(comps.size());
+    int i = 0;
+    for (int c : comps) s.component_index[i++] = c;
+    s.Ss = ss, s.Se = se, s.Ah = ah, s.Al = al;
+    return s;
+  };
+  std::vector<jpeg_scan_info> v;
+  if (script == 1) {
+    v.push_back(ncomp == 3 ? scan({0, 1, 2}, 0, 0, 0, 0) : scan({0}, 0, 0, 0, 0));
+    for (int c = 0; c < ncomp; ++c) v.push_back(scan({c}, 1, 9, 0, 0)), v.push_back(scan({c}, 10, 63, 0, 0));
+  } else if (script == 2) {
+    for (int c = 0; c < ncomp; ++c) v.push_back(scan({c}, 0, 0, 0, 2));
+    for (int c = 0; c < ncomp; ++c) v.push_back(scan({c}, 1, 63, 0, 2));
+    for (int c = 0; c < ncomp; ++c) v.push_back(scan({c}, 0, 0, 2, 1)), v.push_back(scan({c}, 0, 0, 1, 0));
+    for (int c = 0; c < ncomp; ++c) v.push_back(scan({c}, 1, 20, 2, 1)), v.push_back(scan({c}, 21, 63, 2, 1));
+    for (int c = ncomp - 1; c >= 0; --c) v.push_back(scan({c}, 1, 63, 1, 0));
+  }
+  return v;
+}
+
+class ProgressiveSplice : public ::testing::TestWithParam<ProgressiveCase> {};
+
+TEST_P(ProgressiveSplice, MatchesLibjpegPathAndCopiesTheRest) {
+  const ProgressiveCase c = GetParam();
+  const int ch = c.samp ? 3 : 1;
+  testing::JpegOptions o;
+  o.quality = 90, o.h_samp = std::max(1, c.samp), o.v_samp = std::max(1, c.samp), o.progressive = true;
+  o.scans = scan_script(c.script, ch);
+  o.markers = {{JPEG_APP0 + 1, std::string("Exif\0\0", 6) + "MM\0*fake-tiff-payload-with-GPS"},
+               {JPEG_COM, "made by the progressive splice test"}};
+  // The picture with a band of noise at the top: the tables (always optimised in a progressive
+  // file) then hold the long runs and large sizes as well, as a real photo's do.
+  Image pic = picture(c.W, c.H, ch, 17);
+  std::vector<uint8_t> unused(static_cast<size_t>(c.W) * c.H, 0);
+  scribble(pic, unused, 0, 0, c.W, c.H / 6, 18);
+  const std::vector<uint8_t> in =
+      testing::encode_jpeg(pic.pixels.data(), c.W, c.H, ch, static_cast<size_t>(c.W) * ch, o);
+  const Image orig = decode_memory(in, "in");
+  int spliced = 0, runs = 0;
+  auto run = [&](auto&& edit) {
+    Image e = orig;
+    std::vector<uint8_t> m(static_cast<size_t>(c.W) * c.H, 0);
+    edit(e, m);
+    std::vector<uint8_t> out;
+    const bool spliced_here = rewrite_blocks(in, "in", e, m, out).spliced;
+    const RewriteStats st = check_splice(in, e, m, spliced_here);
+    ++runs;
+    if (st.spliced) {
+      ++spliced;
+      EXPECT_GT(st.intervals, 1u);  // scans
+      EXPECT_LE(st.mcus_reencoded, st.mcus);
+    } else {
+      std::printf("%s: libjpeg path: %s\n", c.name, st.fallback_reason.c_str());
+    }
+  };
+  run([&](Image& e, std::vector<uint8_t>& m) {  // a face-sized box, and the last MCU
+    smear(e, m, c.W / 3, c.H / 3, c.W / 3 + std::max(2, c.W / 6), c.H / 3 + std::max(2, c.H / 5));
+    smear(e, m, c.W - 3, c.H - 2, c.W, c.H);
+  });
+  // Every block touched but the pixels kept: every block re-encoded from coefficients requantised
+  // from its own pixels (mostly the same symbols, so it mostly splices).
+  run([&](Image&, std::vector<uint8_t>& m) { std::fill(m.begin(), m.end(), 1); });
+  run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, 1, 1); });  // the first pixel
+  run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, c.W, c.H); });  // everything
+  run([&](Image& e, std::vector<uint8_t>& m) {  // scattered boxes: EOB runs cut everywhere
+    std::mt19937 rng(31);
+    for (int k = 0; k < 25; ++k) {
+      const int x = static_cast<int>(rng() % c.W), y = static_cast<int>(rng() % c.H);
+      smear(e, m, x, y, x + 2 + static_cast<int>(rng() % 24), y + 2 + static_cast<int>(rng() % 24));
+    }
+  });
+  // On a picture of some size the tables hold much of what a blur needs (tiny pictures' tables
+  // may lack it; so may these: then the libjpeg path ran, and was checked the same way).
+  if (c.W * c.H >= 100'000) EXPECT_GE(spliced, 2) << "of " << runs << " edits";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, ProgressiveSplice,
+    ::testing::Values(ProgressiveCase{"p420", 643, 361, 2, 0}, ProgressiveCase{"p444", 643, 361, 1, 0},
+                      ProgressiveCase{"pgray", 643, 361, 0, 0}, ProgressiveCase{"p420_spectral", 643, 361, 2, 1},
+                      ProgressiveCase{"p444_spectral", 480, 320, 1, 1}, ProgressiveCase{"p420_refine", 643, 361, 2, 2},
+                      ProgressiveCase{"pgray_refine", 361, 643, 0, 2}, ProgressiveCase{"p420_9x17", 9, 17, 2, 0},
+                      ProgressiveCase{"p420_small", 203, 151, 2, 0}, ProgressiveCase{"p420_wide", 517, 33, 2, 0},
+                      ProgressiveCase{"p444_refine_wide", 517, 33, 1, 2}),
+    [](const ::testing::TestParamInfo<ProgressiveCase>& i) { return std::string(i.param.name); });
+
+// Noise in a progressive file: optimised tables lack the symbols, so the splice hands over to
+// libjpeg (or, when the tables happen to hold them, splices); the output is right either way.
+TEST(SpliceTables, ProgressiveNoiseSplicesOrFallsBack) {
   const std::vector<uint8_t> in = encode(picture(203, 151, 3, 5), 2, 2, 0, false, /*progressive=*/true);
   Image e = decode_memory(in, "in");
-  std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
+  std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0), out;
   scribble(e, m, 40, 30, 90, 70, 9);
-  check_splice(in, e, m, /*expect_spliced=*/false);
+  const RewriteStats st = rewrite_blocks(in, "in", e, m, out);
+  check_splice(in, e, m, st.spliced);
 }
 
 TEST(SpliceTables, TrailingBytesAfterEoiAreKept) {
@@ -385,19 +490,39 @@ TEST(SpliceRobustness, ExtraneousBytesBeforeARestartMarkerAreRefused) {
 }
 
 TEST(SpliceRobustness, TruncatedAndCorruptFilesNeverCrash) {
-  for (const unsigned restart : {0u, 2u}) {
-    const std::vector<uint8_t> good = encode(picture(96, 64, 3, 8), 2, 2, restart);
+  for (const unsigned restart : {0u, 2u, 99u}) {  // 99: progressive, no restart intervals
+    const bool progressive = restart == 99;
+    std::vector<uint8_t> good;
+    if (progressive) {
+      // An edit of the file's own pixels: it takes the splice (checked below), so the
+      // corruptions reach the progressive walk.
+      good = encode(picture(96, 64, 3, 8), 2, 2, 0, false, true);
+    } else {
+      good = encode(picture(96, 64, 3, 8), 2, 2, restart);
+    }
     const Image img = decode_memory(good, "good");
     std::vector<uint8_t> mask(static_cast<size_t>(img.width) * img.height, 0), out;
     Image e = img;
-    scribble(e, mask, 30, 20, 50, 40, 1);
+    if (progressive) {  // the first 16 x 16 box (own pixels) whose edit splices
+      std::vector<uint8_t> o;
+      bool spliced = false;
+      for (int k = 0; k < 24 && !spliced; ++k) {
+        std::fill(mask.begin(), mask.end(), 0);
+        const int x0 = k % 6 * 16, y0 = k / 6 * 16;
+        for (int y = y0; y < y0 + 16; ++y) std::fill_n(mask.begin() + y * img.width + x0, 16, 1);
+        spliced = rewrite_blocks(good, "good", e, mask, o).spliced;
+      }
+      ASSERT_TRUE(spliced);
+    } else {
+      scribble(e, mask, 30, 20, 50, 40, 1);
+    }
     const size_t s = scan_start(good);
     auto attempt = [&](const std::vector<uint8_t>& bad, const char* what, size_t at) {
       try {
         const RewriteStats st = rewrite_blocks(bad, "bad.jpg", e, mask, out);
         // Accepted: the output must be a JPEG libjpeg reads back without a crash. Without
         // restart intervals the splice decodes every MCU, so libjpeg must agree it is clean.
-        if (restart == 0 && st.spliced) {
+        if ((restart == 0 || progressive) && st.spliced) {
           EXPECT_NO_THROW(decode_memory(bad, "bad")) << what << " at " << at << ": splice accepted a corrupt file";
         }
         try {

@@ -17,6 +17,7 @@ struct JpegOptions {
   int quality = 95;
   int h_samp = 2, v_samp = 2;  // luma sampling factors (chroma 1x1): 2x2 = 4:2:0; ignored for gray
   bool progressive = false;
+  std::vector<jpeg_scan_info> scans;  // with progressive: this scan script instead of libjpeg's default
   unsigned restart_interval = 0;  // MCUs per restart interval (DRI), 0 = none
   bool optimize = false;          // optimised Huffman tables (else libjpeg's standard ones)
   std::vector<std::pair<int, std::string>> markers;  // (JPEG_APP0 + n or JPEG_COM, payload)
@@ -43,6 +44,10 @@ inline std::vector<uint8_t> encode_jpeg(const uint8_t* pixels, int width, int he
     c.comp_info[0].v_samp_factor = o.v_samp;
   }
   if (o.progressive) jpeg_simple_progression(&c);
+  if (o.progressive && !o.scans.empty()) {
+    c.scan_info = o.scans.data();
+    c.num_scans = static_cast<int>(o.scans.size());
+  }
   c.restart_interval = o.restart_interval;
   c.optimize_coding = o.optimize ? TRUE : FALSE;
   jpeg_start_compress(&c, TRUE);

@@ -1,0 +1,218 @@
+// Bit-level pieces shared by the two splices (io/jpeg_splice.cpp: baseline; io/jpeg_splice_progressive.cpp:
+// progressive): Huffman tables as decoder and encoder, an MSB-first bit reader over unstuffed
+// entropy-coded data and a bit writer, stuffing. Internal to io/ (no libjpeg calls).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <vector>
+
+#include "io/jpeg_splice.h"
+
+namespace geoshard::jpeg::detail {
+
+// Zigzag position k -> natural (row-major) index (T.81 figure A.6; libjpeg's jpeg_natural_order).
+constexpr int kNatural[64] = {0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
+                              41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+                              30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+
+inline uint64_t load_be64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+
+// Canonical Huffman codes of a DHT table (T.81 annex C). False if the table is over-full
+// (libjpeg rejects those too).
+inline bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, int* count) {
+  int n = 0;
+  uint32_t c = 0;
+  for (int l = 1; l <= 16; ++l) {
+    for (int i = 0; i < t.bits[l]; ++i) {
+      if (n >= 256) return false;
+      code[n] = static_cast<uint16_t>(c++);
+      len[n++] = static_cast<uint8_t>(l);
+    }
+    if (c >= (1u << l) && t.bits[l]) return false;  // all-ones code used: libjpeg's JERR_BAD_HUFF_TABLE
+    c <<= 1;
+  }
+  *count = n;
+  return true;
+}
+
+// Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
+constexpr int kLutBits = 10;
+constexpr int kMultiBits = 13;
+struct Decoder {
+  uint16_t lut[1 << kLutBits];  // (length << 8) | symbol; 0: code longer than kLutBits (or invalid)
+  // For skipping AC coefficients: (code length + extra bits) << 8 | advance, where advance is
+  // run + 1, 0 for EOB, 0x80 | 16 for ZRL; 0: take the slow path.
+  uint16_t skip[1 << kLutBits];
+  // For skipping several AC symbols per lookup: the symbols (code + extra bits) that fit whole
+  // in the next kMultiBits bits, as far as the first one `skip` has no entry for and up to an
+  // EOB: bits 0-3 their total length, bits 4-10 their summed coefficient advance, bit 11 set
+  // when the last of them is EOB; 0 when not even the first one fits (take `skip`). Built for
+  // AC tables only (build(t, true)).
+  uint16_t multi[1 << kMultiBits];
+  int32_t maxcode[18];          // largest code of each length, -1 if none
+  int32_t valoff[18];           // index into vals of the first code of each length, minus that code
+  uint8_t vals[256];
+
+  bool build(const HuffTable& t, bool ac) {
+    uint16_t code[256];
+    uint8_t len[256];
+    int n = 0;
+    if (!t.present || !canonical_codes(t, code, len, &n)) return false;
+    std::memcpy(vals, t.vals, 256);
+    std::fill(std::begin(lut), std::end(lut), 0);
+    std::fill(std::begin(skip), std::end(skip), 0);
+    for (int l = 0; l < 18; ++l) maxcode[l] = -1, valoff[l] = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = len[i];
+      if (maxcode[l] < 0) valoff[l] = i - code[i];
+      maxcode[l] = code[i];
+      if (l <= kLutBits) {
+        const int shift = kLutBits - l;
+        const int sym = t.vals[i], run = sym >> 4, size = sym & 15;
+        const int adv = size ? (size > 10 ? -1 : run + 1) : sym == 0 ? 0 : sym == 0xF0 ? 0x80 | 16 : -1;
+        for (int j = 0; j < (1 << shift); ++j) {
+          lut[(code[i] << shift) | j] = static_cast<uint16_t>((l << 8) | sym);
+          if (adv >= 0) skip[(code[i] << shift) | j] = static_cast<uint16_t>(((l + size) << 8) | adv);
+        }
+      }
+    }
+    for (uint32_t v = 0; ac && v < (1u << kMultiBits); ++v) {
+      int used = 0, adv = 0;
+      bool eob = false;
+      while (!eob && used < kMultiBits) {  // (a shift by 32 would be undefined)
+        int l = 0;
+        const int sym = decode(static_cast<uint32_t>(v << (32 - kMultiBits + used)), &l);
+        if (sym < 0) break;
+        const int size = sym & 15;
+        const int a = size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+        if (a < 0 || used + l + size > kMultiBits) break;
+        used += l + size;
+        adv += a;
+        eob = sym == 0;
+      }
+      multi[v] = static_cast<uint16_t>(used | adv << 4 | (eob ? 1 << 11 : 0));
+    }
+    return true;
+  }
+  // The symbol at the top of `w` (32 bits, MSB first); its code length in *l. -1: no such code.
+  inline int decode(uint32_t w, int* l) const {
+    const uint16_t e = lut[w >> (32 - kLutBits)];
+    if (e) {
+      *l = e >> 8;
+      return e & 0xFF;
+    }
+    for (int k = kLutBits + 1; k <= 16; ++k) {
+      const int32_t c = static_cast<int32_t>(w >> (32 - k));
+      if (c <= maxcode[k]) {
+        *l = k;
+        return vals[valoff[k] + c];
+      }
+    }
+    return -1;
+  }
+};
+
+struct Encoder {
+  uint16_t code[256];
+  uint8_t len[256];  // 0: symbol absent from the table
+  bool build(const HuffTable& t) {
+    uint16_t c[256];
+    uint8_t l[256];
+    int n = 0;
+    if (!t.present || !canonical_codes(t, c, l, &n)) return false;
+    std::memset(len, 0, sizeof len);
+    for (int i = 0; i < n; ++i) code[t.vals[i]] = c[i], len[t.vals[i]] = l[i];
+    return true;
+  }
+};
+
+// Reads an unstuffed bit stream (0xFF00 -> 0xFF already undone). Overrun is checked once per
+// MCU, so `data` has kPad zero bytes past `nbits`: more than one MCU can read (10 blocks × 64
+// symbols × 27 bits ≈ 2.2 KB) + the 8 bytes of a peek.
+constexpr size_t kPad = 4096;
+struct BitReader {
+  const uint8_t* data;
+  size_t nbits, pos = 0;
+  inline uint32_t peek32() const { return static_cast<uint32_t>((load_be64(data + (pos >> 3)) << (pos & 7)) >> 32); }
+};
+
+// Writes an unstuffed bit stream into `buf[0, len)` (stuffing is added when the interval is
+// emitted). `buf` only grows (ensure()); put() and copy() write through a raw pointer.
+struct BitWriter {
+  std::vector<uint8_t> buf;
+  size_t len = 0;  // bytes written
+  uint64_t acc = 0;
+  int n = 0;  // bits in acc (< 32 between calls)
+  // Room for `bytes` more bytes.
+  void ensure(size_t bytes) {
+    if (buf.size() < len + bytes) buf.resize(std::max(buf.size() * 2, len + bytes));
+  }
+  // At most (ensure()d) 4 bytes.
+  inline void put(uint32_t bits, int nb) {  // nb <= 32, bits < 2^nb
+    acc = (acc << nb) | bits;
+    n += nb;
+    if (n >= 32) {
+      n -= 32;
+      const uint32_t w = __builtin_bswap32(static_cast<uint32_t>(acc >> n));
+      std::memcpy(buf.data() + len, &w, 4);
+      len += 4;
+    }
+  }
+  // Bits [from, to) of an unstuffed stream, verbatim.
+  void copy(const BitReader& r, size_t from, size_t to) {
+    ensure((to - from) / 8 + 8);
+    BitReader c = r;
+    c.pos = from;
+    while (to - c.pos >= 32) {
+      put(c.peek32(), 32);
+      c.pos += 32;
+    }
+    const int rest = static_cast<int>(to - c.pos);
+    if (rest) put(c.peek32() >> (32 - rest), rest);
+  }
+  // Pads to a byte boundary with 1-bits (T.81 F.1.2.3) and flushes.
+  void finish() {
+    ensure(8);
+    if (n % 8) put((1u << (8 - n % 8)) - 1, 8 - n % 8);
+    while (n >= 8) {
+      n -= 8;
+      buf[len++] = static_cast<uint8_t>(acc >> n);
+    }
+  }
+};
+
+inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
+inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }
+
+// Appends `n` unstuffed bytes to `out`, inserting 0x00 after each 0xFF.
+inline void append_stuffed(std::vector<uint8_t>& out, const uint8_t* p, size_t n) {
+  const uint8_t* end = p + n;
+  size_t ffs = 0;
+  for (const uint8_t* q = p; (q = static_cast<const uint8_t*>(std::memchr(q, 0xFF, end - q))) != nullptr; ++q) ++ffs;
+  size_t at = out.size();
+  out.resize(at + n + ffs);
+  uint8_t* o = out.data();
+  while (p < end) {
+    const uint8_t* ff = static_cast<const uint8_t*>(std::memchr(p, 0xFF, end - p));
+    const uint8_t* stop = ff ? ff + 1 : end;
+    std::memcpy(o + at, p, stop - p);
+    at += stop - p;
+    if (ff) o[at++] = 0;
+    p = stop;
+  }
+}
+
+inline bool fail(SpliceStats& st, const char* why) {
+  st.fallback_reason = why;
+  return false;
+}
+
+}  // namespace geoshard::jpeg::detail

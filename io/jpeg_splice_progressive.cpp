@@ -1,0 +1,691 @@
+// The splice for progressive JPEG files (io/jpeg_splice.h splice_progressive): ITU-T T.81 annex G,
+// Huffman coding, 8-bit, no restart intervals.
+//
+// A progressive file codes each block in several scans: DC first (the DC values' high bits,
+// MCU-interleaved, predicted like baseline), DC refinement (one raw bit per block), AC first
+// (one component, a spectral band Ss..Se at point transform Al, with end-of-band runs EOBRUN
+// that cover many blocks with one symbol) and AC refinement (one more bit of precision: new
+// nonzero coefficients coded with run/sign symbols, a correction bit for every coefficient that
+// was already nonzero -- the "history" --, those of a whole EOB run placed after its EOB symbol).
+//
+// Every scan is walked with its own Huffman tables. A block's place in the bit stream depends on
+// the blocks before it only through the DC predictor (DC first), the EOB run in progress (AC
+// scans) and, in refinement scans, its own history (which coefficients earlier scans made
+// nonzero: kept per block, 64 bits, from the input's scans). So a stretch of blocks is re-encoded
+// -- a window -- from where the input is at a clean state (an MCU start with equal predictors; an
+// AC block that is not inside an EOB run) to the next such place after the touched blocks; the
+// input's values of the untouched blocks in it are decoded, the touched ones take their new
+// coefficients, and the window is encoded like an encoder would (T.81 G.1.2.2, G.1.2.3), with the
+// scan's own tables. Outside windows the input's bits are copied; a scan with no touched block is
+// copied byte for byte. EOB runs the tables cannot code at their length are coded as several
+// shorter runs; any other symbol the tables lack fails the splice (the libjpeg path then
+// re-encodes the file with optimised tables).
+//
+// Checked as libjpeg checks, and stricter (anything unusual fails the splice; the libjpeg path
+// then decides): scan parameters (G.1.1.1.1), the order of scans per coefficient (a refinement
+// needs the scan before it; a second first scan of a coefficient is refused), tables present,
+// Huffman codes valid, data ending with the last block, no DNL, no DRI, no DQT between scans,
+// a single SOF2.
+#include <algorithm>
+#include <cstring>
+
+#include "io/jpeg_bits.h"
+#include "io/jpeg_splice.h"
+
+namespace geoshard::jpeg::detail {
+namespace {
+
+struct Scan {
+  int ns = 0;
+  int comp[4] = {};  // indexes into SpliceHeader::comps (frame order)
+  int td[4] = {}, ta[4] = {};
+  int ss = 0, se = 0, ah = 0, al = 0;
+};
+
+// The most one AC block takes in the output: 64 symbols of at most 16 + 10 bits, each ZRL (at most
+// 4) 16 more, and in a refinement scan 63 correction bits -- with room to spare.
+constexpr size_t kMaxBlockBytesAc = (64 * 26 + 4 * 16 + 63) / 8 + 16;
+
+inline uint32_t get_bits(BitReader& r, int n) {  // n <= 16
+  if (n == 0) return 0;
+  const uint32_t v = r.peek32() >> (32 - n);
+  r.pos += static_cast<size_t>(n);
+  return v;
+}
+
+inline int get_symbol(BitReader& r, const Decoder& d) {
+  int l = 0;
+  const int s = d.decode(r.peek32(), &l);
+  if (s >= 0) r.pos += static_cast<size_t>(l);
+  return s;
+}
+
+inline bool put_symbol(BitWriter& w, const Encoder& e, int sym) {
+  if (!e.len[sym]) return false;
+  w.put(e.code[sym], e.len[sym]);
+  return true;
+}
+
+// What the walk keeps between scans and calls (per thread: reused, so that the multi-megabyte
+// arrays are not page-faulted in anew for every photo).
+struct State {
+  std::vector<std::vector<int32_t>> slot;   // per component, per block (row-major): index of its new coefficients, or -1
+  std::vector<std::vector<uint64_t>> hist;  // per component, per block: bit k set when zigzag coefficient k is nonzero so far
+  std::vector<int16_t> coefs;               // 64 per touched block, natural order
+  std::vector<uint8_t> clean;               // the scan's entropy-coded data, unstuffed, + kPad zero bytes
+  std::vector<uint8_t> wbuf;                // BitWriter buffer
+};
+
+// The output side of an AC scan: the EOB run being built and, in a refinement scan, the
+// correction bits of its blocks (one byte per bit, in order) with their count per block.
+struct EobOut {
+  uint32_t run = 0;
+  std::vector<uint8_t> bits;
+  std::vector<uint8_t> per_block;
+};
+
+class ScanSplicer {
+ public:
+  ScanSplicer(const SpliceHeader& h, State& s, SpliceStats& st) : h_(h), s_(s), st_(st) {}
+  const char* why = nullptr;
+
+  // DC first scan (Ss = Se = 0, Ah = 0).
+  bool dc_first(const Scan& sc, const Decoder* dec, const Encoder* enc, BitReader& r, BitWriter& w, bool& changed);
+  // DC refinement (Ss = Se = 0, Ah > 0): one raw bit per block.
+  bool dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& changed);
+  // AC first (Ah = 0) or refinement (Ah > 0) scan of one component.
+  bool ac(const Scan& sc, const Decoder& dec, const Encoder& enc, BitReader& r, BitWriter& w, bool& changed);
+
+ private:
+  bool bad(const char* reason) {
+    why = reason;
+    return false;
+  }
+  // The blocks of MCU (mx, my) of a DC scan in coding order: component (scan position) and
+  // block coordinates; -1 slot for blocks outside the component (MCU padding) or untouched.
+  int mcu_blocks(const Scan& sc, int mx, int my, int* pos, int32_t* slot) const;
+  void mcu_grid(const Scan& sc, int* mx, int* my) const;
+
+  // Walks one AC block of the input. v (zigzag, may be null): AC first -- the values at the
+  // scan's precision; refinement -- 0 zero, +1 / -1 newly nonzero, 2 / 3 history with correction
+  // bit 0 / 1. `eob` is the input's EOB run count (blocks left after the current one).
+  bool parse_first(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
+  bool parse_refine(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
+  // Encodes one block's values (as parse_*) into the output.
+  bool encode_first(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
+  bool encode_refine(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
+  bool flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refine);
+  // The new values of touched block `slot` at the scan's precision (as parse_* gives them).
+  void new_values(int32_t slot, const Scan& sc, int16_t* v) const;
+
+  const SpliceHeader& h_;
+  State& s_;
+  SpliceStats& st_;
+};
+
+void ScanSplicer::mcu_grid(const Scan& sc, int* mx, int* my) const {
+  if (sc.ns == 1) {
+    *mx = h_.comps[sc.comp[0]].width_in_blocks;
+    *my = h_.comps[sc.comp[0]].height_in_blocks;
+  } else {
+    *mx = (h_.width + 8 * h_.hmax - 1) / (8 * h_.hmax);
+    *my = (h_.height + 8 * h_.vmax - 1) / (8 * h_.vmax);
+  }
+}
+
+int ScanSplicer::mcu_blocks(const Scan& sc, int mx, int my, int* pos, int32_t* slot) const {
+  int n = 0;
+  for (int i = 0; i < sc.ns; ++i) {
+    const SpliceComponent& c = h_.comps[sc.comp[i]];
+    const int bh = sc.ns == 1 ? 1 : c.h, bv = sc.ns == 1 ? 1 : c.v;
+    for (int j = 0; j < bv; ++j)
+      for (int k = 0; k < bh; ++k) {
+        const int bx = mx * bh + k, by = my * bv + j;
+        pos[n] = i;
+        slot[n++] = bx < c.width_in_blocks && by < c.height_in_blocks
+                        ? s_.slot[sc.comp[i]][static_cast<size_t>(by) * c.width_in_blocks + bx]
+                        : -1;
+      }
+  }
+  return n;
+}
+
+bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, const Encoder* enc, BitReader& r, BitWriter& w,
+                           bool& changed) {
+  int mx, my;
+  mcu_grid(sc, &mx, &my);
+  int pred_in[4] = {0, 0, 0, 0}, pred_out[4] = {0, 0, 0, 0};
+  int pos[10], val[10];
+  int32_t slot[10];
+  size_t copy_from = r.pos;
+  for (int y = 0; y < my; ++y)
+    for (int x = 0; x < mx; ++x) {
+      const int n = mcu_blocks(sc, x, y, pos, slot);
+      bool re = std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
+      for (int b = 0; b < n; ++b) re |= slot[b] >= 0;
+      const size_t start = r.pos;
+      for (int b = 0; b < n; ++b) {
+        const int s = get_symbol(r, dec[pos[b]]);
+        if (s < 0 || s > 11) return bad("corrupt data");
+        if (s) pred_in[pos[b]] += extend(static_cast<int>(get_bits(r, s)), s);
+        val[b] = pred_in[pos[b]];
+      }
+      if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+      ++st_.mcus;
+      if (!re) {
+        std::memcpy(pred_out, pred_in, sizeof pred_in);
+        continue;
+      }
+      w.copy(r, copy_from, start);
+      w.ensure(10 * 8);
+      for (int b = 0; b < n; ++b) {
+        const int v = slot[b] >= 0 ? s_.coefs[static_cast<size_t>(slot[b]) * 64] >> sc.al : val[b];
+        const int diff = v - pred_out[pos[b]];
+        pred_out[pos[b]] = v;
+        const int nb = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
+        if (nb > 11 || !put_symbol(w, enc[pos[b]], nb)) return bad(nb > 11 ? "a DC difference out of range" : "a symbol the file's Huffman tables lack");
+        if (nb) w.put(static_cast<uint32_t>(diff < 0 ? diff - 1 : diff) & ((1u << nb) - 1), nb);
+      }
+      ++st_.mcus_reencoded;
+      changed = true;
+      copy_from = r.pos;
+    }
+  w.copy(r, copy_from, r.pos);
+  return true;
+}
+
+bool ScanSplicer::dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& changed) {
+  int mx, my;
+  mcu_grid(sc, &mx, &my);
+  int pos[10];
+  int32_t slot[10];
+  size_t copy_from = r.pos;
+  for (int y = 0; y < my; ++y)
+    for (int x = 0; x < mx; ++x) {
+      const int n = mcu_blocks(sc, x, y, pos, slot);
+      ++st_.mcus;
+      bool any = false;
+      for (int b = 0; b < n; ++b) {
+        if (slot[b] >= 0) {
+          w.copy(r, copy_from, r.pos);
+          w.ensure(8);
+          w.put(static_cast<uint32_t>(s_.coefs[static_cast<size_t>(slot[b]) * 64] >> sc.al) & 1u, 1);
+          copy_from = r.pos + 1;
+          any = true;
+        }
+        ++r.pos;
+      }
+      if (any) ++st_.mcus_reencoded, changed = true;
+      if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+    }
+  w.copy(r, copy_from, r.pos);
+  return true;
+}
+
+bool ScanSplicer::parse_first(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
+                              int16_t* v) {
+  if (v) std::fill(v + ss, v + se + 1, int16_t{0});
+  if (eob > 0) {
+    --eob;
+    return true;
+  }
+  for (int k = ss; k <= se; ++k) {
+    const int sym = get_symbol(r, d);
+    if (sym < 0) return bad("corrupt data");
+    const int run = sym >> 4, s = sym & 15;
+    if (s) {
+      k += run;
+      if (k > se || s > 10) return bad("corrupt data");
+      const int val = extend(static_cast<int>(get_bits(r, s)), s);
+      hist |= uint64_t{1} << k;  // (s > 0: never zero)
+      if (v) v[k] = static_cast<int16_t>(val);
+    } else if (run == 15) {
+      k += 15;  // ZRL: 16 zeros (the loop adds one)
+      if (k > se) return bad("corrupt data (zero run past the band)");
+    } else {
+      eob = (1u << run) + get_bits(r, run) - 1;  // this block is the run's first
+      break;
+    }
+  }
+  return true;
+}
+
+bool ScanSplicer::parse_refine(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
+                               int16_t* v) {
+  int k = ss;
+  if (eob == 0) {
+    for (; k <= se; ++k) {
+      const int sym = get_symbol(r, d);
+      if (sym < 0) return bad("corrupt data");
+      int run = sym >> 4;
+      const int s = sym & 15;
+      int sign = 0;
+      if (s) {
+        if (s != 1) return bad("corrupt data");
+        sign = get_bits(r, 1) ? 1 : -1;
+      } else if (run != 15) {
+        eob = (1u << run) + get_bits(r, run);
+        break;
+      }
+      // Over the coefficients: history ones take a correction bit; the run counts zero ones,
+      // the new coefficient (or the end of a ZRL) is the zero one after it.
+      for (; k <= se; ++k) {
+        if (hist >> k & 1) {
+          const uint32_t bit = get_bits(r, 1);
+          if (v) v[k] = static_cast<int16_t>(2 + bit);
+        } else {
+          if (v) v[k] = 0;
+          if (--run < 0) break;
+        }
+      }
+      if (s) {
+        if (k > se) return bad("corrupt data (coefficient past the band)");
+        hist |= uint64_t{1} << k;
+        if (v) v[k] = static_cast<int16_t>(sign);
+      }
+    }
+  }
+  if (eob > 0) {  // the rest of the band: correction bits only
+    if (v) {
+      for (; k <= se; ++k) {
+        if (hist >> k & 1) v[k] = static_cast<int16_t>(2 + get_bits(r, 1));
+        else v[k] = 0;
+      }
+    } else if (k <= se) {
+      const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & ~((uint64_t{1} << k) - 1);
+      r.pos += static_cast<size_t>(__builtin_popcountll(hist & band));
+    }
+    --eob;
+  }
+  return true;
+}
+
+bool ScanSplicer::flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refine) {
+  if (o.run == 0) return true;
+  w.ensure(o.bits.size() / 8 + 8 + 6 * 15);
+  uint32_t n = o.run;
+  size_t blk = 0, bit = 0;
+  while (n > 0) {
+    // The longest run the tables code: the exact length's category, else the longest of a
+    // lower category (several runs in a row code the same blocks).
+    const int want = bit_length(n) - 1;
+    int r = want;
+    while (r >= 0 && !e.len[r << 4]) --r;
+    if (r < 0) return bad("a symbol the file's Huffman tables lack");
+    const uint32_t m = r == want ? n : (2u << r) - 1;
+    w.put(e.code[r << 4], e.len[r << 4]);
+    if (r) w.put(m - (1u << r), r);
+    if (refine) {
+      size_t nb = 0;
+      for (uint32_t i = 0; i < m; ++i) nb += o.per_block[blk++];
+      for (size_t i = 0; i < nb; ++i) w.put(o.bits[bit++], 1);
+    }
+    n -= m;
+  }
+  o.run = 0;
+  o.bits.clear();
+  o.per_block.clear();
+  return true;
+}
+
+bool ScanSplicer::encode_first(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
+  w.ensure(kMaxBlockBytesAc);
+  int run = 0;
+  for (int k = ss; k <= se; ++k) {
+    const int val = v[k];
+    if (val == 0) {
+      ++run;
+      continue;
+    }
+    if (!flush_eob(w, e, o, false)) return false;
+    w.ensure(kMaxBlockBytesAc);
+    for (; run > 15; run -= 16)
+      if (!put_symbol(w, e, 0xF0)) return bad("a symbol the file's Huffman tables lack");
+    const int nb = bit_length(static_cast<unsigned>(val < 0 ? -val : val));
+    if (nb > 10 || !put_symbol(w, e, (run << 4) | nb)) return bad(nb > 10 ? "a coefficient out of range" : "a symbol the file's Huffman tables lack");
+    w.put(static_cast<uint32_t>(val < 0 ? val - 1 : val) & ((1u << nb) - 1), nb);
+    run = 0;
+  }
+  if (run > 0 && ++o.run == 0x7FFF) return flush_eob(w, e, o, false);
+  return true;
+}
+
+bool ScanSplicer::encode_refine(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
+  int last_new = ss - 1;
+  for (int k = ss; k <= se; ++k)
+    if (v[k] == 1 || v[k] == -1) last_new = k;
+  uint8_t br[64];
+  int nbr = 0, run = 0;
+  w.ensure(kMaxBlockBytesAc);
+  for (int k = ss; k <= se; ++k) {
+    const int val = v[k];
+    if (val == 0) {
+      ++run;
+      continue;
+    }
+    while (run > 15 && k <= last_new) {  // zero runs folded into the EOB need no ZRL
+      if (!flush_eob(w, e, o, true)) return false;
+      w.ensure(kMaxBlockBytesAc);
+      if (!put_symbol(w, e, 0xF0)) return bad("a symbol the file's Huffman tables lack");
+      run -= 16;
+      for (int i = 0; i < nbr; ++i) w.put(br[i], 1);
+      nbr = 0;
+    }
+    if (val >= 2) {  // history: its correction bit waits for the next symbol
+      br[nbr++] = static_cast<uint8_t>(val - 2);
+      continue;
+    }
+    if (!flush_eob(w, e, o, true)) return false;
+    w.ensure(kMaxBlockBytesAc);
+    if (!put_symbol(w, e, (run << 4) | 1)) return bad("a symbol the file's Huffman tables lack");
+    w.put(val > 0 ? 1u : 0u, 1);
+    for (int i = 0; i < nbr; ++i) w.put(br[i], 1);
+    nbr = 0;
+    run = 0;
+  }
+  if (run > 0 || nbr > 0) {
+    o.bits.insert(o.bits.end(), br, br + nbr);
+    o.per_block.push_back(static_cast<uint8_t>(nbr));
+    if (++o.run == 0x7FFF) return flush_eob(w, e, o, true);
+  }
+  return true;
+}
+
+void ScanSplicer::new_values(int32_t slot, const Scan& sc, int16_t* v) const {
+  const int16_t* c = &s_.coefs[static_cast<size_t>(slot) * 64];
+  for (int k = sc.ss; k <= sc.se; ++k) {
+    const int x = c[kNatural[k]], a = x < 0 ? -x : x;
+    if (sc.ah == 0) {
+      const int m = a >> sc.al;
+      v[k] = static_cast<int16_t>(x < 0 ? -m : m);
+    } else if (a >> sc.ah) {
+      v[k] = static_cast<int16_t>(2 + ((a >> sc.al) & 1));
+    } else {
+      v[k] = static_cast<int16_t>((a >> sc.al) ? (x < 0 ? -1 : 1) : 0);
+    }
+  }
+}
+
+bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, const Encoder& enc, BitReader& r, BitWriter& w,
+                     bool& changed) {
+  const int ci = sc.comp[0];
+  const SpliceComponent& c = h_.comps[ci];
+  const size_t nblocks = static_cast<size_t>(c.width_in_blocks) * c.height_in_blocks;
+  const int32_t* slot = s_.slot[ci].data();
+  uint64_t* hist = s_.hist[ci].data();
+  const bool refine = sc.ah > 0;
+  const int ss = sc.ss, se = sc.se;
+  auto parse = [&](BitReader& rd, size_t b, uint32_t& eob, int16_t* v) {
+    return refine ? parse_refine(rd, dec, ss, se, eob, hist[b], v) : parse_first(rd, dec, ss, se, eob, hist[b], v);
+  };
+  auto encode = [&](const int16_t* v, EobOut& o) {
+    return refine ? encode_refine(w, enc, ss, se, v, o) : encode_first(w, enc, ss, se, v, o);
+  };
+  uint32_t eob = 0;              // the input's EOB run: blocks left after the current one
+  size_t run_block = 0;          // the first block of the input's current EOB run
+  size_t run_pos = 0;            // and where its bits start
+  uint64_t run_hist = 0;         // and its history before this scan
+  bool in_window = false;
+  size_t copy_from = r.pos;
+  EobOut o;
+  int16_t v[64];
+  for (size_t b = 0; b < nblocks; ++b) {
+    const bool member = eob > 0;  // inside an input EOB run: no symbol of its own
+    const size_t start = r.pos;
+    if (!member) run_block = b, run_pos = start, run_hist = hist[b];
+    if (!in_window) {
+      if (slot[b] < 0) {  // the fast path: walk only
+        if (!parse(r, b, eob, nullptr)) return false;
+        if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+        continue;
+      }
+      // A touched block: the window starts where the input is at a block start outside a run,
+      // i.e. at the first block of the run this block is in (re-walked with values) or here.
+      in_window = true;
+      changed = true;
+      w.copy(r, copy_from, run_pos);
+      if (member) {
+        BitReader rr = r;
+        rr.pos = run_pos;
+        hist[run_block] = run_hist;
+        uint32_t e2 = 0;
+        for (size_t q = run_block; q < b; ++q) {
+          if (!parse(rr, q, e2, v) || !encode(v, o)) return false;
+          ++st_.mcus_reencoded;
+        }
+        if (rr.pos != r.pos) return bad("corrupt data");  // (the same bits walked twice)
+      }
+    } else if (!member && slot[b] < 0) {
+      // An untouched block starting outside a run: the window ends before it.
+      if (!flush_eob(w, enc, o, refine)) return false;
+      in_window = false;
+      copy_from = start;
+      if (!parse(r, b, eob, nullptr)) return false;
+      if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+      continue;
+    }
+    if (!parse(r, b, eob, v)) return false;
+    if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+    if (slot[b] >= 0) new_values(slot[b], sc, v);
+    if (!encode(v, o)) return false;
+    ++st_.mcus_reencoded;
+  }
+  st_.mcus += nblocks;
+  if (in_window) return flush_eob(w, enc, o, refine);
+  w.copy(r, copy_from, r.pos);
+  return true;
+}
+
+bool parse_dht(const uint8_t* p, size_t n, HuffTable* dc, HuffTable* ac) {
+  while (n > 0) {
+    if (n < 17) return false;
+    const int tc = p[0] >> 4, th = p[0] & 15;
+    if (tc > 1 || th > 3) return false;
+    HuffTable& t = tc ? ac[th] : dc[th];
+    size_t count = 0;
+    t.bits[0] = 0;
+    for (int l = 1; l <= 16; ++l) count += t.bits[l] = p[l];
+    if (count > 256 || n < 17 + count) return false;
+    std::memset(t.vals, 0, sizeof t.vals);
+    std::memcpy(t.vals, p + 17, count);
+    t.present = true;
+    p += 17 + count;
+    n -= 17 + count;
+  }
+  return true;
+}
+
+State& state() {
+  thread_local State s;
+  return s;
+}
+
+}  // namespace
+
+bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits,
+                        std::vector<uint8_t>& out, SpliceStats& st) {
+  const int nc = static_cast<int>(h.comps.size());
+  if (nc < 1 || nc > 4) return fail(st, "unusual frame");
+  State& s = state();
+  s.slot.resize(nc);
+  s.hist.resize(nc);
+  s.coefs.clear();
+  for (int i = 0; i < nc; ++i) {
+    const SpliceComponent& c = h.comps[i];
+    if (c.h < 1 || c.v < 1 || c.width_in_blocks < 1 || c.height_in_blocks < 1) return fail(st, "unusual frame");
+    const size_t n = static_cast<size_t>(c.width_in_blocks) * c.height_in_blocks;
+    s.slot[i].assign(n, -1);
+    s.hist[i].assign(n, 0);
+    st.blocks += n;
+    for (int by = 0; by < c.height_in_blocks; ++by) {
+      if (!edits.row_touched(c.index, by, c.width_in_blocks)) continue;
+      for (int bx = 0; bx < c.width_in_blocks; ++bx) {
+        if (!edits.touched(c.index, bx, by)) continue;
+        const size_t k = s.coefs.size() / 64;
+        s.coefs.resize(s.coefs.size() + 64);
+        edits.coefficients(c.index, bx, by, c.quant, &s.coefs[k * 64]);
+        s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
+        ++st.blocks_rewritten;
+      }
+    }
+  }
+
+  const uint8_t* d = in.data();
+  const size_t size = in.size();
+  if (size < 4 || d[0] != 0xFF || d[1] != 0xD8) return fail(st, "not a JPEG");
+  if (s.coefs.empty()) {  // nothing touched: the file as it is (like untouched restart intervals, not decoded)
+    out = in;
+    return true;
+  }
+  out.clear();
+  out.reserve(size + size / 16);
+  out.insert(out.end(), d, d + 2);
+  HuffTable dc[4], ac[4];
+  int coef_bits[4][64];
+  for (auto& cb : coef_bits) std::fill(std::begin(cb), std::end(cb), -1);
+  bool seen_sof = false, seen_sos = false;
+  BitWriter w;
+  w.buf.swap(s.wbuf);
+  struct Keep {  // hands the writer's buffer back to the thread's scratch on every return
+    std::vector<uint8_t>& from;
+    std::vector<uint8_t>& to;
+    ~Keep() { to.swap(from); }
+  } keep{w.buf, s.wbuf};
+  ScanSplicer sp(h, s, st);
+  size_t p = 2;
+  for (;;) {
+    if (p >= size || d[p] != 0xFF) return fail(st, "unexpected bytes between segments");
+    size_t q = p;
+    while (q < size && d[q] == 0xFF) ++q;
+    if (q >= size) return fail(st, "truncated file");
+    const uint8_t m = d[q];
+    if (m == 0xD9) {  // EOI, and anything after it, verbatim
+      if (!seen_sos) return fail(st, "no scan");
+      out.insert(out.end(), d + p, d + size);
+      return true;
+    }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) return fail(st, "unexpected marker");
+    if (q + 3 > size) return fail(st, "truncated file");
+    const size_t len = static_cast<size_t>(d[q + 1]) << 8 | d[q + 2];
+    if (len < 2 || q + 1 + len > size) return fail(st, "truncated file");
+    const uint8_t* seg = d + q + 3;
+    const size_t n = len - 2;
+    out.insert(out.end(), d + p, d + q + 1 + len);  // the segment (and fill bytes before it) verbatim
+    p = q + 1 + len;
+    if (m == 0xC4) {
+      if (!parse_dht(seg, n, dc, ac)) return fail(st, "bad Huffman table");
+      continue;
+    }
+    if (m == 0xDB) {
+      if (seen_sos) return fail(st, "quantisation table redefined between scans");
+      continue;
+    }
+    if (m == 0xDD) {
+      if (n < 2) return fail(st, "bad DRI");
+      if ((seg[0] << 8 | seg[1]) != 0) return fail(st, "restart intervals (progressive)");
+      continue;
+    }
+    if (m == 0xDC) return fail(st, "DNL");
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+      if (m != 0xC2 || seen_sof) return fail(st, "not a single progressive Huffman frame");
+      seen_sof = true;
+      continue;
+    }
+    if (m == 0xCC) return fail(st, "arithmetic coding");
+    if (m != 0xDA) continue;  // APPn, COM, ...: copied above
+
+    // SOS: the scan header, then its entropy-coded data.
+    if (!seen_sof) return fail(st, "scan before the frame");
+    Scan sc;
+    if (n < 1) return fail(st, "bad scan header");
+    sc.ns = seg[0];
+    if (sc.ns < 1 || sc.ns > 4 || n != static_cast<size_t>(4 + 2 * sc.ns)) return fail(st, "bad scan header");
+    int blocks_in_mcu = 0;
+    for (int i = 0; i < sc.ns; ++i) {
+      const int id = seg[1 + 2 * i];
+      int ci = -1;
+      for (int j = 0; j < nc; ++j)
+        if (h.comps[j].id == id) ci = j;
+      for (int j = 0; j < i; ++j)
+        if (sc.comp[j] == ci) ci = -1;  // named twice
+      if (ci < 0) return fail(st, "bad scan header");
+      sc.comp[i] = ci;
+      sc.td[i] = seg[2 + 2 * i] >> 4;
+      sc.ta[i] = seg[2 + 2 * i] & 15;
+      blocks_in_mcu += sc.ns == 1 ? 1 : h.comps[ci].h * h.comps[ci].v;
+    }
+    sc.ss = seg[1 + 2 * sc.ns];
+    sc.se = seg[2 + 2 * sc.ns];
+    sc.ah = seg[3 + 2 * sc.ns] >> 4;
+    sc.al = seg[3 + 2 * sc.ns] & 15;
+    if (blocks_in_mcu > 10) return fail(st, "more than 10 blocks per MCU");
+    const bool dc_scan = sc.ss == 0;
+    if (dc_scan ? sc.se != 0 : (sc.se < sc.ss || sc.se > 63 || sc.ns != 1)) return fail(st, "bad progression");
+    if ((sc.ah != 0 && sc.al != sc.ah - 1) || sc.al > 13) return fail(st, "bad progression");
+    for (int i = 0; i < sc.ns; ++i) {
+      int* cb = coef_bits[sc.comp[i]];
+      if (!dc_scan && cb[0] < 0) return fail(st, "AC scan before the DC scan");
+      for (int k = sc.ss; k <= sc.se; ++k) {
+        if (sc.ah == 0 ? cb[k] >= 0 : cb[k] != sc.ah) return fail(st, "bad progression");
+        cb[k] = sc.al;
+      }
+      if (dc_scan && sc.ah == 0 && (sc.td[i] > 3 || !dc[sc.td[i]].present)) return fail(st, "missing Huffman table");
+      if (!dc_scan && (sc.ta[i] > 3 || !ac[sc.ta[i]].present)) return fail(st, "missing Huffman table");
+    }
+    seen_sos = true;
+
+    // The entropy-coded data: up to the first 0xFF not followed by 0x00 (no RSTn without DRI).
+    size_t e = p;
+    for (;;) {
+      const void* ff = std::memchr(d + e, 0xFF, size - e);
+      if (!ff) return fail(st, "truncated scan");
+      e = static_cast<const uint8_t*>(ff) - d;
+      if (e + 1 >= size) return fail(st, "truncated scan");
+      if (d[e + 1] != 0x00) break;
+      e += 2;
+    }
+    if (d[e + 1] >= 0xD0 && d[e + 1] <= 0xD7) return fail(st, "restart marker without DRI");
+    std::vector<uint8_t>& clean = s.clean;
+    if (clean.size() < e - p + kPad) clean.resize(e - p + kPad);
+    size_t nclean = 0;
+    for (size_t i = p; i < e;) {
+      const void* ff = std::memchr(d + i, 0xFF, e - i);
+      const size_t j = ff ? static_cast<const uint8_t*>(ff) - d + 1 : e;
+      std::memcpy(clean.data() + nclean, d + i, j - i);
+      nclean += j - i;
+      i = j + 1;
+    }
+    std::memset(clean.data() + nclean, 0, kPad);
+    BitReader r{clean.data(), nclean * 8};
+    w.len = 0, w.acc = 0, w.n = 0;
+    bool changed = false, ok;
+    if (dc_scan && sc.ah == 0) {
+      Decoder dec[4];
+      Encoder enc[4];
+      for (int i = 0; i < sc.ns; ++i)
+        if (!dec[i].build(dc[sc.td[i]], false) || !enc[i].build(dc[sc.td[i]])) return fail(st, "bad Huffman table");
+      ok = sp.dc_first(sc, dec, enc, r, w, changed);
+    } else if (dc_scan) {
+      ok = sp.dc_refine(sc, r, w, changed);
+    } else {
+      Decoder dec;
+      Encoder enc;
+      if (!dec.build(ac[sc.ta[0]], false) || !enc.build(ac[sc.ta[0]])) return fail(st, "bad Huffman table");
+      ok = sp.ac(sc, dec, enc, r, w, changed);
+    }
+    if (!ok) return fail(st, sp.why);
+    // The scan must end with its last block (+ < 8 padding bits), as in splice().
+    if ((r.pos + 7) / 8 != nclean) return fail(st, "corrupt data (extraneous bytes)");
+    ++st.intervals;
+    if (!changed) {
+      out.insert(out.end(), d + p, d + e);
+      ++st.intervals_copied;
+    } else {
+      w.finish();
+      append_stuffed(out, w.buf.data(), w.len);
+    }
+    p = e;
+  }
+}
+
+}  // namespace geoshard::jpeg::detail
