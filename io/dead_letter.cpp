@@ -27,12 +27,13 @@ std::string_view reason_code(Reason r) {
     case Reason::kBadManifestRow: return "BAD_MANIFEST_ROW";
     case Reason::kImageTooLarge: return "IMAGE_TOO_LARGE";
     case Reason::kBadFieldOfView: return "BAD_FIELD_OF_VIEW";
+    case Reason::kUnsafeOutputPath: return "UNSAFE_OUTPUT_PATH";
   }
   return "UNKNOWN";
 }
 
 std::optional<Reason> reason_from_code(std::string_view code) {
-  for (int r = 0; r <= static_cast<int>(Reason::kBadFieldOfView); ++r)
+  for (int r = 0; r <= static_cast<int>(Reason::kUnsafeOutputPath); ++r)
     if (reason_code(static_cast<Reason>(r)) == code) return static_cast<Reason>(r);
   return std::nullopt;
 }

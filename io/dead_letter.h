@@ -40,6 +40,7 @@ enum class Reason {
   kBadManifestRow,       // manifest row with missing or extra columns, or a value that is not a number
   kImageTooLarge,        // (blur) more megapixels than --max-megapixels: not decoded
   kBadFieldOfView,       // (ingest images, blur) a field of view the photo's projection cannot have
+  kUnsafeOutputPath,     // (blur) the photo's output would lie outside --out or be the input file itself
 };
 
 std::string_view reason_code(Reason r);

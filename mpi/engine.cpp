@@ -528,6 +528,10 @@ ShardState shard_state(const std::string& path, const std::string& id, const Tas
   }
 }
 
+nlohmann::json read_plan_inputs(const std::string& run_dir) {
+  return read_plan_header((fs::path(run_dir) / "plan.json").string()).value("inputs", nlohmann::json::object());
+}
+
 Plan read_plan(const std::string& run_dir) {
   const std::string path = (fs::path(run_dir) / "plan.json").string();
   std::ifstream in(path);

@@ -277,6 +277,9 @@ ShardState shard_state(const std::string& path, const std::string& plan_id, cons
 // later gather needs without re-planning from the inputs. Throws naming the file.
 Plan read_plan(const std::string& run_dir);
 
+// The inputs a run recorded (RunOptions::inputs, from RUN/plan.json; an empty object when none).
+nlohmann::json read_plan_inputs(const std::string& run_dir);
+
 // The plan options a job records in RUN/<job>.json and its run inputs (cost_from absolute).
 nlohmann::json plan_options_json(const PlanOptions& o);
 

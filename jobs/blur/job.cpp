@@ -216,6 +216,28 @@ int threads_per_rank(int flag, const char* slurm_cpus_per_task, const char* omp_
 }
 
 namespace {
+// A photo whose output path would leave --out (an absolute path or one through "..", as a
+// symlink's target or a manifest row can give) or be the input file itself: never written.
+struct UnsafeOutput : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Where photo `rel` (its path in images.h5) is written under out_dir. Throws UnsafeOutput when
+// that is not strictly inside out_dir, or when it is the input file `in` (e.g. --out is the
+// photos' own folder): the original must never be overwritten.
+std::string output_path(const std::string& out_dir, const std::string& rel, const std::string& in) {
+  const fs::path r = fs::path(rel).lexically_normal();
+  if (rel.empty() || r.is_absolute() || r.has_root_name() || r.has_root_directory() || r.empty() || *r.begin() == ".." ||
+      r == ".")
+    throw UnsafeOutput("path '" + rel + "' would be written outside --out '" + out_dir +
+                       "' (absolute, or through '..'): not written, the original is left as it is");
+  const fs::path out = fs::path(out_dir) / r;
+  std::error_code ec;
+  if (fs::exists(out, ec) && fs::equivalent(out, in, ec))
+    throw UnsafeOutput("output '" + out.string() + "' is the input file itself (--out is the photos' folder?): not written");
+  return out.string();
+}
+
 struct TooLarge : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -281,6 +303,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
   ro.run_dir = opt.run_dir;
   ro.job = "blur";
   ro.inputs = cfg;
+  ro.inputs["files"] = {engine::file_fingerprint(opt.images)};  // (an index rewritten in place: a new plan)
   ro.progress = opt.progress;
   ro.weight_unit = opt.plan.cost_from.empty() ? "search MP" : "s (measured)";
   return eng.run(plan, ro, [&](const engine::Task& t, engine::ShardWriter& w) {
@@ -312,6 +335,9 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       } catch (const BadFieldOfView& x) {
         r.reason = std::string(reason_code(Reason::kBadFieldOfView));
         r.message = x.what();
+      } catch (const UnsafeOutput& x) {
+        r.reason = std::string(reason_code(Reason::kUnsafeOutputPath));
+        r.message = x.what();
       } catch (const std::exception& x) {
         r.reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
         r.message = x.what();
@@ -336,7 +362,7 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
                           r.H, tab.megapixels[i], opt.max_megapixels);
             throw TooLarge(msg);
           }
-          r.photo = prepare(in, (fs::path(opt.out_dir) / tab.path[i]).string(), tab.projection[i], tab.hfov_deg[i],
+          r.photo = prepare(in, output_path(opt.out_dir, tab.path[i], in), tab.projection[i], tab.hfov_deg[i],
                             tab.orientation[i], dets, opt.anonymise, &r.W, &r.H, &r.sec);
         } catch (...) {
           dead(r, in, std::current_exception());

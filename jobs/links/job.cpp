@@ -234,6 +234,7 @@ JobResult run_job(engine::Engine& eng, const JobOptions& opt) {
   ro.run_dir = opt.run_dir;
   ro.job = "links";
   ro.inputs = cfg;
+  ro.inputs["files"] = {engine::file_fingerprint(opt.roads)};  // (a table rewritten in place: a new plan)
   ro.progress = opt.progress;
   ro.sync_shards = opt.sync_shards;
   if (!opt.plan.cost_from.empty()) ro.weight_unit = "s (measured)";

@@ -114,6 +114,11 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   ro.run_dir = opt.run_dir;
   ro.job = "localise";
   ro.inputs = cfg;
+  // The input files' sizes and modification times are part of the plan: a coverage rebuilt at
+  // the same path (or new roads) makes a rerun into the same RUN an error, not a reuse of stale
+  // shards.
+  ro.inputs["files"] = {engine::file_fingerprint(opt.roads), engine::file_fingerprint(opt.coverage)};
+  if (!opt.rules.empty()) ro.inputs["files"].push_back(engine::file_fingerprint(opt.rules));
   ro.progress = opt.progress;
   if (!opt.plan.cost_from.empty()) ro.weight_unit = "s (measured)";
   ro.group_rows = opt.group_rows;
@@ -271,6 +276,20 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
     return sum;
   }
   check_output_writable(opt.out);
+  // The input files must be the ones the run read (size and modification time, as recorded in
+  // RUN/plan.json): a map from shards of other inputs would be wrong, or name areas that are not there.
+  {
+    const nlohmann::json inputs = engine::read_plan_inputs(opt.run_dir);
+    if (inputs.contains("files"))
+      for (const auto& f : inputs.at("files")) {
+        const std::string path = f.at("path");
+        std::error_code ec;
+        if (!fs::exists(path, ec)) throw std::runtime_error("input '" + path + "' of run '" + opt.run_dir + "' is gone");
+        if (engine::file_fingerprint(path) != f)
+          throw std::runtime_error("input '" + path + "' changed since run '" + opt.run_dir +
+                                   "' read it (size or modification time): localise again into a new --run");
+      }
+  }
   std::vector<AreaLayer> areas;
   for (const auto& l : layers) areas.push_back(read_coverage_areas(coverage_path, l));
   MapWriterOptions mo;
@@ -293,7 +312,16 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
       if (road_len.size() != roads.rows())
         throw std::runtime_error("shard of task " + std::to_string(t.index) + " does not match the road table rows");
       std::vector<Hit> hits(row.size());
-      for (size_t i = 0; i < row.size(); ++i) hits[i] = Hit{row[i], layer[i], area[i], len[i]};
+      for (size_t i = 0; i < row.size(); ++i) {
+        // A shard's area ids index the coverage the run used: one that is not there means the
+        // coverage was rebuilt since (its areas renumbered) or the shard is foreign.
+        if (layer[i] >= areas.size() || area[i] >= areas[layer[i]].areas() || row[i] < t.row_begin || row[i] >= t.row_end)
+          throw std::runtime_error("shard of task " + std::to_string(t.index) + ": hit " + std::to_string(i) +
+                                   " names layer " + std::to_string(layer[i]) + " area " + std::to_string(area[i]) +
+                                   " (row " + std::to_string(row[i]) + "), not in coverage '" + coverage_path +
+                                   "' and the task's rows (the coverage changed since the run? localise again into a new --run)");
+        hits[i] = Hit{row[i], layer[i], area[i], len[i]};
+      }
       std::vector<char> skip;
       if (g.has_attr("dead_letters") && g.attr_int("dead_letters") > 0) {
         skip.assign(roads.rows(), 0);

@@ -796,6 +796,31 @@ EOF
   exit_is 1
   says "$UNWRITABLE"
   end
+  # Paths that would lead the output out of --out: a symlink to a photo elsewhere (ingest stores
+  # its target as ../orig/x.jpg), '../' and absolute manifest rows, and --out = the photos' folder.
+  # The originals must stay byte for byte; each is a dead letter UNSAFE_OUTPUT_PATH.
+  mkdir -p "$T/esc/photos" "$T/esc/orig" "$T/esc/m" "$T/esc/same"
+  for f in x y z; do cp "$T/photos/ok.jpg" "$T/esc/orig/$f.jpg"; done
+  cp "$T/photos/ok.jpg" "$T/esc/same/s.jpg"
+  ln -sf ../orig/x.jpg "$T/esc/photos/x.jpg"
+  printf 'path,lat,lon\n../orig/y.jpg,1,103\n%s/orig/z.jpg,1,103\n' "$T/esc" > "$T/esc/m/manifest.csv"
+  (cd "$T/esc" && md5sum orig/*.jpg same/*.jpg > before.md5)
+  run esc-ingest-a "$G" ingest images --in "$T/esc/photos" --out "$T/esc/a.h5" --max-bad-fraction 1 -q
+  run esc-ingest-b "$G" ingest images --manifest "$T/esc/m/manifest.csv" --out "$T/esc/b.h5" --max-bad-fraction 1 -q
+  run esc-ingest-s "$G" ingest images --in "$T/esc/same" --out "$T/esc/s.h5" -q
+  run esc-blur-a "$G" blur --images "$T/esc/a.h5" --models "$T/models.toml" --run "$T/esc/ra" --out "$T/esc/oa" --max-bad-fraction 1 -q
+  run esc-blur-b "$G" blur --images "$T/esc/b.h5" --models "$T/models.toml" --run "$T/esc/rb" --out "$T/esc/ob" --max-bad-fraction 1 -q
+  run esc-blur-s "$G" blur --images "$T/esc/s.h5" --models "$T/models.toml" --run "$T/esc/rs" --out "$T/esc/same" --max-bad-fraction 1 -q
+  begin blur/output-outside-out "photos whose output would leave --out (symlink target, ../ and absolute manifest paths) or be the input (--out = photos' folder): dead letters UNSAFE_OUTPUT_PATH, originals unchanged"
+  exit_is 0
+  need "originals unchanged" bash -c "cd '$T/esc' && md5sum --quiet -c before.md5"
+  need "no sidecar beside the originals" bash -c "! ls '$T/esc/orig' | grep -q json"
+  need "symlink" chk dl "$T/esc/oa/blur.dead-letter.jsonl" ../orig/x.jpg UNSAFE_OUTPUT_PATH "outside --out"
+  need "dotdot" chk dl "$T/esc/ob/blur.dead-letter.jsonl" ../orig/y.jpg UNSAFE_OUTPUT_PATH "outside --out"
+  need "absolute" chk dl "$T/esc/ob/blur.dead-letter.jsonl" "$T/esc/orig/z.jpg" UNSAFE_OUTPUT_PATH "outside --out"
+  need "same folder" chk dl "$T/esc/same/blur.dead-letter.jsonl" s.jpg UNSAFE_OUTPUT_PATH "input file itself"
+  need "counts" chk counts "$T/esc/rb/blur.run.json" 2 0 2
+  end
 else
   skip blur "no OpenCV Haar cascade (Debian opencv-data) for a models file"
 fi
