@@ -7,7 +7,7 @@
 
 namespace geoshard {
 
-void AreaLayer::validate() const {
+void AreaLayer::check_structure() const {
   auto fail = [&](const std::string& m) { throw std::runtime_error("area layer '" + name + "': " + m); };
   const size_t n = areas();
   if (area_name.size() != n || repaired.size() != n || polygon_offset.size() != n + 1 || min_lon.size() != n)
@@ -15,9 +15,26 @@ void AreaLayer::validate() const {
   if (keep_values.size() != keep_names.size()) fail("keep columns");
   for (const auto& k : keep_values)
     if (k.size() != n) fail("keep column length");
+  if (polygon_offset[0] != 0) fail("polygon_offset[0] must be 0");
+  for (size_t a = 0; a < n; ++a)
+    if (polygon_offset[a + 1] <= polygon_offset[a])
+      fail("area " + std::to_string(a) + " has no polygon (polygon_offset does not increase)");
   if (ring_offset.size() != polygon_offset.back() + 1) fail("ring_offset length");
+  if (ring_offset[0] != 0) fail("ring_offset[0] must be 0");
+  for (size_t p = 0; p + 1 < ring_offset.size(); ++p)
+    if (ring_offset[p + 1] <= ring_offset[p]) fail("polygon " + std::to_string(p) + " has no ring (ring_offset)");
   if (vertex_offset.size() != ring_offset.back() + 1) fail("vertex_offset length");
+  if (vertex_offset[0] != 0) fail("vertex_offset[0] must be 0");
+  for (size_t r = 0; r + 1 < vertex_offset.size(); ++r) {
+    if (vertex_offset[r + 1] < vertex_offset[r]) fail("vertex_offset decreases at ring " + std::to_string(r));
+    if (vertex_offset[r + 1] > lon.size()) fail("ring " + std::to_string(r) + " runs past the vertices (vertex_offset)");
+  }
   if (vertex_offset.back() != lon.size() || lon.size() != lat.size()) fail("vertex count");
+}
+
+void AreaLayer::validate() const {
+  check_structure();
+  auto fail = [&](const std::string& m) { throw std::runtime_error("area layer '" + name + "': " + m); };
   for (size_t r = 0; r + 1 < vertex_offset.size(); ++r) {
     const uint64_t a = vertex_offset[r], b = vertex_offset[r + 1];
     if (b < a + 4) fail("ring " + std::to_string(r) + " has fewer than 4 vertices");
@@ -84,7 +101,11 @@ std::vector<std::string> area_layer_names(const h5::Group& parent) {
 
 AreaLayer read_area_layer(const std::string& path, const std::string& layer) {
   h5::File f(path, h5::File::Mode::kRead);
-  return read_area_layer(f.root(), layer);
+  try {
+    return read_area_layer(f.root(), layer);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("'" + path + "': " + e.what());
+  }
 }
 
 AreaLayer read_area_layer(const h5::Group& parent, const std::string& layer) {
@@ -112,6 +133,9 @@ AreaLayer read_area_layer(const h5::Group& parent, const std::string& layer) {
   l.max_lat = g.read_column<double>("max_lat");
   h5::Group k = g.open_group("keep");
   for (const auto& n : l.keep_names) l.keep_values.push_back(k.read_strings(n));
+  // Every reader gets a table whose offsets can be followed (a table changed in place, or
+  // written by another tool, is an error naming the layer, not a wild read later).
+  l.check_structure();
   return l;
 }
 

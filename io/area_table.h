@@ -34,6 +34,10 @@ struct AreaLayer {
 
   size_t areas() const { return id.size(); }
   void validate() const;  // throws std::runtime_error on a broken invariant
+  // The structural part of validate(), which every reader checks: column lengths, offsets from 0
+  // that increase (every area has a polygon, every polygon a ring) and stay within the vertices.
+  // Rings that are too short, unclosed or non-finite are per-area matters (cover dead-letters them).
+  void check_structure() const;
 };
 
 // Writes all layers as /areas/<name> into a new file (truncating). Throws naming the path.

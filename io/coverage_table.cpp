@@ -186,6 +186,20 @@ CoverageLayer read_coverage_layer(const std::string& path, const std::string& la
   return l;
 }
 
+void check_coverage_layer(const CoverageLayer& c, const AreaLayer& a, const std::string& path) {
+  try {
+    c.validate();
+    a.check_structure();
+    const uint64_t n = a.areas();
+    for (size_t e = 0; e < c.entry_area.size(); ++e)
+      if (c.entry_area[e] >= n)
+        throw std::runtime_error("entry " + std::to_string(e) + " names area " + std::to_string(c.entry_area[e]) +
+                                 " of " + std::to_string(n));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("coverage '" + path + "' layer '" + c.name + "' is not valid: " + e.what());
+  }
+}
+
 AreaLayer read_coverage_areas(const std::string& path, const std::string& layer) {
   h5::File f(path, h5::File::Mode::kRead);
   open_coverage_root(f);

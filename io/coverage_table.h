@@ -65,6 +65,11 @@ struct CoverageLayer {
   void validate() const;  // throws std::runtime_error naming the broken invariant
 };
 
+// A coverage layer and its areas as read from `path`, checked before a job uses them: both
+// validate(), and every entry names one of the layer's areas. Throws std::runtime_error naming
+// the file and the layer (a table changed in place, or written by another tool).
+void check_coverage_layer(const CoverageLayer& c, const AreaLayer& a, const std::string& path);
+
 // Writes the layers (and the copy of their area layers, same order) into a new file.
 void write_coverage(const std::string& path, const std::vector<CoverageLayer>& layers,
                     const std::vector<AreaLayer>& areas);

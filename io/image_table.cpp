@@ -99,6 +99,17 @@ ImageTable read_image_table(const std::string& path, uint64_t begin, std::option
   t.captured_at = g.column("captured_at").read_strings(begin, c);
   t.orientation = g.column("orientation").read<uint8_t>(begin, c);
   t.location_source = g.column("location_source").read_strings(begin, c);
+  // Sizes drive planning and view geometry before any photo is opened: a size that is not a
+  // photo's (a table changed in place or written by another tool) is an error here.
+  for (uint64_t i = 0; i < c; ++i) {
+    const double w = t.width[i], h = t.height[i];
+    if (!(w >= 1 && h >= 1 && w <= kMaxImageSide && h <= kMaxImageSide) ||
+        !(std::fabs(t.megapixels[i] - w * h / 1e6) <= 1e-6 * (1 + t.megapixels[i])))
+      throw std::runtime_error("'" + path + "': row " + std::to_string(begin + i) + " (" + t.path[i] + ") has size " +
+                               std::to_string(t.width[i]) + " x " + std::to_string(t.height[i]) + " and " +
+                               std::to_string(t.megapixels[i]) + " MP: not a photo's (1.." +
+                               std::to_string(kMaxImageSide) + " pixels a side, MP = width x height / 1e6)");
+  }
   return t;
 }
 

@@ -18,6 +18,8 @@
 namespace geoshard {
 
 constexpr uint64_t kNoLocationKey = std::numeric_limits<uint64_t>::max();
+// The largest width or height a row may have (read_image_table refuses more): 2^20 pixels.
+constexpr int kMaxImageSide = 1 << 20;
 
 struct ImageTable {
   std::string root;                  // folder the paths are relative to (absolute)

@@ -96,6 +96,27 @@ uint64_t road_table_rows(const std::string& path) {
   return f.root().open_group("roads").column("id").size();
 }
 
+void check_vertex_offsets(const h5::Group& roads, const std::vector<uint64_t>& off, uint64_t row_begin,
+                          const std::string& path) {
+  const uint64_t nv = roads.column("lon").size();
+  for (size_t i = 0; i + 1 < off.size(); ++i)
+    if (off[i + 1] < off[i])
+      throw std::runtime_error("'" + path + "': vertex_offset decreases at row " + std::to_string(row_begin + i) +
+                               " (not a valid road table)");
+  if ((!off.empty() && off.back() > nv) || roads.column("lat").size() != nv)
+    throw std::runtime_error("'" + path + "': vertex_offset runs past the " + std::to_string(nv) +
+                             " vertices, or lon and lat differ in length (not a valid road table)");
+}
+
+void check_highway_classes(const std::vector<uint16_t>& highway, size_t classes, uint64_t row_begin,
+                           const std::string& path) {
+  for (size_t i = 0; i < highway.size(); ++i)
+    if (highway[i] >= classes)
+      throw std::runtime_error("'" + path + "': row " + std::to_string(row_begin + i) + " has highway class " +
+                               std::to_string(highway[i]) + ", past the " + std::to_string(classes) +
+                               " of @highway_classes (not a valid road table)");
+}
+
 RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional<uint64_t> end,
                           std::optional<MPI_Comm> comm, RoadColumns columns) {
   h5::File f(path, h5::File::Mode::kRead, comm);
@@ -116,12 +137,16 @@ RoadTable read_road_table(const std::string& path, uint64_t begin, std::optional
   t.zkey = g.column("zkey").read<uint64_t>(begin, cnt);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(begin, cnt + 1);
   t.cum_km = g.column("cum_km").read<double>(begin, cnt + 1);
+  // The offsets index everything else: one that decreases or runs past the vertices (a table
+  // changed in place, or written by another tool) is an error here, not a wild read later.
+  check_vertex_offsets(g, t.vertex_offset, begin, path);
   const uint64_t v0 = t.vertex_offset.front(), v1 = t.vertex_offset.back();
   t.lon = g.column("lon").read<double>(v0, v1 - v0);
   t.lat = g.column("lat").read<double>(v0, v1 - v0);
   if (!all) return t;
   t.highway_classes = g.attr_strings("highway_classes");
   t.highway = g.column("highway").read<uint16_t>(begin, cnt);
+  check_highway_classes(t.highway, t.highway_classes.size(), begin, path);
   t.oneway = g.column("oneway").read<int8_t>(begin, cnt);
   t.name = g.column("name").read_strings(begin, cnt);
   t.maxspeed_kmh = g.column("maxspeed_kmh").read<float>(begin, cnt);

@@ -72,6 +72,18 @@ uint64_t road_table_rows(const std::string& path);
 // names and name variants are variable-length strings, the slowest columns to read).
 enum class RoadColumns { kAll, kGeometry };
 
+namespace h5 {
+class Group;
+}
+// Checks readers apply (read_road_table, and jobs that read columns of their own): the rows'
+// vertex offsets `off` (rows row_begin.., one more than rows) do not decrease and stay within
+// the /roads group's vertices; highway class indexes are below the number of classes. Throw
+// std::runtime_error naming `path` and the row (a table changed in place, or written by another tool).
+void check_vertex_offsets(const h5::Group& roads, const std::vector<uint64_t>& off, uint64_t row_begin,
+                          const std::string& path);
+void check_highway_classes(const std::vector<uint16_t>& highway, size_t classes, uint64_t row_begin,
+                           const std::string& path);
+
 // Reads rows [begin, end) (all rows when end is omitted) with hyperslab reads, with their name
 // variants. Extras (--keep columns) are read only for the whole table. With `comm`, the file is opened with MPI-IO.
 RoadTable read_road_table(const std::string& path, uint64_t begin = 0,

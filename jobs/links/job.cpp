@@ -59,16 +59,19 @@ namespace {
 
 // Rows [b, e) with only what the classifier reads (id, oneway, name, highway, roundabout, cum_km, geometry): a
 // halo is several times the task's rows, and name variants and the rest are not needed.
-RoadTable read_slim(const h5::Group& g, const std::vector<std::string>& classes, uint64_t b, uint64_t e) {
+RoadTable read_slim(const h5::Group& g, const std::vector<std::string>& classes, uint64_t b, uint64_t e,
+                    const std::string& path) {
   RoadTable t;
   t.row_offset = b;
   const uint64_t n = e - b;
   t.id = g.column("id").read<int64_t>(b, n);
   t.oneway = g.column("oneway").read<int8_t>(b, n);
   t.highway = g.column("highway").read<uint16_t>(b, n);
+  check_highway_classes(t.highway, classes.size(), b, path);
   t.name = g.column("name").read_strings(b, n);
   if (g.exists("roundabout")) t.roundabout = g.column("roundabout").read<uint8_t>(b, n);
   t.vertex_offset = g.column("vertex_offset").read<uint64_t>(b, n + 1);
+  check_vertex_offsets(g, t.vertex_offset, b, path);
   t.cum_km = g.column("cum_km").read<double>(b, n + 1);
   const uint64_t v0 = t.vertex_offset.front(), nv = t.vertex_offset.back() - v0;
   t.lon = g.column("lon").read<double>(v0, nv);
@@ -149,7 +152,7 @@ Halo measure_halo(const mpi::Comm& comm, const engine::Plan& plan, const std::st
       const std::vector<std::string> classes = group.attr_strings("highway_classes");
       for (uint64_t b = r0; b < r1; b += kPrepassChunk) {
         const uint64_t e = std::min(r1, b + kPrepassChunk);
-        const RoadTable t = read_slim(group, classes, b, e);
+        const RoadTable t = read_slim(group, classes, b, e, roads);
         std::vector<RoadRef> refs;
         append_refs(t, 0, t.rows(), refs);
         for (size_t i = 0; i < refs.size(); ++i) {
@@ -273,12 +276,12 @@ JobResult run_job(engine::Engine& eng, const JobOptions& opt) {
     tables.reserve(ranges.size() * 2 + 1);
     const h5::File file(opt.roads, h5::File::Mode::kRead);
     const h5::Group group = file.root().open_group("roads");
-    tables.push_back(read_slim(group, classes, t.row_begin, t.row_end));
+    tables.push_back(read_slim(group, classes, t.row_begin, t.row_end, opt.roads));
     uint64_t bytes = tables.back().bytes(), extra = 0;
     for (const auto& [b, e] : ranges) {  // the halo: the ranges minus the task's own rows
       for (const auto& [x, y] : {std::pair{b, std::min(e, t.row_begin)}, std::pair{std::max(b, t.row_end), e}}) {
         if (x >= y) continue;
-        tables.push_back(read_slim(group, classes, x, y));
+        tables.push_back(read_slim(group, classes, x, y, opt.roads));
         bytes += tables.back().bytes();
         extra += y - x;
       }

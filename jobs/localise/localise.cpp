@@ -105,8 +105,12 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     : backend_(std::move(backend)) {
   std::vector<std::string> names = layers.empty() ? coverage_layer_names(coverage_path) : layers;
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (names[i] == names[j]) throw std::runtime_error("layer '" + names[i] + "' named twice");
   for (const auto& n : names) {
     LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
+    check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "geohash")
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "' uses grid '" + d.coverage.grid +
                                "'; this localiser walks geohash cells");

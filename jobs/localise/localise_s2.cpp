@@ -91,6 +91,9 @@ int64_t area_at_leaf(const CoverageLayer& cov, uint64_t leaf, uint32_t a) {
 bool coverage_is_s2(const std::string& coverage_path) {
   const std::vector<std::string> names = coverage_layer_names(coverage_path);
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
+  for (size_t i = 0; i < names.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (names[i] == names[j]) throw std::runtime_error("layer '" + names[i] + "' named twice");
   return read_coverage_layer(coverage_path, names.front()).grid == "s2";
 }
 
@@ -100,6 +103,7 @@ S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
   for (const auto& n : names) {
     LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
+    check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "s2")
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "' uses grid '" + d.coverage.grid +
                                "'; S2Localiser needs a coverage made with 'cover --grid s2'");
