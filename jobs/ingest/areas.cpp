@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -63,7 +64,10 @@ std::vector<AreaLayerSpec> read_area_spec(const std::string& path) {
         if (!a) throw std::runtime_error("area spec " + toml_where(path, v.source()) + ": 'keep' must be an array of strings");
         for (const toml::node& e : *a) {
           if (!e.is_string()) throw std::runtime_error("area spec " + toml_where(path, e.source()) + ": 'keep' must hold strings");
-          s.keep.push_back(*e.value<std::string>());
+          const std::string k = *e.value<std::string>();
+          if (std::find(s.keep.begin(), s.keep.end(), k) != s.keep.end())
+            throw std::runtime_error("area spec " + toml_where(path, e.source()) + ": 'keep' names '" + k + "' twice");
+          s.keep.push_back(k);
         }
       } else {
         throw std::runtime_error("area spec " + toml_where(path, v.source()) + ": unknown key '" + key +

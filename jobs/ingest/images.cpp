@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -99,11 +100,16 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
     std::string unknown;
     for (const auto& h : header)
       if (!kColumns.count(h)) unknown += (unknown.empty() ? "" : ", ") + h;
+    for (size_t i = 0; i < header.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (header[i] == header[j])
+          throw std::runtime_error("manifest '" + path + "': header names the column '" + header[i] + "' twice");
     if (std::find(header.begin(), header.end(), "path") == header.end() || !unknown.empty())
       throw std::runtime_error("manifest '" + path + "': header must name the column 'path' and only columns of " +
                                "path, lat, lon, captured_at, heading, projection, hfov" +
                                (unknown.empty() ? std::string() : "; unknown: " + unknown));
   }
+  std::map<std::string, std::string> seen;  // normalised path -> its record
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line: not a record
@@ -138,6 +144,11 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
         throw Bad(Reason::kCoordinateOutOfRange, "lat/lon (" + std::to_string(c.lat) + ", " + std::to_string(c.lon) + ") out of range");
       if (!c.projection.empty() && c.projection != "equirect" && c.projection != "perspective" && c.projection != "fisheye")
         throw Bad(Reason::kBadManifestRow, "projection '" + c.projection + "' (expected equirect, perspective or fisheye)");
+      // One photo, one row: './p/a.jpg', 'p//a.jpg' and 'p/a.jpg' are the same file (and would
+      // be written to the same output).
+      c.rel = fs::path(c.rel).lexically_normal().generic_string();
+      const auto [it, fresh] = seen.emplace(c.rel, c.record);
+      if (!fresh) throw Bad(Reason::kDuplicateId, "the photo '" + c.rel + "' again (first at " + it->second + "; that row kept)");
       out.push_back(std::move(c));
     } catch (const Bad& b) {
       dl.write(path, c.record, b.reason, b.what());
@@ -290,11 +301,20 @@ ImageSummary ingest_images(const ImageOptions& opt) {
     source = opt.in;
     root = fs::absolute(opt.in);
     if (!fs::is_directory(root)) throw std::runtime_error("'" + opt.in + "' is not a folder (give --manifest for a list)");
-    std::vector<std::string> rels;
-    for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
-      if (e.is_regular_file() && image_extension(e.path())) rels.push_back(fs::relative(e.path(), root).generic_string());
+    std::vector<std::string> rels, odd;
+    // A photo keeps the name it has in the folder (a symlink's own name, not its target's: the
+    // output mirrors the folder). Entries with a photo's extension that are not files (a
+    // dangling symlink, a FIFO, a device) are records too: dead letters.
+    for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied)) {
+      std::error_code ec;
+      if (!image_extension(e.path()) || e.is_directory(ec)) continue;
+      (e.is_regular_file(ec) ? rels : odd).push_back(e.path().lexically_relative(root).generic_string());
+    }
     std::sort(rels.begin(), rels.end());
-    sum.acc.records_in = rels.size();
+    std::sort(odd.begin(), odd.end());
+    sum.acc.records_in = rels.size() + odd.size();
+    for (const auto& r : odd)
+      dl.write(source, r, Reason::kFileNotFound, "'" + (root / r).string() + "' is not a file one can read (a dangling symlink, a FIFO, a device?)");
     for (auto& r : rels) {
       // images.h5 holds UTF-8 paths (docs/formats.md); the dead letter shows the bytes as \xNN.
       if (!is_valid_utf8(r)) {

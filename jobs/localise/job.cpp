@@ -263,10 +263,18 @@ DeadLetterSummary write_dead_letters(engine::Engine& eng, const std::string& run
 
 MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  const nlohmann::json cfg = read_json((fs::path(opt.run_dir) / "localise.json").string());
-  const std::string roads_path = cfg.at("roads");
-  const std::string coverage_path = cfg.at("coverage");
-  const std::vector<std::string> layers = cfg.at("layers");
+  const std::string cfg_path = (fs::path(opt.run_dir) / "localise.json").string();
+  const nlohmann::json cfg = read_json(cfg_path);
+  std::string roads_path, coverage_path;
+  std::vector<std::string> layers;
+  try {
+    roads_path = cfg.at("roads");
+    coverage_path = cfg.at("coverage");
+    layers = cfg.at("layers").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("'" + cfg_path + "' is not a localise run's record (" + e.what() + ")");
+  }
+  if (layers.empty()) throw std::runtime_error("'" + cfg_path + "' names no layer");
   // The plan exactly as the run recorded it (RUN/plan.json), so gather reads the shards the run wrote.
   const engine::Plan plan = engine::read_plan(opt.run_dir);
   MapSummary sum;

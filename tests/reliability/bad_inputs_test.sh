@@ -796,9 +796,10 @@ EOF
   exit_is 1
   says "$UNWRITABLE"
   end
-  # Paths that would lead the output out of --out: a symlink to a photo elsewhere (ingest stores
-  # its target as ../orig/x.jpg), '../' and absolute manifest rows, and --out = the photos' folder.
-  # The originals must stay byte for byte; each is a dead letter UNSAFE_OUTPUT_PATH.
+  # Paths that would lead the output out of --out: '../' and absolute manifest rows, and --out =
+  # the photos' folder: dead letters UNSAFE_OUTPUT_PATH. A symlink to a photo elsewhere is indexed
+  # under its own name (ingest stored its target, ../orig/x.jpg, before) and written in --out.
+  # The originals must stay byte for byte.
   mkdir -p "$T/esc/photos" "$T/esc/orig" "$T/esc/m" "$T/esc/same"
   for f in x y z; do cp "$T/photos/ok.jpg" "$T/esc/orig/$f.jpg"; done
   cp "$T/photos/ok.jpg" "$T/esc/same/s.jpg"
@@ -811,11 +812,11 @@ EOF
   run esc-blur-a "$G" blur --images "$T/esc/a.h5" --models "$T/models.toml" --run "$T/esc/ra" --out "$T/esc/oa" --max-bad-fraction 1 -q
   run esc-blur-b "$G" blur --images "$T/esc/b.h5" --models "$T/models.toml" --run "$T/esc/rb" --out "$T/esc/ob" --max-bad-fraction 1 -q
   run esc-blur-s "$G" blur --images "$T/esc/s.h5" --models "$T/models.toml" --run "$T/esc/rs" --out "$T/esc/same" --max-bad-fraction 1 -q
-  begin blur/output-outside-out "photos whose output would leave --out (symlink target, ../ and absolute manifest paths) or be the input (--out = photos' folder): dead letters UNSAFE_OUTPUT_PATH, originals unchanged"
+  begin blur/output-outside-out "photos whose output would leave --out (../ and absolute manifest paths) or be the input (--out = photos' folder): dead letters UNSAFE_OUTPUT_PATH; a symlinked photo written under its own name in --out; originals unchanged"
   exit_is 0
   need "originals unchanged" bash -c "cd '$T/esc' && md5sum --quiet -c before.md5"
   need "no sidecar beside the originals" bash -c "! ls '$T/esc/orig' | grep -q json"
-  need "symlink" chk dl "$T/esc/oa/blur.dead-letter.jsonl" ../orig/x.jpg UNSAFE_OUTPUT_PATH "outside --out"
+  need "symlink written under its own name in --out" test -s "$T/esc/oa/x.jpg"
   need "dotdot" chk dl "$T/esc/ob/blur.dead-letter.jsonl" ../orig/y.jpg UNSAFE_OUTPUT_PATH "outside --out"
   need "absolute" chk dl "$T/esc/ob/blur.dead-letter.jsonl" "$T/esc/orig/z.jpg" UNSAFE_OUTPUT_PATH "outside --out"
   need "same folder" chk dl "$T/esc/same/blur.dead-letter.jsonl" s.jpg UNSAFE_OUTPUT_PATH "input file itself"
@@ -907,6 +908,36 @@ run manifest-empty "$G" ingest images --manifest "$T/manifest-empty.csv" --out "
 begin manifest-csv/zero-byte "exit 1, error naming manifest-empty.csv"
 exit_is 1
 says "manifest-empty.csv" "empty"
+end
+printf 'path,path\nm-ok.jpg,m-ok.jpg\n' > "$T/manifest-dupcol.csv"
+run manifest-dupcol "$G" ingest images --manifest "$T/manifest-dupcol.csv" --out "$T/md.h5" -q
+begin manifest-csv/column-twice "exit 1, error naming manifest-dupcol.csv and the column 'path' named twice"
+exit_is 1
+says "manifest-dupcol.csv" "'path' twice"
+end
+printf 'path\nm-ok.jpg\n./m-ok.jpg\nsub/../m-ok.jpg\n' > "$T/manifest-same.csv"
+run manifest-same "$G" ingest images --manifest "$T/manifest-same.csv" --out "$T/ms.h5" --max-bad-fraction 1 -q
+begin manifest-csv/same-photo-three-spellings "one row; the other two spellings are dead letters DUPLICATE_ID naming line 2"
+exit_is 0
+acct "$T/ms.h5.run.json"
+need "counts" chk counts "$T/ms.h5.run.json" 3 1 2
+need "dead letter" chk dl "$T/ms.h5.dead-letter.jsonl" "line 4" DUPLICATE_ID "line 2"
+end
+# A folder with a symlink to a photo in it, a dangling symlink and a FIFO named like photos: the
+# link is indexed under its own name, the other two are dead letters (were skipped silently).
+mkdir -p "$T/odd"
+cp "$T/photos/ok.jpg" "$T/odd/real.jpg"
+ln -sf real.jpg "$T/odd/link.jpg"
+ln -sf /nonexistent/x.jpg "$T/odd/dangling.jpg"
+mkfifo "$T/odd/fifo.jpg"
+run images-odd "$G" ingest images --in "$T/odd" --out "$T/odd.h5" --max-bad-fraction 1 -q
+begin images/symlink-dangling-fifo "link.jpg indexed under its own name; dangling.jpg and fifo.jpg dead letters FILE_NOT_FOUND"
+exit_is 0
+acct "$T/odd.h5.run.json"
+need "counts" chk counts "$T/odd.h5.run.json" 4 2 2
+need "dangling" chk dl "$T/odd.h5.dead-letter.jsonl" dangling.jpg FILE_NOT_FOUND
+need "fifo" chk dl "$T/odd.h5.dead-letter.jsonl" fifo.jpg FILE_NOT_FOUND
+need "own name" bash -c "h5dump -d /images/path '$T/odd.h5' | grep -q '\"link.jpg\"'"
 end
 
 # ---------------------------------------------------------------- job files and cost tables
