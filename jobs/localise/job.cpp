@@ -18,6 +18,7 @@
 #include "io/ogr_source.h"
 #include "io/output.h"
 #include "io/road_table.h"
+#include "io/rules.h"
 #include "io/run_record.h"
 #include "jobs/links/job.h"
 #include "jobs/localise/localise.h"
@@ -96,6 +97,8 @@ engine::RunResult run_job(engine::Engine& eng, const JobOptions& opt) {
   const uint64_t batch = opt.batch ? opt.batch : Localiser::kPipBatch;
   loc.set_pip_batch(batch);
   const engine::Plan plan = engine::plan_for_roads(opt.roads, comm.size(), opt.plan);
+  // The rules table is used by gather; a bad one is an error now, before every shard is computed.
+  if (!opt.rules.empty()) RuleTable::load(opt.rules);
   nlohmann::json cfg;
   cfg["job"] = "localise";
   cfg["roads"] = absolute(opt.roads);
@@ -284,6 +287,7 @@ MapSummary write_map(engine::Engine& eng, const MapOptions& opt) {
     return sum;
   }
   check_output_writable(opt.out);
+  if (!opt.fgb.empty()) check_output_writable(opt.fgb);  // (before the map's work, not after it)
   // The input files must be the ones the run read (size and modification time, as recorded in
   // RUN/plan.json): a map from shards of other inputs would be wrong, or name areas that are not there.
   {
