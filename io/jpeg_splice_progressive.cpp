@@ -230,6 +230,17 @@ bool ScanSplicer::parse_first(BitReader& r, const Decoder& d, int ss, int se, ui
     return true;
   }
   for (int k = ss; k <= se; ++k) {
+    if (!v) {  // walking only: code + extra bits and the coefficient advance in one lookup
+      const uint16_t e = d.skip[r.peek32() >> (32 - kLutBits)];
+      const int adv = e & 0xFF;
+      if (adv > 0 && !(adv & 0x80)) {  // a coefficient (not EOB, ZRL or a long code)
+        k += adv - 1;
+        if (k > se) return bad("corrupt data");
+        hist |= uint64_t{1} << k;
+        r.pos += e >> 8;
+        continue;
+      }
+    }
     const int sym = get_symbol(r, d);
     if (sym < 0) return bad("corrupt data");
     const int run = sym >> 4, s = sym & 15;
@@ -269,13 +280,21 @@ bool ScanSplicer::parse_refine(BitReader& r, const Decoder& d, int ss, int se, u
       }
       // Over the coefficients: history ones take a correction bit; the run counts zero ones,
       // the new coefficient (or the end of a ZRL) is the zero one after it.
-      for (; k <= se; ++k) {
-        if (hist >> k & 1) {
-          const uint32_t bit = get_bits(r, 1);
-          if (v) v[k] = static_cast<int16_t>(2 + bit);
-        } else {
-          if (v) v[k] = 0;
-          if (--run < 0) break;
+      if (!v) {  // walking only: the same with bit masks (the run + 1-th zero; ones before it)
+        const uint64_t from = ~uint64_t{0} << k, band = se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1;
+        uint64_t zeros = ~hist & band & from;
+        for (int i = 0; i < run && zeros; ++i) zeros &= zeros - 1;
+        const uint64_t upto = zeros ? (zeros & (0 - zeros)) - 1 : band;  // bits below that zero, or the band
+        r.pos += static_cast<size_t>(__builtin_popcountll(hist & from & upto));
+        k = zeros ? __builtin_ctzll(zeros) : se + 1;
+      } else {
+        for (; k <= se; ++k) {
+          if (hist >> k & 1) {
+            v[k] = static_cast<int16_t>(2 + get_bits(r, 1));
+          } else {
+            v[k] = 0;
+            if (--run < 0) break;
+          }
         }
       }
       if (s) {
@@ -437,6 +456,23 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, const Encoder& enc, Bit
       if (slot[b] < 0) {  // the fast path: walk only
         if (!parse(r, b, eob, nullptr)) return false;
         if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+        // The run's members up to the next touched block, at once: no bits in a first scan,
+        // their history coefficients' correction bits in a refinement.
+        if (eob > 0) {
+          const size_t end = std::min(nblocks, b + 1 + eob);
+          size_t q = b + 1;
+          if (refine) {
+            const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
+            size_t bits = 0;
+            for (; q < end && slot[q] < 0; ++q) bits += static_cast<size_t>(__builtin_popcountll(hist[q] & band));
+            r.pos += bits;
+          } else {
+            while (q < end && slot[q] < 0) ++q;
+          }
+          eob -= static_cast<uint32_t>(q - (b + 1));
+          b = q - 1;
+          if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+        }
         continue;
       }
       // A touched block: the window starts where the input is at a block start outside a run,

@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "Best of N");
   int profile = 0;
   app.add_option("--profile", profile, "Only run rewrite_blocks N times on the first file, 40 regions (for perf)");
+  std::string profile_encoding = "baseline";
+  app.add_option("--profile-encoding", profile_encoding,
+                 "With --profile: the first encoding whose name starts with this (baseline, progressive, ...)");
   CLI11_PARSE(app, argc, argv);
   cv::setNumThreads(1);
   std::printf("OpenCV threads: %d\n", cv::getNumThreads());
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
                 "imdecode+imencode s | imencode s | ratio full/rewrite | ratio encode/rewrite | out size vs in | wall: rewrite s, full s, ratio |\n");
     std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (const Encoding& enc : encodings) {
+      if (profile && std::string(enc.name).rfind(profile_encoding, 0) != 0) continue;
       std::vector<uchar> jpg;
       cv::imencode(".jpg", pano, jpg, enc.params);
       const std::vector<uint8_t> bytes(jpg.begin(), jpg.end());
