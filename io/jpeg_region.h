@@ -10,10 +10,14 @@
 //    (and the MCU after each touched run, whose DC differences change) are Huffman re-encoded,
 //    with the file's own tables; all other entropy-coded bits, and every byte before and after
 //    the scan (markers, DQT, DHT, SOF, SOS, EOI, trailing data), are copied verbatim. An empty
-//    edit returns the input byte for byte.
+//    edit returns the input byte for byte. Progressive files (Huffman, no restart intervals)
+//    are spliced scan by scan (io/jpeg_splice_progressive.cpp): in each scan only the blocks
+//    around the touched ones are re-encoded with that scan's tables, every marker segment (the
+//    DHTs between scans too) and the other bits are copied.
 //  * libjpeg (jpeg_read_coefficients + jpeg_write_coefficients), for everything else --
-//    progressive, arithmetic-coded, multi-scan sequential, a symbol missing from the file's
-//    Huffman tables, anything the splice finds unexpected: every block is entropy re-coded
+//    arithmetic-coded, multi-scan sequential, progressive with restart intervals, a symbol
+//    missing from the file's Huffman tables (progressive files' tables are always optimised:
+//    a blurred block can need one), anything the splice finds unexpected: every block is entropy re-coded
 //    (Huffman tables optimised by default), markers copied, progressive stays progressive.
 //
 // What "unchanged" means, as tested (tests/io/jpeg_region_test.cpp, jpeg_splice_test.cpp): the

@@ -109,7 +109,6 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
                                "path, lat, lon, captured_at, heading, projection, hfov" +
                                (unknown.empty() ? std::string() : "; unknown: " + unknown));
   }
-  std::map<std::string, std::string> seen;  // normalised path -> its record
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line: not a record
@@ -144,11 +143,8 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
         throw Bad(Reason::kCoordinateOutOfRange, "lat/lon (" + std::to_string(c.lat) + ", " + std::to_string(c.lon) + ") out of range");
       if (!c.projection.empty() && c.projection != "equirect" && c.projection != "perspective" && c.projection != "fisheye")
         throw Bad(Reason::kBadManifestRow, "projection '" + c.projection + "' (expected equirect, perspective or fisheye)");
-      // One photo, one row: './p/a.jpg', 'p//a.jpg' and 'p/a.jpg' are the same file (and would
-      // be written to the same output).
+      // './p/a.jpg', 'p//a.jpg' and 'p/a.jpg' are one photo (duplicates: ingest_images).
       c.rel = fs::path(c.rel).lexically_normal().generic_string();
-      const auto [it, fresh] = seen.emplace(c.rel, c.record);
-      if (!fresh) throw Bad(Reason::kDuplicateId, "the photo '" + c.rel + "' again (first at " + it->second + "; that row kept)");
       out.push_back(std::move(c));
     } catch (const Bad& b) {
       dl.write(path, c.record, b.reason, b.what());
@@ -330,10 +326,16 @@ ImageSummary ingest_images(const ImageOptions& opt) {
   root = root.lexically_normal();
   std::vector<Row> rows;
   uint64_t done = 0;
+  std::map<std::string, std::string> seen;  // path -> the record of its first good row
   for (Candidate& c : cands) {
     const std::string record = c.record;
     try {
-      rows.push_back(inspect(root, std::move(c)));
+      // One photo, one row (a photo twice would be written twice to one output): the first good
+      // row is kept, a later one is a dead letter (a row bad for its own reason says that reason).
+      Row row = inspect(root, std::move(c));
+      const auto [it, fresh] = seen.emplace(row.c.rel, record);
+      if (!fresh) throw Bad(Reason::kDuplicateId, "the photo '" + row.c.rel + "' again (first at " + it->second + "; that row kept)");
+      rows.push_back(std::move(row));
     } catch (const Bad& b) {
       dl.write(source, record, b.reason, b.what());
     }

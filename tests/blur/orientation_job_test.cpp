@@ -187,16 +187,18 @@ TEST(BlurJobFieldOfView, ImpossibleFieldsOfViewAreDeadLettersAtIngestAndInTheJob
     fs::create_directories(dir + "/in");
     cv::Mat red;
     write_jpeg(dir + "/in/p.jpg", faces_photo(320, 200, {cv::Rect(60, 80, 40, 30)}, &red), 1);
+    for (int k = 2; k <= 8; ++k)  // one photo per row (a photo listed twice is a DUPLICATE_ID)
+      fs::copy_file(dir + "/in/p.jpg", dir + "/in/p" + std::to_string(k) + ".jpg");
     std::ofstream m(dir + "/in/manifest.csv");
     m << "path,projection,hfov\n"
-      << "p.jpg,perspective,120\n"  // line 2: good (wide pinhole)
-      << "p.jpg,fisheye,200\n"      // 3: good
-      << "p.jpg,perspective,-5\n"   // 4
-      << "p.jpg,perspective,180\n"  // 5
-      << "p.jpg,fisheye,360\n"      // 6
-      << "p.jpg,fisheye,0\n"        // 7
-      << "p.jpg,equirect,500\n"     // 8
-      << "p.jpg,perspective,\n";    // 9: good (not known)
+      << "p.jpg,perspective,120\n"   // line 2: good (wide pinhole)
+      << "p2.jpg,fisheye,200\n"      // 3: good
+      << "p3.jpg,perspective,-5\n"   // 4
+      << "p4.jpg,perspective,180\n"  // 5
+      << "p5.jpg,fisheye,360\n"      // 6
+      << "p6.jpg,fisheye,0\n"        // 7
+      << "p7.jpg,equirect,500\n"     // 8
+      << "p8.jpg,perspective,\n";    // 9: good (not known)
     m.close();
     ingest::ImageOptions io;
     io.manifest = dir + "/in/manifest.csv";
@@ -209,7 +211,7 @@ TEST(BlurJobFieldOfView, ImpossibleFieldsOfViewAreDeadLettersAtIngestAndInTheJob
     std::ifstream dl(sum.dead_letter_path);
     const std::string dead((std::istreambuf_iterator<char>(dl)), std::istreambuf_iterator<char>());
     for (const char* want : {"field of view -5 degrees", "field of view 180 degrees", "field of view 360 degrees",
-                             "field of view 0 degrees", "field of view 500 degrees", "p.jpg"})
+                             "field of view 0 degrees", "field of view 500 degrees", "p3.jpg", "p7.jpg"})
       EXPECT_NE(dead.find(want), std::string::npos) << want << " not in\n" << dead;
     // The table another tool might write: the 120° photo claimed to be 190° wide.
     ImageTable t = read_image_table(dir + "/images.h5");
