@@ -210,6 +210,39 @@ inline void append_stuffed(std::vector<uint8_t>& out, const uint8_t* p, size_t n
   }
 }
 
+// The end of entropy-coded data starting at p: the first 0xFF not followed by 0x00 (the marker
+// after the data, or fill bytes before it). False when the data runs to the end of the file.
+inline bool entropy_end(const uint8_t* d, size_t size, size_t p, size_t* end) {
+  size_t e = p;
+  for (;;) {
+    const void* ff = std::memchr(d + e, 0xFF, size - e);
+    if (!ff) return false;
+    e = static_cast<const uint8_t*>(ff) - d;
+    if (e + 1 >= size) return false;
+    if (d[e + 1] != 0x00) break;
+    e += 2;
+  }
+  *end = e;
+  return true;
+}
+
+// Entropy-coded bytes [p, e) with their stuffing (0xFF00 -> 0xFF) undone into `clean`, followed
+// by kPad zero bytes; returns the unstuffed length. `clean` only grows (resizing from empty would
+// zero megabytes on every call).
+inline size_t unstuff(const uint8_t* d, size_t p, size_t e, std::vector<uint8_t>& clean) {
+  if (clean.size() < e - p + kPad) clean.resize(e - p + kPad);
+  size_t n = 0;
+  for (size_t i = p; i < e;) {
+    const void* ff = std::memchr(d + i, 0xFF, e - i);
+    const size_t j = ff ? static_cast<const uint8_t*>(ff) - d + 1 : e;  // through the 0xFF
+    std::memcpy(clean.data() + n, d + i, j - i);
+    n += j - i;
+    i = j + 1;  // skip the stuffed 0x00
+  }
+  std::memset(clean.data() + n, 0, kPad);
+  return n;
+}
+
 inline bool fail(SpliceStats& st, const char* why) {
   st.fallback_reason = why;
   return false;

@@ -284,14 +284,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
     // The interval's data ends at the first 0xFF not followed by 0x00 (fill 0xFFs may precede
     // the marker code).
     size_t e = p;
-    for (;;) {
-      const void* ff = std::memchr(data + e, 0xFF, size - e);
-      if (!ff) return fail(st, "truncated scan");
-      e = static_cast<const uint8_t*>(ff) - data;
-      if (e + 1 >= size) return fail(st, "truncated scan");
-      if (data[e + 1] != 0x00) break;
-      e += 2;
-    }
+    if (!entropy_end(data, size, p, &e)) return fail(st, "truncated scan");
     size_t q = e;
     while (q < size && data[q] == 0xFF) ++q;
     if (q >= size) return fail(st, "truncated scan");
@@ -309,18 +302,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
       p = q + 1;
       continue;
     }
-    // Unstuff.
-    // (The scratch only grows: resizing from empty would zero megabytes on every call.)
-    if (clean.size() < e - p + kPad) clean.resize(e - p + kPad);
-    size_t nclean = 0;
-    for (size_t i = p; i < e;) {
-      const void* ff = std::memchr(data + i, 0xFF, e - i);
-      const size_t j = ff ? static_cast<const uint8_t*>(ff) - data + 1 : e;  // through the 0xFF
-      std::memcpy(clean.data() + nclean, data + i, j - i);
-      nclean += j - i;
-      i = j + 1;  // skip the stuffed 0x00
-    }
-    std::memset(clean.data() + nclean, 0, kPad);
+    const size_t nclean = unstuff(data, p, e, clean);
     const size_t nbits = nclean * 8;
     BitReader r{clean.data(), nbits};
     w.len = 0;

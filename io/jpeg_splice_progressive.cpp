@@ -672,27 +672,10 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
 
     // The entropy-coded data: up to the first 0xFF not followed by 0x00 (no RSTn without DRI).
     size_t e = p;
-    for (;;) {
-      const void* ff = std::memchr(d + e, 0xFF, size - e);
-      if (!ff) return fail(st, "truncated scan");
-      e = static_cast<const uint8_t*>(ff) - d;
-      if (e + 1 >= size) return fail(st, "truncated scan");
-      if (d[e + 1] != 0x00) break;
-      e += 2;
-    }
+    if (!entropy_end(d, size, p, &e)) return fail(st, "truncated scan");
     if (d[e + 1] >= 0xD0 && d[e + 1] <= 0xD7) return fail(st, "restart marker without DRI");
-    std::vector<uint8_t>& clean = s.clean;
-    if (clean.size() < e - p + kPad) clean.resize(e - p + kPad);
-    size_t nclean = 0;
-    for (size_t i = p; i < e;) {
-      const void* ff = std::memchr(d + i, 0xFF, e - i);
-      const size_t j = ff ? static_cast<const uint8_t*>(ff) - d + 1 : e;
-      std::memcpy(clean.data() + nclean, d + i, j - i);
-      nclean += j - i;
-      i = j + 1;
-    }
-    std::memset(clean.data() + nclean, 0, kPad);
-    BitReader r{clean.data(), nclean * 8};
+    const size_t nclean = unstuff(d, p, e, s.clean);
+    BitReader r{s.clean.data(), nclean * 8};
     w.len = 0, w.acc = 0, w.n = 0;
     bool changed = false, ok;
     if (dc_scan && sc.ah == 0) {

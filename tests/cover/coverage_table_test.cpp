@@ -229,8 +229,9 @@ TEST(CoverageFile, TablesChangedInPlaceAreRefusedOnRead) {
   poke<uint64_t>(a1, "/areas/city/vertex_offset", 1, 99999999, H5T_NATIVE_UINT64);
   poke<uint64_t>(a2, "/areas/city/polygon_offset", 1, 0, H5T_NATIVE_UINT64);
   poke<uint64_t>(a3, "/areas/city/polygon_offset", 2, 999999, H5T_NATIVE_UINT64);
-  for (const auto& [path, says] : {std::pair{a1, "runs past the vertices"}, std::pair{a2, "area 0 has no polygon"},
+  for (const auto& [file, says] : {std::pair{a1, "runs past the vertices"}, std::pair{a2, "area 0 has no polygon"},
                                    std::pair{a3, "ring_offset length"}}) {
+    const std::string path = file;  // (a structured binding: clang does not capture it)
     const std::string w = what_of([&] { read_area_layer(path, "city"); });
     EXPECT_NE(w.find(path), std::string::npos) << w;
     EXPECT_NE(w.find(says), std::string::npos) << w;
