@@ -100,10 +100,9 @@ std::vector<Candidate> read_manifest(const std::string& path, DeadLetterWriter& 
     std::string unknown;
     for (const auto& h : header)
       if (!kColumns.count(h)) unknown += (unknown.empty() ? "" : ", ") + h;
-    for (size_t i = 0; i < header.size(); ++i)
-      for (size_t j = 0; j < i; ++j)
-        if (header[i] == header[j])
-          throw std::runtime_error("manifest '" + path + "': header names the column '" + header[i] + "' twice");
+    std::set<std::string> named;
+    for (const auto& h : header)
+      if (!named.insert(h).second) throw std::runtime_error("manifest '" + path + "': header names the column '" + h + "' twice");
     if (std::find(header.begin(), header.end(), "path") == header.end() || !unknown.empty())
       throw std::runtime_error("manifest '" + path + "': header must name the column 'path' and only columns of " +
                                "path, lat, lon, captured_at, heading, projection, hfov" +

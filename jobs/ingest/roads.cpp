@@ -144,9 +144,9 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
   f_gt = defn->GetFieldIndex("gt_intersection_link");
   const int f_junction = osm ? -1 : defn->GetFieldIndex("junction");
   std::vector<int> f_keep;
-  for (size_t i = 0; i < opt.keep.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (opt.keep[i] == opt.keep[j]) throw std::runtime_error("--keep names the field '" + opt.keep[i] + "' twice");
+  std::set<std::string> kept;
+  for (const auto& k : opt.keep)
+    if (!kept.insert(k).second) throw std::runtime_error("--keep names the field '" + k + "' twice");
   for (const auto& k : opt.keep) f_keep.push_back(field_index(defn, k, opt.in, "--keep"));
 
   const GIntBig expected = layer->GetFeatureCount(FALSE);

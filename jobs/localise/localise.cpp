@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <stdexcept>
 
 #include "jobs/localise/lengths.h"
@@ -101,14 +102,18 @@ int64_t primary_area(const std::vector<Hit>& hits, const AreaLayer& areas) {
   return best;
 }
 
-Localiser::Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
-    : backend_(std::move(backend)) {
+std::vector<std::string> layer_names(const std::string& coverage_path, const std::vector<std::string>& layers) {
   std::vector<std::string> names = layers.empty() ? coverage_layer_names(coverage_path) : layers;
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
-  for (size_t i = 0; i < names.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (names[i] == names[j]) throw std::runtime_error("layer '" + names[i] + "' named twice");
-  for (const auto& n : names) {
+  std::set<std::string> seen;
+  for (const auto& n : names)
+    if (!seen.insert(n).second) throw std::runtime_error("layer '" + n + "' named twice");
+  return names;
+}
+
+Localiser::Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
+    : backend_(std::move(backend)) {
+  for (const auto& n : layer_names(coverage_path, layers)) {
     LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
     check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "geohash")

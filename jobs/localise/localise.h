@@ -111,6 +111,10 @@ class Localiser {
 // integers when both are integers, else as strings). -1 when the road touches no area.
 int64_t primary_area(const std::vector<Hit>& hits_of_road_layer, const AreaLayer& areas);
 
+// The layers a localiser loads: `layers`, or every layer of the coverage when empty. Throws when
+// there is none or one is named twice (before any layer is read).
+std::vector<std::string> layer_names(const std::string& coverage_path, const std::vector<std::string>& layers);
+
 // a < b in the tie-break order of area ids.
 bool id_less(const std::string& a, const std::string& b);
 

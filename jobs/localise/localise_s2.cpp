@@ -91,17 +91,12 @@ int64_t area_at_leaf(const CoverageLayer& cov, uint64_t leaf, uint32_t a) {
 bool coverage_is_s2(const std::string& coverage_path) {
   const std::vector<std::string> names = coverage_layer_names(coverage_path);
   if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
-  for (size_t i = 0; i < names.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (names[i] == names[j]) throw std::runtime_error("layer '" + names[i] + "' named twice");
   return read_coverage_layer(coverage_path, names.front()).grid == "s2";
 }
 
 S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
     : backend_(std::move(backend)) {
-  std::vector<std::string> names = layers.empty() ? coverage_layer_names(coverage_path) : layers;
-  if (names.empty()) throw std::runtime_error("coverage '" + coverage_path + "' has no layer");
-  for (const auto& n : names) {
+  for (const auto& n : layer_names(coverage_path, layers)) {
     LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
     check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "s2")

@@ -132,6 +132,27 @@ TEST(LocaliseExact, SyntheticRegionAllLayers) {
 // localiser was given (backend::cut_batch, backend::pip_batch), not around it, on both grids:
 // with a CUDA choice and no usable device the localiser stops with the dispatcher's error; on a
 // machine with a GPU the hits equal the CPU's bit for bit.
+// A layer asked for twice is an error before any layer is read, on both grids (found by a
+// bad-input sweep: every shard was computed before gather failed on a duplicate column).
+TEST(LocaliseLayers, ALayerNamedTwiceIsAnError) {
+  const AreaLayer areas = make_layer("zones", {{"1", {{square(0, 0, 3 * kW, 3 * kW)}}}});
+  for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
+    SCOPED_TRACE(grid);
+    testing::TempDir dir;
+    cover::CoverOptions co;
+    co.grid = grid;
+    co.precision = precision;
+    write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
+    EXPECT_NO_THROW(localise::GridLocaliser(dir.file("c.h5"), {"zones"}));
+    try {
+      localise::GridLocaliser(dir.file("c.h5"), {"zones", "zones"});
+      ADD_FAILURE() << "a layer named twice was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("layer 'zones' named twice"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 40 * kW);
