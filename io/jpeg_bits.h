@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <utility>
 #include <vector>
 
 #include "io/jpeg_splice.h"
@@ -123,6 +124,10 @@ struct Decoder {
 struct Encoder {
   uint16_t code[256];
   uint8_t len[256];  // 0: symbol absent from the table
+  int count = 0;     // symbols in the table
+  uint32_t next = 0;  // the first free code of length 16 (codes fill the code space in canonical order)
+  uint8_t added[256];
+  int nadded = 0;  // symbols add()ed, in code order
   bool build(const HuffTable& t) {
     uint16_t c[256];
     uint8_t l[256];
@@ -130,8 +135,112 @@ struct Encoder {
     if (!t.present || !canonical_codes(t, c, l, &n)) return false;
     std::memset(len, 0, sizeof len);
     for (int i = 0; i < n; ++i) code[t.vals[i]] = c[i], len[t.vals[i]] = l[i];
+    count = n, nadded = 0, next = 0;
+    for (int k = 1; k <= 16; ++k) next += static_cast<uint32_t>(t.bits[k]) << (16 - k);
     return true;
   }
+  // Gives a symbol the table lacks the next free code of length 16. Canonical codes (T.81 C.2)
+  // are assigned in order of length, so every code of the table keeps its value: data coded with
+  // the table decodes the same with the grown one (grow_table()). The all-ones code stays unused
+  // (T.81 C: no code consists of all 1-bits). False when no code is left.
+  bool add(int sym) {
+    if (count + nadded >= 256 || next >= 0xFFFF) return false;
+    code[sym] = static_cast<uint16_t>(next++);
+    len[sym] = 16;
+    added[nadded++] = static_cast<uint8_t>(sym);
+    return true;
+  }
+};
+
+// The table `t` with the symbols `e` added (Encoder::add) appended at length 16.
+inline void grow_table(HuffTable& t, const Encoder& e) {
+  int n = 0;
+  for (int k = 1; k <= 16; ++k) n += t.bits[k];
+  for (int i = 0; i < e.nadded; ++i) t.vals[n + i] = e.added[i];
+  t.bits[16] = static_cast<uint8_t>(t.bits[16] + e.nadded);
+}
+
+// The DHT segments of an output file, so that tables which gained symbols are written anew once
+// the output is complete (DHT segments grow: they are patched in at the end, not in place).
+class OutTables {
+ public:
+  // A DHT segment (payload `seg`, `n` bytes) copied to out[at, at + n + 4). False if malformed.
+  bool record(const uint8_t* seg, size_t n, size_t at) {
+    Seg s{at, n + 4, {}, false};
+    while (n > 0) {
+      if (n < 17) return false;
+      const int tc = seg[0] >> 4, th = seg[0] & 15;
+      if (tc > 1 || th > 3) return false;
+      HuffTable t;
+      size_t count = 0;
+      for (int l = 1; l <= 16; ++l) count += t.bits[l] = seg[l];
+      if (count > 256 || n < 17 + count) return false;
+      std::memcpy(t.vals, seg + 17, count);
+      t.present = true;
+      cur_[tc * 4 + th] = {segs_.size(), s.tables.size()};
+      s.tables.push_back({static_cast<uint8_t>(seg[0]), t});
+      seg += 17 + count;
+      n -= 17 + count;
+    }
+    segs_.push_back(std::move(s));
+    return true;
+  }
+  // The current definition of table `id` of class `tc` (0 DC, 1 AC), grown as it has been so
+  // far; nullptr if none.
+  const HuffTable* get(int tc, int id) const {
+    const Ref r = cur_[tc * 4 + id];
+    return r.seg == kNone ? nullptr : &segs_[r.seg].tables[r.tab].second;
+  }
+  // Appends the symbols `e` added to that definition. False if there is none to grow.
+  bool grow(int tc, int id, const Encoder& e) {
+    if (e.nadded == 0) return true;
+    const Ref r = cur_[tc * 4 + id];
+    if (r.seg == kNone) return false;
+    grow_table(segs_[r.seg].tables[r.tab].second, e);
+    segs_[r.seg].grown = true;
+    added_ += static_cast<uint64_t>(e.nadded);
+    return true;
+  }
+  uint64_t added() const { return added_; }
+  // `out` with every grown segment written anew.
+  void rewrite(std::vector<uint8_t>& out) const {
+    if (added_ == 0) return;
+    std::vector<uint8_t> o;
+    o.reserve(out.size() + added_ + 16);
+    size_t from = 0;
+    for (const Seg& s : segs_) {
+      if (!s.grown) continue;
+      o.insert(o.end(), out.begin() + static_cast<std::ptrdiff_t>(from), out.begin() + static_cast<std::ptrdiff_t>(s.at));
+      const size_t len0 = o.size();
+      o.insert(o.end(), {0xFF, 0xC4, 0, 0});
+      for (const auto& [tcth, t] : s.tables) {
+        o.push_back(tcth);
+        o.insert(o.end(), t.bits + 1, t.bits + 17);
+        int n = 0;
+        for (int k = 1; k <= 16; ++k) n += t.bits[k];
+        o.insert(o.end(), t.vals, t.vals + n);
+      }
+      const size_t len = o.size() - len0 - 2;
+      o[len0 + 2] = static_cast<uint8_t>(len >> 8), o[len0 + 3] = static_cast<uint8_t>(len);
+      from = s.at + s.bytes;
+    }
+    o.insert(o.end(), out.begin() + static_cast<std::ptrdiff_t>(from), out.end());
+    out.swap(o);
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  struct Seg {
+    size_t at, bytes;
+    std::vector<std::pair<uint8_t, HuffTable>> tables;  // (Tc << 4 | Th, table)
+    bool grown;
+  };
+  struct Ref {
+    size_t seg = kNone, tab = 0;
+  };
+  std::vector<Seg> segs_;
+  Ref cur_[8];
+  uint64_t added_ = 0;
 };
 
 // Reads an unstuffed bit stream (0xFF00 -> 0xFF already undone). Overrun is checked once per
@@ -188,6 +297,14 @@ struct BitWriter {
     }
   }
 };
+
+// Writes symbol `sym`'s code; a symbol the table lacks is added to it first (Encoder::add; the
+// caller writes the grown table: OutTables). False if the table has no code left for it.
+inline bool put_symbol(BitWriter& w, Encoder& e, int sym) {
+  if (!e.len[sym] && !e.add(sym)) return false;
+  w.put(e.code[sym], e.len[sym]);
+  return true;
+}
 
 inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
 inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }

@@ -482,6 +482,7 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
       if (&out == &own) out_bytes = std::move(own);
       st.mcus = ss.mcus, st.mcus_reencoded = ss.mcus_reencoded;
       st.intervals = ss.intervals, st.intervals_copied = ss.intervals_copied;
+      st.codes_added = ss.codes_added;
       return st;
     }
   }

@@ -71,6 +71,7 @@ struct RewriteStats {
   bool spliced = false;           // true: the splice path; false: the libjpeg path
   uint64_t mcus = 0, mcus_reencoded = 0;         // splice: MCUs in the scan, MCUs Huffman re-encoded
   uint64_t intervals = 0, intervals_copied = 0;  // splice: restart intervals, copied undecoded
+  uint64_t codes_added = 0;  // splice: Huffman codes added to the file's tables (DHT segments grown)
   std::string fallback_reason;  // libjpeg path taken automatically: why the splice did not apply
 };
 

@@ -129,13 +129,13 @@ inline Skip skip_mcus(BitReader& r, uint64_t mcus, const BlockCode* codes, int n
 constexpr size_t kMaxBlockBytes = (27 + 63 * 26 + 16) / 8 + 1;
 
 // Encodes one block (natural order) against `pred`, the way libjpeg's encode_one_block does.
-// False if a symbol is missing from the file's tables or a value is out of the baseline range.
-inline bool encode_block(BitWriter& w, const Encoder& dc, const Encoder& ac, int& pred, const int16_t* coef) {
+// A symbol the file's tables lack is added to them (put_symbol). False if a table has no code left
+// for it or a value is out of the baseline range.
+inline bool encode_block(BitWriter& w, Encoder& dc, Encoder& ac, int& pred, const int16_t* coef) {
   int diff = coef[0] - pred;
   pred = coef[0];
   int nbits = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
-  if (nbits > 11 || !dc.len[nbits]) return false;
-  w.put(dc.code[nbits], dc.len[nbits]);
+  if (nbits > 11 || !put_symbol(w, dc, nbits)) return false;
   if (nbits) w.put(static_cast<uint32_t>(diff < 0 ? diff - 1 : diff) & ((1u << nbits) - 1), nbits);
   int run = 0;
   for (int k = 1; k < 64; ++k) {
@@ -144,20 +144,27 @@ inline bool encode_block(BitWriter& w, const Encoder& dc, const Encoder& ac, int
       ++run;
       continue;
     }
-    for (; run > 15; run -= 16) {
-      if (!ac.len[0xF0]) return false;
-      w.put(ac.code[0xF0], ac.len[0xF0]);
-    }
+    for (; run > 15; run -= 16)
+      if (!put_symbol(w, ac, 0xF0)) return false;
     nbits = bit_length(static_cast<unsigned>(v < 0 ? -v : v));
-    const int sym = (run << 4) | nbits;
-    if (nbits > 10 || !ac.len[sym]) return false;
-    w.put(ac.code[sym], ac.len[sym]);
+    if (nbits > 10 || !put_symbol(w, ac, (run << 4) | nbits)) return false;
     w.put(static_cast<uint32_t>(v < 0 ? v - 1 : v) & ((1u << nbits) - 1), nbits);
     run = 0;
   }
-  if (run) {
-    if (!ac.len[0]) return false;
-    w.put(ac.code[0], ac.len[0]);
+  return run == 0 || put_symbol(w, ac, 0);
+}
+
+// The DHT segments of the header d[0, end) (which ends with the SOS segment).
+bool record_tables(const uint8_t* d, size_t end, OutTables& t) {
+  for (size_t p = 2; p < end;) {
+    if (d[p] != 0xFF) return false;
+    size_t q = p;
+    while (q < end && d[q] == 0xFF) ++q;
+    if (q + 3 > end) return false;
+    const size_t len = static_cast<size_t>(d[q + 1]) << 8 | d[q + 2];
+    if (len < 2 || q + 1 + len > end) return false;
+    if (d[q] == 0xC4 && !t.record(d + q + 3, len - 2, q - 1)) return false;
+    p = q + 1 + len;
   }
   return true;
 }
@@ -337,7 +344,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
         for (int b = 0; b < n; ++b) {
           const auto& c = h.comps[refs[b].comp];
           if (!encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], coef[b]))
-            return fail(st, "a symbol the file's Huffman tables lack");
+            return fail(st, "a Huffman table with no free code for a symbol it lacks, or a value out of range");
         }
         ++st.mcus_reencoded;
       }
@@ -354,6 +361,14 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   }
   // EOI (with any fill bytes before it) and anything after it, verbatim.
   out.insert(out.end(), data + tail, data + size);
+  // Tables that gained symbols: their DHT segments (in the header, copied at the same offsets)
+  // written anew.
+  OutTables tables;
+  if (!record_tables(in.data(), h.scan_offset, tables)) return fail(st, "bad Huffman table");
+  for (int t = 0; t < 4; ++t)
+    if (!tables.grow(0, t, enc_dc[t]) || !tables.grow(1, t, enc_ac[t])) return fail(st, "bad Huffman table");
+  tables.rewrite(out);
+  st.codes_added = tables.added();
   return true;
 }
 

@@ -3,7 +3,10 @@
 // touched block -- and the first MCU after each touched run, whose DC differences change -- are
 // Huffman re-encoded, with the file's own tables; every other MCU's bits are copied verbatim, and
 // every byte before the scan (all marker segments, DQT, DHT, SOF, SOS) and after it (EOI, trailing
-// data) is copied as is. With restart intervals (DRI), an interval without a touched MCU is copied
+// data) is copied as is -- except a DHT whose table lacked a symbol a re-encoded block needs
+// (optimised tables hold only what the file used): the table gains a free code of length 16,
+// every code it had keeps its value (so the copied bits decode the same), and its segment is
+// written anew with the added symbols appended (io/jpeg_bits.h Encoder::add, OutTables). With restart intervals (DRI), an interval without a touched MCU is copied
 // byte for byte without being decoded at all.
 //
 // libjpeg(-turbo) offers no such operation; its coefficient path (jpeg_read_coefficients +
@@ -12,8 +15,8 @@
 //
 // splice() returns false -- the caller then takes the libjpeg path, which also produces the
 // JpegError for corrupt data -- whenever the file is outside what it handles or anything is
-// unexpected: a bad Huffman code, a coefficient out of the baseline range, a symbol the file's
-// tables lack, a missing or misnumbered RST marker, a scan not followed by EOI, data running past
+// unexpected: a bad Huffman code, a coefficient out of the baseline range, a symbol a table lacks
+// with no free code left for it, a missing or misnumbered RST marker, a scan not followed by EOI, data running past
 // the end. Corruption inside an untouched restart interval is not detected (its bytes are copied,
 // not decoded): the output carries it unchanged, exactly as the input had it.
 //
@@ -71,6 +74,7 @@ struct SpliceStats {
   uint64_t blocks = 0, blocks_rewritten = 0;
   uint64_t mcus = 0, mcus_reencoded = 0;
   uint64_t intervals = 0, intervals_copied = 0;  // restart intervals (1 without DRI), copied undecoded
+  uint64_t codes_added = 0;  // Huffman codes added to the file's tables for symbols they lacked
   const char* fallback_reason = nullptr;         // why splice() returned false
 };
 
@@ -82,8 +86,8 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
 // (io/jpeg_splice_progressive.cpp). Every scan is walked; within a scan only the blocks that are
 // touched -- and, around them, the blocks of the end-of-band runs they break, or whose DC
 // predictor changes -- are re-encoded with that scan's own Huffman tables; all other bits, every
-// marker segment (DHT between scans included) and the bytes of scans holding no touched block are
-// copied as they are. Stats: `intervals` counts scans, `intervals_copied` the scans copied byte
+// marker segment (DHT between scans included, unless its table gained a symbol as above) and the
+// bytes of scans holding no touched block are copied as they are. Stats: `intervals` counts scans, `intervals_copied` the scans copied byte
 // for byte, `mcus` the MCUs of all scans, `mcus_reencoded` those re-encoded.
 bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits,
                         std::vector<uint8_t>& out, SpliceStats& st);

@@ -18,8 +18,11 @@
 // coefficients, and the window is encoded like an encoder would (T.81 G.1.2.2, G.1.2.3), with the
 // scan's own tables. Outside windows the input's bits are copied; a scan with no touched block is
 // copied byte for byte. EOB runs the tables cannot code at their length are coded as several
-// shorter runs; any other symbol the tables lack fails the splice (the libjpeg path then
-// re-encodes the file with optimised tables).
+// shorter runs. A progressive file's tables are optimised for its own data, so a re-encoded block
+// may need a symbol they lack: the table gains it with a free code of length 16 (Encoder::add;
+// every code it had keeps its value, so the copied bits of this and later scans still decode the
+// same) and its DHT segment is rewritten once the file is done (OutTables). Only when a table has
+// no free code left does the splice fail (the libjpeg path then re-encodes the file).
 //
 // Checked as libjpeg checks, and stricter (anything unusual fails the splice; the libjpeg path
 // then decides): scan parameters (G.1.1.1.1), the order of scans per coefficient (a refinement
@@ -60,11 +63,7 @@ inline int get_symbol(BitReader& r, const Decoder& d) {
   return s;
 }
 
-inline bool put_symbol(BitWriter& w, const Encoder& e, int sym) {
-  if (!e.len[sym]) return false;
-  w.put(e.code[sym], e.len[sym]);
-  return true;
-}
+constexpr const char* kNoFreeCode = "a Huffman table with no free code for a symbol it lacks";
 
 // What the walk keeps between scans and calls (per thread: reused, so that the multi-megabyte
 // arrays are not page-faulted in anew for every photo).
@@ -90,11 +89,11 @@ class ScanSplicer {
   const char* why = nullptr;
 
   // DC first scan (Ss = Se = 0, Ah = 0).
-  bool dc_first(const Scan& sc, const Decoder* dec, const Encoder* enc, BitReader& r, BitWriter& w, bool& changed);
+  bool dc_first(const Scan& sc, const Decoder* dec, Encoder* const* enc, BitReader& r, BitWriter& w, bool& changed);
   // DC refinement (Ss = Se = 0, Ah > 0): one raw bit per block.
   bool dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& changed);
   // AC first (Ah = 0) or refinement (Ah > 0) scan of one component.
-  bool ac(const Scan& sc, const Decoder& dec, const Encoder& enc, BitReader& r, BitWriter& w, bool& changed);
+  bool ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader& r, BitWriter& w, bool& changed);
 
  private:
   bool bad(const char* reason) {
@@ -112,9 +111,9 @@ class ScanSplicer {
   bool parse_first(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
   bool parse_refine(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
   // Encodes one block's values (as parse_*) into the output.
-  bool encode_first(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
-  bool encode_refine(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
-  bool flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refine);
+  bool encode_first(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
+  bool encode_refine(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
+  bool flush_eob(BitWriter& w, Encoder& e, EobOut& o, bool refine);
   // The new values of touched block `slot` at the scan's precision (as parse_* gives them).
   void new_values(int32_t slot, const Scan& sc, int16_t* v) const;
 
@@ -150,7 +149,7 @@ int ScanSplicer::mcu_blocks(const Scan& sc, int mx, int my, int* pos, int32_t* s
   return n;
 }
 
-bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, const Encoder* enc, BitReader& r, BitWriter& w,
+bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* enc, BitReader& r, BitWriter& w,
                            bool& changed) {
   int mx, my;
   mcu_grid(sc, &mx, &my);
@@ -183,7 +182,7 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, const Encoder* en
         const int diff = v - pred_out[pos[b]];
         pred_out[pos[b]] = v;
         const int nb = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
-        if (nb > 11 || !put_symbol(w, enc[pos[b]], nb)) return bad(nb > 11 ? "a DC difference out of range" : "a symbol the file's Huffman tables lack");
+        if (nb > 11 || !put_symbol(w, *enc[pos[b]], nb)) return bad(nb > 11 ? "a DC difference out of range" : kNoFreeCode);
         if (nb) w.put(static_cast<uint32_t>(diff < 0 ? diff - 1 : diff) & ((1u << nb) - 1), nb);
       }
       ++st_.mcus_reencoded;
@@ -319,7 +318,7 @@ bool ScanSplicer::parse_refine(BitReader& r, const Decoder& d, int ss, int se, u
   return true;
 }
 
-bool ScanSplicer::flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refine) {
+bool ScanSplicer::flush_eob(BitWriter& w, Encoder& e, EobOut& o, bool refine) {
   if (o.run == 0) return true;
   w.ensure(o.bits.size() / 8 + 8 + 6 * 15);
   uint32_t n = o.run;
@@ -330,7 +329,10 @@ bool ScanSplicer::flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refi
     const int want = bit_length(n) - 1;
     int r = want;
     while (r >= 0 && !e.len[r << 4]) --r;
-    if (r < 0) return bad("a symbol the file's Huffman tables lack");
+    if (r < 0) {  // not even EOB: the table gains the exact length's category
+      if (!e.add(want << 4)) return bad(kNoFreeCode);
+      r = want;
+    }
     const uint32_t m = r == want ? n : (2u << r) - 1;
     w.put(e.code[r << 4], e.len[r << 4]);
     if (r) w.put(m - (1u << r), r);
@@ -347,7 +349,7 @@ bool ScanSplicer::flush_eob(BitWriter& w, const Encoder& e, EobOut& o, bool refi
   return true;
 }
 
-bool ScanSplicer::encode_first(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
+bool ScanSplicer::encode_first(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
   w.ensure(kMaxBlockBytesAc);
   int run = 0;
   for (int k = ss; k <= se; ++k) {
@@ -359,9 +361,9 @@ bool ScanSplicer::encode_first(BitWriter& w, const Encoder& e, int ss, int se, c
     if (!flush_eob(w, e, o, false)) return false;
     w.ensure(kMaxBlockBytesAc);
     for (; run > 15; run -= 16)
-      if (!put_symbol(w, e, 0xF0)) return bad("a symbol the file's Huffman tables lack");
+      if (!put_symbol(w, e, 0xF0)) return bad(kNoFreeCode);
     const int nb = bit_length(static_cast<unsigned>(val < 0 ? -val : val));
-    if (nb > 10 || !put_symbol(w, e, (run << 4) | nb)) return bad(nb > 10 ? "a coefficient out of range" : "a symbol the file's Huffman tables lack");
+    if (nb > 10 || !put_symbol(w, e, (run << 4) | nb)) return bad(nb > 10 ? "a coefficient out of range" : kNoFreeCode);
     w.put(static_cast<uint32_t>(val < 0 ? val - 1 : val) & ((1u << nb) - 1), nb);
     run = 0;
   }
@@ -369,7 +371,7 @@ bool ScanSplicer::encode_first(BitWriter& w, const Encoder& e, int ss, int se, c
   return true;
 }
 
-bool ScanSplicer::encode_refine(BitWriter& w, const Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
+bool ScanSplicer::encode_refine(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
   int last_new = ss - 1;
   for (int k = ss; k <= se; ++k)
     if (v[k] == 1 || v[k] == -1) last_new = k;
@@ -385,7 +387,7 @@ bool ScanSplicer::encode_refine(BitWriter& w, const Encoder& e, int ss, int se, 
     while (run > 15 && k <= last_new) {  // zero runs folded into the EOB need no ZRL
       if (!flush_eob(w, e, o, true)) return false;
       w.ensure(kMaxBlockBytesAc);
-      if (!put_symbol(w, e, 0xF0)) return bad("a symbol the file's Huffman tables lack");
+      if (!put_symbol(w, e, 0xF0)) return bad(kNoFreeCode);
       run -= 16;
       for (int i = 0; i < nbr; ++i) w.put(br[i], 1);
       nbr = 0;
@@ -396,7 +398,7 @@ bool ScanSplicer::encode_refine(BitWriter& w, const Encoder& e, int ss, int se, 
     }
     if (!flush_eob(w, e, o, true)) return false;
     w.ensure(kMaxBlockBytesAc);
-    if (!put_symbol(w, e, (run << 4) | 1)) return bad("a symbol the file's Huffman tables lack");
+    if (!put_symbol(w, e, (run << 4) | 1)) return bad(kNoFreeCode);
     w.put(val > 0 ? 1u : 0u, 1);
     for (int i = 0; i < nbr; ++i) w.put(br[i], 1);
     nbr = 0;
@@ -425,7 +427,7 @@ void ScanSplicer::new_values(int32_t slot, const Scan& sc, int16_t* v) const {
   }
 }
 
-bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, const Encoder& enc, BitReader& r, BitWriter& w,
+bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader& r, BitWriter& w,
                      bool& changed) {
   const int ci = sc.comp[0];
   const SpliceComponent& c = h_.comps[ci];
@@ -576,7 +578,8 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   out.clear();
   out.reserve(size + size / 16);
   out.insert(out.end(), d, d + 2);
-  HuffTable dc[4], ac[4];
+  HuffTable dc[4], ac[4];  // the input's, for decoding
+  OutTables tables;        // the output's, for encoding: they may gain symbols
   int coef_bits[4][64];
   for (auto& cb : coef_bits) std::fill(std::begin(cb), std::end(cb), -1);
   bool seen_sof = false, seen_sos = false;
@@ -598,6 +601,8 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     if (m == 0xD9) {  // EOI, and anything after it, verbatim
       if (!seen_sos) return fail(st, "no scan");
       out.insert(out.end(), d + p, d + size);
+      tables.rewrite(out);
+      st.codes_added = tables.added();
       return true;
     }
     if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD8)) return fail(st, "unexpected marker");
@@ -606,10 +611,11 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     if (len < 2 || q + 1 + len > size) return fail(st, "truncated file");
     const uint8_t* seg = d + q + 3;
     const size_t n = len - 2;
+    const size_t at = out.size() + (q - 1 - p);  // its 0xFF in the output
     out.insert(out.end(), d + p, d + q + 1 + len);  // the segment (and fill bytes before it) verbatim
     p = q + 1 + len;
     if (m == 0xC4) {
-      if (!parse_dht(seg, n, dc, ac)) return fail(st, "bad Huffman table");
+      if (!parse_dht(seg, n, dc, ac) || !tables.record(seg, n, at)) return fail(st, "bad Huffman table");
       continue;
     }
     if (m == 0xDB) {
@@ -680,17 +686,26 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     bool changed = false, ok;
     if (dc_scan && sc.ah == 0) {
       Decoder dec[4];
-      Encoder enc[4];
-      for (int i = 0; i < sc.ns; ++i)
-        if (!dec[i].build(dc[sc.td[i]], false) || !enc[i].build(dc[sc.td[i]])) return fail(st, "bad Huffman table");
-      ok = sp.dc_first(sc, dec, enc, r, w, changed);
+      Encoder enc[4];  // per table: components sharing one add symbols to it together
+      Encoder* enc_of[4];
+      bool built[4] = {};
+      for (int i = 0; i < sc.ns; ++i) {
+        const int t = sc.td[i];
+        if (!dec[i].build(dc[t], false) || (!built[t] && (!tables.get(0, t) || !enc[t].build(*tables.get(0, t))))) return fail(st, "bad Huffman table");
+        built[t] = true;
+        enc_of[i] = &enc[t];
+      }
+      ok = sp.dc_first(sc, dec, enc_of, r, w, changed);
+      for (int t = 0; ok && t < 4; ++t)
+        if (built[t] && !tables.grow(0, t, enc[t])) return fail(st, "bad Huffman table");
     } else if (dc_scan) {
       ok = sp.dc_refine(sc, r, w, changed);
     } else {
       Decoder dec;
       Encoder enc;
-      if (!dec.build(ac[sc.ta[0]], false) || !enc.build(ac[sc.ta[0]])) return fail(st, "bad Huffman table");
+      if (!dec.build(ac[sc.ta[0]], false) || !tables.get(1, sc.ta[0]) || !enc.build(*tables.get(1, sc.ta[0]))) return fail(st, "bad Huffman table");
       ok = sp.ac(sc, dec, enc, r, w, changed);
+      if (ok && !tables.grow(1, sc.ta[0], enc)) return fail(st, "bad Huffman table");
     }
     if (!ok) return fail(st, sp.why);
     // The scan must end with its last block (+ < 8 padding bits), as in splice().

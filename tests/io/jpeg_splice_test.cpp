@@ -1,11 +1,11 @@
 // io/jpeg_splice (through jpeg::rewrite_blocks): on baseline files only the touched MCUs are
 // re-encoded and everything else is copied bit for bit. Checked against the libjpeg path on the
 // same edit: identical coefficients in EVERY block (so untouched blocks keep the input's, touched
-// blocks get the same new ones); every byte before the scan and after it identical; pixels
+// blocks get the same new ones); every marker segment identical (a DHT may only gain symbols); pixels
 // outside touched MCUs identical; an empty edit gives the input back byte for byte. Over 4:2:0,
 // 4:2:2, 4:4:4 and gray, with and without restart intervals, odd and tiny sizes, a region at the
-// last MCU, standard and optimised Huffman tables (a missing symbol falls back to libjpeg), real
-// photos; truncated and corrupted files give JpegError or a valid output, never a crash.
+// last MCU, standard and optimised Huffman tables (a missing symbol is added to the table; a
+// table with no free code falls back to libjpeg), real photos; truncated and corrupted files give JpegError or a valid output, never a crash.
 #include "io/jpeg_region.h"
 #include "kernels/dct.h"
 #include "tests/testing/jpeg_fixture.h"
@@ -97,6 +97,56 @@ size_t scan_start(const std::vector<uint8_t>& b) {
   return 0;
 }
 
+// Every marker segment of a file in order (SOI and EOI with empty payloads; entropy-coded data
+// and RSTn markers skipped): (marker code, payload).
+std::vector<std::pair<uint8_t, std::vector<uint8_t>>> segments(const std::vector<uint8_t>& b) {
+  std::vector<std::pair<uint8_t, std::vector<uint8_t>>> v;
+  size_t p = 0;
+  while (p + 1 < b.size()) {
+    if (b[p] != 0xFF || b[p + 1] == 0x00 || (b[p + 1] >= 0xD0 && b[p + 1] <= 0xD7)) {  // scan data
+      ++p;
+      continue;
+    }
+    if (b[p + 1] == 0xFF) {  // fill
+      ++p;
+      continue;
+    }
+    const uint8_t m = b[p + 1];
+    if (m == 0xD8 || m == 0xD9) {
+      v.push_back({m, {}});
+      p += 2;
+      if (m == 0xD9) break;
+      continue;
+    }
+    if (p + 4 > b.size()) break;
+    const size_t len = static_cast<size_t>(b[p + 2]) << 8 | b[p + 3];
+    if (len < 2 || p + 2 + len > b.size()) break;
+    v.push_back({m, std::vector<uint8_t>(b.begin() + p + 4, b.begin() + p + 2 + len)});
+    p += 2 + len;
+  }
+  return v;
+}
+
+// Whether DHT payload `out` holds the tables of `in` in the same order, each the same or grown
+// by symbols appended at code length 16 (so every code of `in` keeps its value); adds the
+// number of appended symbols to *added.
+bool dht_extends(const std::vector<uint8_t>& in, const std::vector<uint8_t>& out, uint64_t* added) {
+  size_t i = 0, o = 0;
+  while (i < in.size()) {
+    if (o + 17 > out.size() || i + 17 > in.size() || in[i] != out[o]) return false;
+    size_t ni = 0, no = 0;
+    for (int l = 1; l <= 16; ++l) {
+      ni += in[i + l], no += out[o + l];
+      if (l < 16 && in[i + l] != out[o + l]) return false;
+    }
+    if (no < ni || i + 17 + ni > in.size() || o + 17 + no > out.size()) return false;
+    if (!std::equal(in.begin() + i + 17, in.begin() + i + 17 + ni, out.begin() + o + 17)) return false;
+    *added += no - ni;
+    i += 17 + ni, o += 17 + no;
+  }
+  return o == out.size();
+}
+
 // The checks every splice must pass; returns the stats of the automatic path.
 RewriteStats check_splice(const std::vector<uint8_t>& in, const Image& edited, const std::vector<uint8_t>& mask,
                           bool expect_spliced = true) {
@@ -126,9 +176,24 @@ RewriteStats check_splice(const std::vector<uint8_t>& in, const Image& edited, c
   EXPECT_EQ(mi.size(), mo.size());
   for (size_t k = 0; k < std::min(mi.size(), mo.size()); ++k) EXPECT_EQ(mi[k].data, mo[k].data);
   if (st.spliced) {
-    const size_t s = scan_start(in);
-    EXPECT_GT(s, 0u);
-    EXPECT_TRUE(out.size() >= s && std::equal(in.begin(), in.begin() + s, out.begin())) << "header bytes differ";
+    // Every marker segment (DQT, SOF, SOS headers, DHT, ... up to EOI) identical and in the same
+    // order, but for DHT segments whose tables gained symbols the edit needed (codes_added).
+    const auto si = segments(in), so = segments(out);
+    EXPECT_EQ(si.size(), so.size());
+    uint64_t added = 0;
+    for (size_t k = 0; k < std::min(si.size(), so.size()); ++k) {
+      EXPECT_EQ(si[k].first, so[k].first) << "segment " << k;
+      if (si[k].first == 0xC4 && si[k].second != so[k].second)
+        EXPECT_TRUE(dht_extends(si[k].second, so[k].second, &added)) << "DHT segment " << k << " changed otherwise";
+      else
+        EXPECT_EQ(si[k].second, so[k].second) << "segment " << k;
+    }
+    EXPECT_EQ(added, st.codes_added);
+    if (st.codes_added == 0) {
+      const size_t s = scan_start(in);
+      EXPECT_GT(s, 0u);
+      EXPECT_TRUE(out.size() >= s && std::equal(in.begin(), in.begin() + s, out.begin())) << "header bytes differ";
+    }
     EXPECT_EQ(out[out.size() - 2], 0xFF);
     EXPECT_EQ(out[out.size() - 1], 0xD9);
   }
@@ -269,26 +334,81 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
   }
 }
 
-TEST(SpliceTables, OptimisedTablesSpliceOrFallBack) {
+// Fills every AC table of every DHT segment of `b` (whose data stays valid): symbols that never
+// occur (sizes 11..15, outside 8-bit AC) appended at lengths from the table's longest up to 16,
+// until only the all-ones code of length 16 is free. Returns how many tables were filled.
+int fill_ac_tables(std::vector<uint8_t>& b) {
+  std::vector<uint8_t> out(b.begin(), b.begin() + 2);
+  int filled = 0;
+  size_t p = 2;
+  while (p + 4 <= b.size() && b[p] == 0xFF && b[p + 1] != 0xDA) {
+    const size_t len = static_cast<size_t>(b[p + 2]) << 8 | b[p + 3];
+    if (b[p + 1] != 0xC4) {
+      out.insert(out.end(), b.begin() + p, b.begin() + p + 2 + len);
+      p += 2 + len;
+      continue;
+    }
+    std::vector<uint8_t> seg;
+    for (size_t i = p + 4; i < p + 2 + len;) {
+      uint8_t bits[17] = {};
+      size_t n = 0;
+      for (int l = 1; l <= 16; ++l) n += bits[l] = b[i + l];
+      std::vector<uint8_t> vals(b.begin() + i + 17, b.begin() + i + 17 + n);
+      if (b[i] >> 4) {  // AC
+        uint32_t used = 0;
+        int longest = 1;
+        for (int l = 1; l <= 16; ++l) used += static_cast<uint32_t>(bits[l]) << (16 - l), longest = bits[l] ? l : longest;
+        int filler = 0;
+        for (int l = longest; l <= 16; ++l)
+          while (used + (1u << (16 - l)) <= 0xFFFF) {
+            used += 1u << (16 - l);
+            ++bits[l];
+            vals.push_back(static_cast<uint8_t>((filler / 5) << 4 | (11 + filler % 5)));
+            ++filler;
+          }
+        ++filled;
+      }
+      seg.push_back(b[i]);
+      seg.insert(seg.end(), bits + 1, bits + 17);
+      seg.insert(seg.end(), vals.begin(), vals.end());
+      i += 17 + n;
+    }
+    out.insert(out.end(), {0xFF, 0xC4, static_cast<uint8_t>((seg.size() + 2) >> 8), static_cast<uint8_t>(seg.size() + 2)});
+    out.insert(out.end(), seg.begin(), seg.end());
+    p += 2 + len;
+  }
+  out.insert(out.end(), b.begin() + p, b.end());
+  b.swap(out);
+  return filled;
+}
+
+TEST(SpliceTables, OptimisedTablesGainTheSymbolsTheyLack) {
   // An optimised table holds only the symbols its image used: re-encoding noise in a file made
-  // from a smooth picture needs symbols it lacks, so the splice must hand over to libjpeg.
+  // from a smooth picture needs symbols it lacks. They get free codes of length 16 and the DHT
+  // is rewritten (check_splice: every table keeps its codes; the output decodes as libjpeg's).
   Image flat{160, 96, 3, std::vector<uint8_t>(160 * 96 * 3)};
   for (size_t i = 0; i < flat.pixels.size(); ++i) flat.pixels[i] = static_cast<uint8_t>(100 + (i / 3 % 160) / 40);
-  const std::vector<uint8_t> in = encode(flat, 2, 2, 0, /*optimize=*/true);
+  std::vector<uint8_t> in = encode(flat, 2, 2, 0, /*optimize=*/true);
   Image e = decode_memory(in, "in");
   std::vector<uint8_t> m(static_cast<size_t>(e.width) * e.height, 0);
   scribble(e, m, 40, 30, 90, 70, 9);
-  check_splice(in, e, m, /*expect_spliced=*/false);
+  const RewriteStats st = check_splice(in, e, m, /*expect_spliced=*/true);
+  EXPECT_GT(st.codes_added, 10u);
 
-  // ... while an edit that needs only symbols the table has stays on the splice path: here the
-  // "edit" rewrites a block with its own pixels (same coefficients up to rounding).
+  // The same file with its AC tables full (no free code but the all-ones one): it still decodes
+  // as before, and the splice hands over to libjpeg.
+  ASSERT_EQ(fill_ac_tables(in), 2);
+  ASSERT_EQ(decode_memory(in, "filled").pixels, decode_memory(encode(flat, 2, 2, 0, true), "orig").pixels);
+  const RewriteStats sf = check_splice(in, e, m, /*expect_spliced=*/false);
+  EXPECT_NE(sf.fallback_reason.find("no free code"), std::string::npos) << sf.fallback_reason;
+
+  // ... while an edit that needs only symbols the table has adds none: here the "edit" rewrites
+  // a block with its own pixels (same coefficients up to rounding).
   const std::vector<uint8_t> rich = encode(picture(203, 151, 3, 3), 2, 2, 0, /*optimize=*/true);
   Image r = decode_memory(rich, "rich");
   std::vector<uint8_t> rm(static_cast<size_t>(r.width) * r.height, 0);
   rm[static_cast<size_t>(50) * r.width + 50] = 1;
-  std::vector<uint8_t> out;
-  const RewriteStats st = rewrite_blocks(rich, "rich", r, rm, out);
-  if (st.spliced) check_splice(rich, r, rm, true);  // (whether it fits depends on the table)
+  EXPECT_EQ(check_splice(rich, r, rm, true).codes_added, 0u);
 }
 
 // The skipper takes several AC symbols per lookup unless they would reach the block's end; this
