@@ -128,6 +128,7 @@ struct Encoder {
   uint32_t next = 0;  // the first free code of length 16 (codes fill the code space in canonical order)
   uint8_t added[256];
   int nadded = 0;  // symbols add()ed, in code order
+  uint32_t* freq = nullptr;  // counting(): symbol counts (put_symbol adds to them)
   bool build(const HuffTable& t) {
     uint16_t c[256];
     uint8_t l[256];
@@ -138,6 +139,13 @@ struct Encoder {
     count = n, nadded = 0, next = 0;
     for (int k = 1; k <= 16; ++k) next += static_cast<uint32_t>(t.bits[k]) << (16 - k);
     return true;
+  }
+  // An encoder that counts the symbols put (into freq[256]) instead of coding them: every symbol
+  // present, with a 1-bit code.
+  void counting(uint32_t* f) {
+    std::fill(std::begin(code), std::end(code), uint16_t{0});
+    std::fill(std::begin(len), std::end(len), uint8_t{1});
+    count = 256, nadded = 0, next = 0xFFFF, freq = f;
   }
   // Gives a symbol the table lacks the next free code of length 16. Canonical codes (T.81 C.2)
   // are assigned in order of length, so every code of the table keeps its value: data coded with
@@ -152,12 +160,80 @@ struct Encoder {
   }
 };
 
+// The optimal table for symbol counts freq[256], code lengths at most 16, the all-ones code unused:
+// the procedure of T.81 annex K.2 (figures K.1 to K.3; as libjpeg's jpeg_gen_optimal_table). False
+// if no symbol occurs.
+inline bool optimal_table(const uint32_t* freq_in, HuffTable& t) {
+  uint64_t freq[257];
+  int size[257], others[257];
+  for (int i = 0; i < 256; ++i) freq[i] = freq_in[i];
+  freq[256] = 1;  // a reserved symbol: it takes the all-ones code, which no real symbol then gets
+  std::fill(std::begin(size), std::end(size), 0);
+  std::fill(std::begin(others), std::end(others), -1);
+  for (;;) {
+    int c1 = -1, c2 = -1;  // the least and next least nonzero frequencies (ties: the larger index)
+    for (int i = 0; i <= 256; ++i)
+      if (freq[i] && (c1 < 0 || freq[i] <= freq[c1])) c1 = i;
+    for (int i = 0; i <= 256; ++i)
+      if (freq[i] && i != c1 && (c2 < 0 || freq[i] <= freq[c2])) c2 = i;
+    if (c2 < 0) break;
+    freq[c1] += freq[c2];
+    freq[c2] = 0;
+    for (++size[c1]; others[c1] >= 0;) ++size[c1 = others[c1]];
+    others[c1] = c2;
+    for (++size[c2]; others[c2] >= 0;) ++size[c2 = others[c2]];
+  }
+  int bits[33] = {};
+  for (int i = 0; i <= 256; ++i)
+    if (size[i]) {
+      if (size[i] > 32) return false;  // (cannot happen with 32-bit counts; K.2 assumes it)
+      ++bits[size[i]];
+    }
+  for (int i = 32; i > 16; --i)  // K.3: lengths over 16 moved up the tree
+    while (bits[i] > 0) {
+      int j = i - 2;
+      while (bits[j] == 0) --j;
+      bits[i] -= 2;
+      ++bits[i - 1];
+      bits[j + 1] += 2;
+      --bits[j];
+    }
+  int longest = 16;
+  while (longest > 0 && bits[longest] == 0) --longest;
+  if (longest == 0) return false;
+  --bits[longest];  // the reserved symbol's code
+  int n = 0;
+  for (int l = 1; l <= 16; ++l) t.bits[l] = static_cast<uint8_t>(bits[l]), n += bits[l];
+  if (n == 0) return false;
+  t.bits[0] = 0;
+  int k = 0;
+  for (int l = 1; l <= 32; ++l)
+    for (int i = 0; i < 256; ++i)
+      if (size[i] == l) t.vals[k++] = static_cast<uint8_t>(i);
+  t.present = true;
+  return true;
+}
+
 // The table `t` with the symbols `e` added (Encoder::add) appended at length 16.
 inline void grow_table(HuffTable& t, const Encoder& e) {
   int n = 0;
   for (int k = 1; k <= 16; ++k) n += t.bits[k];
   for (int i = 0; i < e.nadded; ++i) t.vals[n + i] = e.added[i];
   t.bits[16] = static_cast<uint8_t>(t.bits[16] + e.nadded);
+}
+
+// A DHT segment (marker, length and payload) defining tables (Tc << 4 | Th, table).
+inline std::vector<uint8_t> dht_segment(const std::vector<std::pair<uint8_t, HuffTable>>& tables) {
+  std::vector<uint8_t> o = {0xFF, 0xC4, 0, 0};
+  for (const auto& [tcth, t] : tables) {
+    o.push_back(tcth);
+    o.insert(o.end(), t.bits + 1, t.bits + 17);
+    int n = 0;
+    for (int k = 1; k <= 16; ++k) n += t.bits[k];
+    o.insert(o.end(), t.vals, t.vals + n);
+  }
+  o[2] = static_cast<uint8_t>((o.size() - 2) >> 8), o[3] = static_cast<uint8_t>(o.size() - 2);
+  return o;
 }
 
 // The DHT segments of an output file, so that tables which gained symbols are written anew once
@@ -211,17 +287,8 @@ class OutTables {
     for (const Seg& s : segs_) {
       if (!s.grown) continue;
       o.insert(o.end(), out.begin() + static_cast<std::ptrdiff_t>(from), out.begin() + static_cast<std::ptrdiff_t>(s.at));
-      const size_t len0 = o.size();
-      o.insert(o.end(), {0xFF, 0xC4, 0, 0});
-      for (const auto& [tcth, t] : s.tables) {
-        o.push_back(tcth);
-        o.insert(o.end(), t.bits + 1, t.bits + 17);
-        int n = 0;
-        for (int k = 1; k <= 16; ++k) n += t.bits[k];
-        o.insert(o.end(), t.vals, t.vals + n);
-      }
-      const size_t len = o.size() - len0 - 2;
-      o[len0 + 2] = static_cast<uint8_t>(len >> 8), o[len0 + 3] = static_cast<uint8_t>(len);
+      const std::vector<uint8_t> seg = dht_segment(s.tables);
+      o.insert(o.end(), seg.begin(), seg.end());
       from = s.at + s.bytes;
     }
     o.insert(o.end(), out.begin() + static_cast<std::ptrdiff_t>(from), out.end());
@@ -302,6 +369,7 @@ struct BitWriter {
 // caller writes the grown table: OutTables). False if the table has no code left for it.
 inline bool put_symbol(BitWriter& w, Encoder& e, int sym) {
   if (!e.len[sym] && !e.add(sym)) return false;
+  if (e.freq) ++e.freq[sym];
   w.put(e.code[sym], e.len[sym]);
   return true;
 }

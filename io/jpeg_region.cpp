@@ -483,6 +483,7 @@ RewriteStats rewrite_blocks(const std::vector<uint8_t>& in_bytes, const std::str
       st.mcus = ss.mcus, st.mcus_reencoded = ss.mcus_reencoded;
       st.intervals = ss.intervals, st.intervals_copied = ss.intervals_copied;
       st.codes_added = ss.codes_added;
+      st.scans_recoded = ss.scans_recoded;
       return st;
     }
   }

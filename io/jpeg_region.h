@@ -72,6 +72,7 @@ struct RewriteStats {
   uint64_t mcus = 0, mcus_reencoded = 0;         // splice: MCUs in the scan, MCUs Huffman re-encoded
   uint64_t intervals = 0, intervals_copied = 0;  // splice: restart intervals, copied undecoded
   uint64_t codes_added = 0;  // splice: Huffman codes added to the file's tables (DHT segments grown)
+  uint64_t scans_recoded = 0;  // splice, progressive: scans re-encoded whole with tables of their own (a DHT inserted before each)
   std::string fallback_reason;  // libjpeg path taken automatically: why the splice did not apply
 };
 

@@ -75,6 +75,7 @@ struct SpliceStats {
   uint64_t mcus = 0, mcus_reencoded = 0;
   uint64_t intervals = 0, intervals_copied = 0;  // restart intervals (1 without DRI), copied undecoded
   uint64_t codes_added = 0;  // Huffman codes added to the file's tables for symbols they lacked
+  uint64_t scans_recoded = 0;  // progressive: scans re-encoded whole with tables of their own, each after a DHT inserted for them
   const char* fallback_reason = nullptr;         // why splice() returned false
 };
 

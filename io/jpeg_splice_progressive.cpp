@@ -73,6 +73,7 @@ struct State {
   std::vector<int16_t> coefs;               // 64 per touched block, natural order
   std::vector<uint8_t> clean;               // the scan's entropy-coded data, unstuffed, + kPad zero bytes
   std::vector<uint8_t> wbuf;                // BitWriter buffer
+  std::vector<uint64_t> hist_saved;         // a component's history before an AC scan that may be walked twice
 };
 
 // The output side of an AC scan: the EOB run being built and, in a refinement scan, the
@@ -87,6 +88,7 @@ class ScanSplicer {
  public:
   ScanSplicer(const SpliceHeader& h, State& s, SpliceStats& st) : h_(h), s_(s), st_(st) {}
   const char* why = nullptr;
+  bool whole = false;  // re-encode every block of the scan (the scan gets a table of its own)
 
   // DC first scan (Ss = Se = 0, Ah = 0).
   bool dc_first(const Scan& sc, const Decoder* dec, Encoder* const* enc, BitReader& r, BitWriter& w, bool& changed);
@@ -160,7 +162,7 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
   for (int y = 0; y < my; ++y)
     for (int x = 0; x < mx; ++x) {
       const int n = mcu_blocks(sc, x, y, pos, slot);
-      bool re = std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
+      bool re = whole || std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
       for (int b = 0; b < n; ++b) re |= slot[b] >= 0;
       const size_t start = r.pos;
       for (int b = 0; b < n; ++b) {
@@ -334,7 +336,7 @@ bool ScanSplicer::flush_eob(BitWriter& w, Encoder& e, EobOut& o, bool refine) {
       r = want;
     }
     const uint32_t m = r == want ? n : (2u << r) - 1;
-    w.put(e.code[r << 4], e.len[r << 4]);
+    put_symbol(w, e, r << 4);  // (present)
     if (r) w.put(m - (1u << r), r);
     if (refine) {
       size_t nb = 0;
@@ -446,7 +448,8 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   size_t run_block = 0;          // the first block of the input's current EOB run
   size_t run_pos = 0;            // and where its bits start
   uint64_t run_hist = 0;         // and its history before this scan
-  bool in_window = false;
+  bool in_window = whole;
+  changed |= whole;
   size_t copy_from = r.pos;
   EobOut o;
   int16_t v[64];
@@ -493,7 +496,7 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
         }
         if (rr.pos != r.pos) return bad("corrupt data");  // (the same bits walked twice)
       }
-    } else if (!member && slot[b] < 0) {
+    } else if (!member && slot[b] < 0 && !whole) {
       // An untouched block starting outside a run: the window ends before it.
       if (!flush_eob(w, enc, o, refine)) return false;
       in_window = false;
@@ -514,12 +517,14 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   return true;
 }
 
-bool parse_dht(const uint8_t* p, size_t n, HuffTable* dc, HuffTable* ac) {
+// Parses a DHT segment's tables into dc[4] and ac[4], clearing defined[Tc * 4 + Th] for each.
+bool parse_dht(const uint8_t* p, size_t n, HuffTable* dc, HuffTable* ac, bool* defined) {
   while (n > 0) {
     if (n < 17) return false;
     const int tc = p[0] >> 4, th = p[0] & 15;
     if (tc > 1 || th > 3) return false;
     HuffTable& t = tc ? ac[th] : dc[th];
+    defined[tc * 4 + th] = false;
     size_t count = 0;
     t.bits[0] = 0;
     for (int l = 1; l <= 16; ++l) count += t.bits[l] = p[l];
@@ -548,6 +553,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   s.slot.resize(nc);
   s.hist.resize(nc);
   s.coefs.clear();
+  size_t touched[4] = {};  // per component: touched blocks
   for (int i = 0; i < nc; ++i) {
     const SpliceComponent& c = h.comps[i];
     if (c.h < 1 || c.v < 1 || c.width_in_blocks < 1 || c.height_in_blocks < 1) return fail(st, "unusual frame");
@@ -563,6 +569,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         s.coefs.resize(s.coefs.size() + 64);
         edits.coefficients(c.index, bx, by, c.quant, &s.coefs[k * 64]);
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
+        ++touched[i];
         ++st.blocks_rewritten;
       }
     }
@@ -580,6 +587,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   out.insert(out.end(), d, d + 2);
   HuffTable dc[4], ac[4];  // the input's, for decoding
   OutTables tables;        // the output's, for encoding: they may gain symbols
+  bool replaced[8] = {};   // per Tc * 4 + Th: a DHT inserted for a re-encoded scan defines it
   int coef_bits[4][64];
   for (auto& cb : coef_bits) std::fill(std::begin(cb), std::end(cb), -1);
   bool seen_sof = false, seen_sos = false;
@@ -615,7 +623,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     out.insert(out.end(), d + p, d + q + 1 + len);  // the segment (and fill bytes before it) verbatim
     p = q + 1 + len;
     if (m == 0xC4) {
-      if (!parse_dht(seg, n, dc, ac) || !tables.record(seg, n, at)) return fail(st, "bad Huffman table");
+      if (!parse_dht(seg, n, dc, ac, replaced) || !tables.record(seg, n, at)) return fail(st, "bad Huffman table");
       continue;
     }
     if (m == 0xDB) {
@@ -682,30 +690,78 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     if (d[e + 1] >= 0xD0 && d[e + 1] <= 0xD7) return fail(st, "restart marker without DRI");
     const size_t nclean = unstuff(d, p, e, s.clean);
     BitReader r{s.clean.data(), nclean * 8};
-    w.len = 0, w.acc = 0, w.n = 0;
-    bool changed = false, ok;
-    if (dc_scan && sc.ah == 0) {
-      Decoder dec[4];
-      Encoder enc[4];  // per table: components sharing one add symbols to it together
-      Encoder* enc_of[4];
-      bool built[4] = {};
-      for (int i = 0; i < sc.ns; ++i) {
-        const int t = sc.td[i];
-        if (!dec[i].build(dc[t], false) || (!built[t] && (!tables.get(0, t) || !enc[t].build(*tables.get(0, t))))) return fail(st, "bad Huffman table");
-        built[t] = true;
-        enc_of[i] = &enc[t];
+
+    // The tables the scan codes with (Tc * 4 + Th, each once): a DC first scan's DC tables, an AC
+    // scan's AC table.
+    int slots[4], nslots = 0;
+    for (int i = 0; i < (dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1); ++i) {
+      const int sl = dc_scan ? sc.td[i] : 4 + sc.ta[0];
+      if (std::find(slots, slots + nslots, sl) == slots + nslots) slots[nslots++] = sl;
+      // (An encoder defines a progressive file's tables anew for each scan; one reused without
+      // a DHT after a scan re-encoded below would need its DHT repeated: not done.)
+      if (replaced[sl]) return fail(st, "a Huffman table used again after a scan re-encoded with its own");
+    }
+
+    Decoder dec[4];
+    for (int i = 0; i < (dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1); ++i)
+      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false)) return fail(st, "bad Huffman table");
+    Encoder enc[8];  // per table: components sharing one add symbols to it together
+    Encoder* enc_of[4];
+    for (int i = 0; i < sc.ns; ++i) enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
+    // AC scans walk and update the blocks' history: kept for a second walk.
+    const int ci0 = sc.comp[0];
+    if (!dc_scan && touched[ci0]) s.hist_saved.assign(s.hist[ci0].begin(), s.hist[ci0].end());
+    const uint64_t mcus0 = st.mcus, reencoded0 = st.mcus_reencoded;
+    bool changed = false;
+    // One walk of the scan: encoders from `own` tables when given, else the file's (which gain
+    // the symbols they lack), or counting into `freq`.
+    auto walk = [&](bool whole, const HuffTable* own, uint32_t (*freq)[256]) {
+      r.pos = 0;
+      w.len = 0, w.acc = 0, w.n = 0;
+      changed = false;
+      st.mcus = mcus0, st.mcus_reencoded = reencoded0;
+      if (!dc_scan && touched[ci0] && whole) std::copy(s.hist_saved.begin(), s.hist_saved.end(), s.hist[ci0].begin());
+      for (int k = 0; k < nslots; ++k) {
+        const int sl = slots[k];
+        const HuffTable* t = own ? &own[sl] : tables.get(sl / 4, sl % 4);
+        if (freq) {
+          enc[sl].counting(freq[sl]);
+        } else if (!t || !enc[sl].build(*t)) {
+          sp.why = "bad Huffman table";
+          return false;
+        }
       }
-      ok = sp.dc_first(sc, dec, enc_of, r, w, changed);
-      for (int t = 0; ok && t < 4; ++t)
-        if (built[t] && !tables.grow(0, t, enc[t])) return fail(st, "bad Huffman table");
-    } else if (dc_scan) {
-      ok = sp.dc_refine(sc, r, w, changed);
-    } else {
-      Decoder dec;
-      Encoder enc;
-      if (!dec.build(ac[sc.ta[0]], false) || !tables.get(1, sc.ta[0]) || !enc.build(*tables.get(1, sc.ta[0]))) return fail(st, "bad Huffman table");
-      ok = sp.ac(sc, dec, enc, r, w, changed);
-      if (ok && !tables.grow(1, sc.ta[0], enc)) return fail(st, "bad Huffman table");
+      sp.whole = whole;
+      if (dc_scan && sc.ah == 0) return sp.dc_first(sc, dec, enc_of, r, w, changed);
+      if (dc_scan) return sp.dc_refine(sc, r, w, changed);
+      return sp.ac(sc, dec[0], *enc_of[0], r, w, changed);
+    };
+    bool ok = walk(false, nullptr, nullptr);
+    if (!ok && sp.why == kNoFreeCode) {
+      // A table lacks a symbol and has no free code for it: the whole scan is re-encoded with
+      // tables of its own (counted, then built as an encoder would, T.81 K.2), defined by a DHT
+      // inserted before its SOS.
+      uint32_t freq[8][256];
+      for (int k = 0; k < nslots; ++k) std::fill(std::begin(freq[slots[k]]), std::end(freq[slots[k]]), 0u);
+      HuffTable own[8];
+      ok = walk(true, nullptr, freq);
+      std::vector<std::pair<uint8_t, HuffTable>> defs;
+      for (int k = 0; ok && k < nslots; ++k) {
+        const int sl = slots[k];
+        ok = optimal_table(freq[sl], own[sl]);
+        defs.push_back({static_cast<uint8_t>((sl / 4) << 4 | sl % 4), own[sl]});
+      }
+      if (!ok) return fail(st, "a scan without symbols");
+      ok = walk(true, own, nullptr);
+      if (ok) {
+        const std::vector<uint8_t> seg = dht_segment(defs);
+        out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), seg.begin(), seg.end());
+        for (int k = 0; k < nslots; ++k) replaced[slots[k]] = true;
+        ++st.scans_recoded;
+      }
+    } else if (ok) {
+      for (int k = 0; k < nslots; ++k)
+        if (!tables.grow(slots[k] / 4, slots[k] % 4, enc[slots[k]])) return fail(st, "bad Huffman table");
     }
     if (!ok) return fail(st, sp.why);
     // The scan must end with its last block (+ < 8 padding bits), as in splice().
