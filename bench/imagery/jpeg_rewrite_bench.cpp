@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--quality", quality, "JPEG quality of the test file and of the re-encode");
   app.add_option("--repeat", repeat, "Best of N");
   int profile = 0;
-  app.add_option("--profile", profile, "Only run rewrite_blocks N times on the first file, 40 regions (for perf)");
+  app.add_option("--profile", profile, "Only run rewrite_blocks N times on the first file (for perf)");
+  int profile_regions = 40;
+  app.add_option("--profile-regions", profile_regions, "With --profile: the region count (0, 1, 40 or 400)");
   std::string profile_encoding = "baseline";
   app.add_option("--profile-encoding", profile_encoding,
                  "With --profile: the first encoding whose name starts with this (baseline, progressive, ...)");
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
       cv::Mat decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
       std::vector<uchar> full;
       for (int nregions : {0, 1, 40, 400}) {
-        if (profile && nregions != 40) continue;
+        if (profile && nregions != profile_regions) continue;
         jpeg::Image img = orig;
         std::vector<uint8_t> changed(static_cast<size_t>(W) * H, 0);
         cv::Mat rgb(H, W, CV_8UC3, img.pixels.data());
