@@ -313,7 +313,8 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       int sign = 0;
       if (s) {
         if (s != 1) return bad("corrupt data");
-        sign = get_bits(r, 1) ? 1 : -1;
+        if (v) sign = get_bits(r, 1) ? 1 : -1;
+        else ++r.pos;
       } else if (run != 15) {
         eob = (1u << run) + get_bits(r, run);
         break;
@@ -749,7 +750,8 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     for (int i = 0; i < sc.ns; ++i) enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
     // AC scans walk and update the blocks' history: kept for a second walk.
     const int ci0 = sc.comp[0];
-    if (!dc_scan && touched[ci0]) s.hist_saved.assign(s.hist[ci0].begin(), s.hist[ci0].end());
+    // (Before a first scan its band's bits are all zero: no copy needed.)
+    if (!dc_scan && touched[ci0] && sc.ah > 0) s.hist_saved.assign(s.hist[ci0].begin(), s.hist[ci0].end());
     const uint64_t mcus0 = st.mcus, reencoded0 = st.mcus_reencoded;
     bool changed = false;
     // One walk of the scan: encoders from `own` tables when given, else the file's (which gain
@@ -759,7 +761,14 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
       w.len = 0, w.acc = 0, w.n = 0;
       changed = false;
       st.mcus = mcus0, st.mcus_reencoded = reencoded0;
-      if (!dc_scan && touched[ci0] && whole) std::copy(s.hist_saved.begin(), s.hist_saved.end(), s.hist[ci0].begin());
+      if (!dc_scan && touched[ci0] && whole) {
+        if (sc.ah > 0) {
+          std::copy(s.hist_saved.begin(), s.hist_saved.end(), s.hist[ci0].begin());
+        } else {
+          const uint64_t band = (sc.se == 63 ? ~uint64_t{0} : (uint64_t{1} << (sc.se + 1)) - 1) & (~uint64_t{0} << sc.ss);
+          for (uint64_t& hb : s.hist[ci0]) hb &= ~band;
+        }
+      }
       for (int k = 0; k < nslots; ++k) {
         const int sl = slots[k];
         const HuffTable* t = own ? &own[sl] : tables.get(sl / 4, sl % 4);
