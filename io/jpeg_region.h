@@ -13,12 +13,15 @@
 //    edit returns the input byte for byte. Progressive files (Huffman, no restart intervals)
 //    are spliced scan by scan (io/jpeg_splice_progressive.cpp): in each scan only the blocks
 //    around the touched ones are re-encoded with that scan's tables, every marker segment (the
-//    DHTs between scans too) and the other bits are copied.
+//    DHTs between scans too) and the other bits are copied. A symbol a table lacks (optimised
+//    tables hold only what the file used) gets a free code of length 16 -- every existing code
+//    keeps its value -- and that DHT is written anew; in a progressive file, a scan whose table
+//    has no free code left is re-encoded whole with a table of its own (a DHT inserted before it).
 //  * libjpeg (jpeg_read_coefficients + jpeg_write_coefficients), for everything else --
-//    arithmetic-coded, multi-scan sequential, progressive with restart intervals, a symbol
-//    missing from the file's Huffman tables (progressive files' tables are always optimised:
-//    a blurred block can need one), anything the splice finds unexpected: every block is entropy re-coded
-//    (Huffman tables optimised by default), markers copied, progressive stays progressive.
+//    arithmetic-coded, multi-scan sequential, progressive with restart intervals, a baseline
+//    file whose table has no free code for a symbol it needs, anything the splice finds
+//    unexpected: every block is entropy re-coded (Huffman tables optimised by default), markers
+//    copied, progressive stays progressive.
 //
 // What "unchanged" means, as tested (tests/io/jpeg_region_test.cpp, jpeg_splice_test.cpp): the
 // coefficients of every untouched block are identical; decoded without fancy chroma upsampling,

@@ -142,8 +142,11 @@ int main(int argc, char** argv) {
             repeat, {[&] { st = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out); },
                      [&] { so = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_opt, opt); },
                      [&] { ss = jpeg::rewrite_blocks(bytes, enc.name, img, changed, out_std, std_tables); },
-                     [&] {  // the baseline: decode the file, re-encode it whole
-                       decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
+                     [&] {  // the baseline: decode the file, re-encode it whole. Decoded into the
+                            // same Mat every time, as a loop over photos would: a fresh 36-50 MB
+                            // buffer is mmap()ed and page-faulted in anew on every call, which on
+                            // this VM made the peer up to 2.5x slower and erratic (2026-12-05).
+                       cv::imdecode(jpg, cv::IMREAD_COLOR, &decoded);
                        cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality});
                      },
                      [&] { cv::imencode(".jpg", decoded, full, {cv::IMWRITE_JPEG_QUALITY, quality}); }});
