@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -969,6 +970,11 @@ int geoshard_main(int argc, char** argv) {
       return finish_run(rec, sc, (fs::path(so.out_dir) / "run.json").string(), s.roads + s.areas, s.roads + s.areas, 0, {},
                         false);
     }
+  } catch (const std::bad_alloc&) {
+    // (Writing the record allocates a little; what was being built is gone by now.)
+    std::fprintf(stderr, "geoshard: error: %s\n", geoshard::engine::kOutOfMemory);
+    write_failure_record("out_of_memory", geoshard::engine::kOutOfMemory);
+    return kFailed;
   } catch (const std::logic_error& e) {
     std::fprintf(stderr, "geoshard: internal error: %s\n", e.what());
     write_failure_record("internal_error", e.what());

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <new>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -805,6 +806,8 @@ RunResult Engine::run_groups(const Plan& plan, const RunOptions& opt, const Grou
       }
       count_committed();
       ++st.groups_run;
+    } catch (const std::bad_alloc&) {
+      error = kOutOfMemory;
     } catch (const std::exception& e) {
       error = e.what();
     } catch (...) {

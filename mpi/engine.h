@@ -70,6 +70,13 @@
 
 namespace geoshard::engine {
 
+// What a std::bad_alloc is reported as (a task's failure, the command's error): what happened
+// and what to do, rather than "std::bad_alloc".
+inline constexpr const char* kOutOfMemory =
+    "out of memory (std::bad_alloc): this process could not allocate what the job needs. Give it "
+    "more memory (Slurm --mem-per-cpu or --mem; check `ulimit -v`); for cover, localise, links and "
+    "blur, more ranks also make each rank hold a smaller part of the input";
+
 struct Task {
   uint32_t index = 0;        // position in curve order
   uint64_t key_lo = 0, key_hi = 0;  // the task's cell as a closed key interval

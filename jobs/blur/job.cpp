@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -338,6 +339,9 @@ engine::RunResult run_blur(engine::Engine& eng, const BlurJobOptions& opt) {
       } catch (const UnsafeOutput& x) {
         r.reason = std::string(reason_code(Reason::kUnsafeOutputPath));
         r.message = x.what();
+      } catch (const std::bad_alloc&) {  // this photo needs more memory than the rank has
+        r.reason = std::string(reason_code(Reason::kImageTooLarge));
+        r.message = engine::kOutOfMemory;
       } catch (const std::exception& x) {
         r.reason = fs::exists(in) ? std::string(reason_code(Reason::kUnreadableImage)) : std::string(reason_code(Reason::kFileNotFound));
         r.message = x.what();

@@ -1024,6 +1024,20 @@ begin cost/valid-baseline "the repaired price table and good points: exit 0"
 exit_is 0
 end
 
+# ---------------------------------------------------------------- out of memory
+# A 3M-segment road file under a 350 MB address-space limit (the executable and its libraries
+# take ~250 MB of it): ingest cannot hold the table. A clear error saying what to do, the run
+# record's status, no partial output -- not a bare "std::bad_alloc".
+run synth-oom "$G" synth --segments 3000000 --seed 3 --out "$T/syn-oom" -q
+run roads-oom sh -c "ulimit -v 350000 && exec \"\$0\" ingest roads --in '$T/syn-oom/roads.fgb' --out '$T/oom.h5' -q" "$G"
+begin roads/out-of-memory "exit 1 (no crash), 'out of memory' and what to do; run record status out_of_memory; no oom.h5"
+exit_is 1
+says "out of memory" "more memory"
+need "no partial output" test ! -e "$T/oom.h5"
+need "record status" chk eq "$T/oom.h5.run.json" status out_of_memory
+end
+rm -rf "$T/syn-oom"
+
 # ---------------------------------------------------------------- a full output folder
 mkdir -p "$T/full"
 if mount -t tmpfs -o size=1m tmpfs "$T/full" 2>"$T/log/mount.err"; then
