@@ -196,7 +196,9 @@ int geoshard_main(int argc, char** argv) {
   roads->add_option("--out", ro.out, "Output road table (HDF5)")->required();
   roads->add_option("--layer", ro.layer, "Layer of the source (default: 'lines' for OSM, else the first)");
   roads->add_option("--where", ro.where, "OGR SQL attribute filter (default for OSM: \"highway IS NOT NULL\")");
-  roads->add_option("--id-field", ro.id_field, "Integer id field (default: 'id' if present, else the feature id)");
+  roads->add_option("--id-field", ro.id_field,
+                    "Integer id field (default: 'id' if present, else the feature id). The field options are for "
+                    "non-OSM sources: an .osm.pbf is read from the OSM driver's fixed fields");
   roads->add_option("--class-field", ro.class_field, "Road class field (default: 'highway' if present)");
   roads->add_option("--name-field", ro.name_field, "Name field (default: 'name' if present)");
   roads->add_option("--oneway-field", ro.oneway_field, "Oneway field: yes/no/-1/true/false (default: 'oneway')");

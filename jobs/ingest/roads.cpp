@@ -7,6 +7,7 @@
 #include <numeric>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -125,6 +126,18 @@ RoadSummary ingest_roads(const RoadOptions& opt) {
   int f_id, f_class, f_name, f_oneway, f_maxspeed, f_tags = -1, f_gt;
   std::vector<std::pair<int, std::string>> f_variants;  // non-OSM name:<lang> fields
   if (osm) {
+    // The OSM driver's fields are fixed: a field option naming anything else would be ignored.
+    const std::tuple<const std::string&, const char*, const char*> fixed[] = {
+        {opt.id_field, "--id-field", "osm_id"},         {opt.class_field, "--class-field", "highway"},
+        {opt.name_field, "--name-field", "name"},       {opt.oneway_field, "--oneway-field", "oneway"},
+        {opt.maxspeed_field, "--maxspeed-field", "maxspeed"}};
+    for (const auto& [given, option, field] : fixed)
+      if (!given.empty() && given != field)
+        throw std::runtime_error("'" + opt.in + "': " + option + " '" + given +
+                                 "' does not apply to an OSM file: its roads are read from the OSM driver's fixed "
+                                 "fields (osm_id, highway, name; oneway and maxspeed from its other tags). The field "
+                                 "options are for other formats (GeoPackage, FlatGeobuf, GeoJSON, Shapefile): convert "
+                                 "with ogr2ogr first to use other tags");
     f_id = field_index(defn, "osm_id", opt.in, "the OSM driver");
     f_class = defn->GetFieldIndex("highway");
     f_name = defn->GetFieldIndex("name");

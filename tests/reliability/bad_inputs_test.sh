@@ -402,8 +402,16 @@ if [ -n "$PBF" ]; then
   [ -f "$T/roads-pbf.h5.run.json" ] && { acct "$T/roads-pbf.h5.run.json"; need "status failed" chk eq "$T/roads-pbf.h5.run.json" status failed; }
   need "no output" test ! -e "$T/roads-pbf.h5"
   end
+  # A field option on an OSM file: its fields are fixed (it used to be ignored silently).
+  run roads-pbf-field "$G" ingest roads --in "$PBF" --class-field railway --out "$T/roads-pbf-field.h5" -q
+  begin roads/osm-pbf-field-option "exit 1 before any work, error naming the file, the option and its value"
+  exit_is 1
+  says "$(basename "$PBF")" "--class-field 'railway'" "does not apply to an OSM file"
+  need "no output" test ! -e "$T/roads-pbf-field.h5"
+  end
 else
   skip roads/truncated-osm-pbf "no .osm.pbf in $SRC/../shared/data/osm (see ../shared/data/README.md)"
+  skip roads/osm-pbf-field-option "no .osm.pbf in $SRC/../shared/data/osm"
 fi
 
 # Outputs that cannot be written: a path below a regular file (fails for root too).
