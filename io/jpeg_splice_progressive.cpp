@@ -648,6 +648,12 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     const uint8_t m = d[q];
     if (m == 0xD9) {  // EOI, and anything after it, verbatim
       if (!seen_sos) return fail(st, "no scan");
+      // Every coefficient coded to full precision: a file whose scans leave some at Al > 0 (or
+      // out) cannot hold a touched block's exact coefficients, which the libjpeg path writes
+      // with a complete progression (found by fuzz_jpeg once such files spliced).
+      for (int i = 0; i < nc; ++i)
+        for (int k = 0; k < 64; ++k)
+          if (coef_bits[i][k] != 0) return fail(st, "an incomplete progression (a coefficient never coded to full precision)");
       out.insert(out.end(), d + p, d + size);
       tables.rewrite(out);
       st.codes_added = tables.added();
@@ -734,7 +740,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     // The tables the scan codes with (Tc * 4 + Th, each once): a DC first scan's DC tables, an AC
     // scan's AC table.
     int slots[4], nslots = 0;
-    for (int i = 0; i < (dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1); ++i) {
+    for (int i = 0; i < (dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1); ++i) {  // (slots checked <= 3 above)
       const int sl = dc_scan ? sc.td[i] : 4 + sc.ta[0];
       if (std::find(slots, slots + nslots, sl) == slots + nslots) slots[nslots++] = sl;
       // (An encoder defines a progressive file's tables anew for each scan; one reused without
@@ -742,12 +748,16 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
       if (replaced[sl]) return fail(st, "a Huffman table used again after a scan re-encoded with its own");
     }
 
+    // Per component of the scan that is Huffman-coded (not a DC refinement, whose table numbers
+    // mean nothing and may be anything up to 15): its decoder, and its table's encoder.
+    const int ncoded = dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1;
     Decoder dec[4];
-    for (int i = 0; i < (dc_scan ? (sc.ah == 0 ? sc.ns : 0) : 1); ++i)
-      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false)) return fail(st, "bad Huffman table");
     Encoder enc[8];  // per table: components sharing one add symbols to it together
-    Encoder* enc_of[4];
-    for (int i = 0; i < sc.ns; ++i) enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
+    Encoder* enc_of[4] = {};
+    for (int i = 0; i < ncoded; ++i) {
+      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false)) return fail(st, "bad Huffman table");
+      enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
+    }
     // AC scans walk and update the blocks' history: kept for a second walk.
     const int ci0 = sc.comp[0];
     // (Before a first scan its band's bits are all zero: no copy needed.)
