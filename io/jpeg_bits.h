@@ -162,7 +162,7 @@ struct Encoder {
 
 // The optimal table for symbol counts freq[256], code lengths at most 16, the all-ones code unused:
 // the procedure of T.81 annex K.2 (figures K.1 to K.3; as libjpeg's jpeg_gen_optimal_table). False
-// if no symbol occurs.
+// if no symbol occurs or a code would be longer than 32 bits before K.3 (libjpeg refuses those too).
 inline bool optimal_table(const uint32_t* freq_in, HuffTable& t) {
   uint64_t freq[257];
   int size[257], others[257];

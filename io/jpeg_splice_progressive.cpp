@@ -21,8 +21,9 @@
 // shorter runs. A progressive file's tables are optimised for its own data, so a re-encoded block
 // may need a symbol they lack: the table gains it with a free code of length 16 (Encoder::add;
 // every code it had keeps its value, so the copied bits of this and later scans still decode the
-// same) and its DHT segment is rewritten once the file is done (OutTables). Only when a table has
-// no free code left does the splice fail (the libjpeg path then re-encodes the file).
+// same) and its DHT segment is rewritten once the file is done (OutTables). When the table has no
+// free code left, the scan is walked again and re-encoded whole with a table of its own (counted,
+// built as T.81 K.2), defined by a DHT inserted before its SOS.
 //
 // Checked as libjpeg checks, and stricter (anything unusual fails the splice; the libjpeg path
 // then decides): scan parameters (G.1.1.1.1), the order of scans per coefficient (a refinement
@@ -802,14 +803,13 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
       uint32_t freq[8][256];
       for (int k = 0; k < nslots; ++k) std::fill(std::begin(freq[slots[k]]), std::end(freq[slots[k]]), 0u);
       HuffTable own[8];
-      ok = walk(true, nullptr, freq);
+      if (!walk(true, nullptr, freq)) return fail(st, sp.why);
       std::vector<std::pair<uint8_t, HuffTable>> defs;
-      for (int k = 0; ok && k < nslots; ++k) {
+      for (int k = 0; k < nslots; ++k) {
         const int sl = slots[k];
-        ok = optimal_table(freq[sl], own[sl]);
+        if (!optimal_table(freq[sl], own[sl])) return fail(st, "no Huffman table could be built for a re-encoded scan");
         defs.push_back({static_cast<uint8_t>((sl / 4) << 4 | sl % 4), own[sl]});
       }
-      if (!ok) return fail(st, "a scan without symbols");
       ok = walk(true, own, nullptr);
       if (ok) {
         const std::vector<uint8_t> seg = dht_segment(defs);
