@@ -243,24 +243,25 @@ bool ScanSplicer::dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& ch
   return true;
 }
 
-bool ScanSplicer::parse_first(BitReader& r0, const Decoder& d, int ss, int se, uint32_t& eob0, uint64_t& hist0,
-                              int16_t* v) {
+// Runs `body` on local copies of the bit reader, EOB run and history, then stores them back.
+template <class Body>
+[[gnu::always_inline]] inline bool on_locals(BitReader& r0, uint32_t& eob0, uint64_t& hist0, Body&& body) {
   BitReader r = r0;
   uint32_t eob = eob0;
   uint64_t hist = hist0;
-  const bool ok = first_body(r, d, ss, se, eob, hist, v);
+  const bool ok = body(r, eob, hist);
   r0.pos = r.pos, eob0 = eob, hist0 = hist;
   return ok;
 }
 
+bool ScanSplicer::parse_first(BitReader& r0, const Decoder& d, int ss, int se, uint32_t& eob0, uint64_t& hist0,
+                              int16_t* v) {
+  return on_locals(r0, eob0, hist0, [&](BitReader& r, uint32_t& eob, uint64_t& hist) { return first_body(r, d, ss, se, eob, hist, v); });
+}
+
 bool ScanSplicer::parse_refine(BitReader& r0, const Decoder& d, int ss, int se, uint32_t& eob0, uint64_t& hist0,
                                int16_t* v) {
-  BitReader r = r0;
-  uint32_t eob = eob0;
-  uint64_t hist = hist0;
-  const bool ok = refine_body(r, d, ss, se, eob, hist, v);
-  r0.pos = r.pos, eob0 = eob, hist0 = hist;
-  return ok;
+  return on_locals(r0, eob0, hist0, [&](BitReader& r, uint32_t& eob, uint64_t& hist) { return refine_body(r, d, ss, se, eob, hist, v); });
 }
 
 bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
