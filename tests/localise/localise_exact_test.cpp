@@ -128,10 +128,15 @@ TEST(LocaliseExact, SyntheticRegionAllLayers) {
   for (int p : {6, 7}) testing::expect_exact(roads, layers, p, "synthetic");
 }
 
-// The boundary cells' segment cuts and point-in-polygon tests go through the backend the
-// localiser was given (backend::cut_batch, backend::pip_batch), not around it, on both grids:
-// with a CUDA choice and no usable device the localiser stops with the dispatcher's error; on a
-// machine with a GPU the hits equal the CPU's bit for bit.
+// `areas` covered on `grid` at `precision` into dir/c.h5; returns that path.
+std::string grid_coverage(const testing::TempDir& dir, const AreaLayer& areas, const std::string& grid, int precision) {
+  cover::CoverOptions co;
+  co.grid = grid;
+  co.precision = precision;
+  write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
+  return dir.file("c.h5");
+}
+
 // A layer asked for twice is an error before any layer is read, on both grids (found by a
 // bad-input sweep: every shard was computed before gather failed on a duplicate column).
 TEST(LocaliseLayers, ALayerNamedTwiceIsAnError) {
@@ -139,10 +144,7 @@ TEST(LocaliseLayers, ALayerNamedTwiceIsAnError) {
   for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
     SCOPED_TRACE(grid);
     testing::TempDir dir;
-    cover::CoverOptions co;
-    co.grid = grid;
-    co.precision = precision;
-    write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
+    grid_coverage(dir, areas, grid, precision);
     EXPECT_NO_THROW(localise::GridLocaliser(dir.file("c.h5"), {"zones"}));
     try {
       localise::GridLocaliser(dir.file("c.h5"), {"zones", "zones"});
@@ -153,6 +155,10 @@ TEST(LocaliseLayers, ALayerNamedTwiceIsAnError) {
   }
 }
 
+// The boundary cells' segment cuts and point-in-polygon tests go through the backend the
+// localiser was given (backend::cut_batch, backend::pip_batch), not around it, on both grids:
+// with a CUDA choice and no usable device the localiser stops with the dispatcher's error; on a
+// machine with a GPU the hits equal the CPU's bit for bit.
 TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> u(0.0, 40 * kW);
@@ -169,10 +175,7 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
   for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
     SCOPED_TRACE(grid);
     testing::TempDir dir;
-    cover::CoverOptions co;
-    co.grid = grid;
-    co.precision = precision;
-    write_coverage(dir.file("c.h5"), cover::cover_layers({areas}, co, nullptr).layers, {areas});
+    grid_coverage(dir, areas, grid, precision);
     std::vector<localise::Hit> cpu_hits, gpu_hits;
     std::vector<double> cpu_len, gpu_len;
     localise::GridLocaliser(dir.file("c.h5")).localise(roads, cpu_hits, cpu_len);
