@@ -50,19 +50,6 @@ struct Scan {
 // 4) 16 more, and in a refinement scan 63 correction bits -- with room to spare.
 constexpr size_t kMaxBlockBytesAc = (64 * 26 + 4 * 16 + 63) / 8 + 16;
 
-// Bits set in x. Without -mpopcnt (the x86-64 baseline) __builtin_popcountll is a call into
-// libgcc, ~5 % of a progressive splice; this is the same count inline (Hacker's Delight 5-1).
-inline int popcount(uint64_t x) {
-#ifdef __POPCNT__
-  return __builtin_popcountll(x);
-#else
-  x -= (x >> 1) & 0x5555555555555555ULL;
-  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
-  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  return static_cast<int>((x * 0x0101010101010101ULL) >> 56);
-#endif
-}
-
 inline uint32_t get_bits(BitReader& r, int n) {  // n <= 16
   if (n == 0) return 0;
   const uint32_t v = r.peek32() >> (32 - n);
@@ -325,11 +312,10 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       // the new coefficient (or the end of a ZRL) is the zero one after it.
       if (!v) {  // walking only: the same with bit masks (the run + 1-th zero; ones before it)
         const uint64_t from = ~uint64_t{0} << k, band = se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1;
-        uint64_t zeros = ~hist & band & from;
-        for (int i = 0; i < run && zeros; ++i) zeros &= zeros - 1;
-        const uint64_t upto = zeros ? (zeros & (0 - zeros)) - 1 : band;  // bits below that zero, or the band
+        const int z = select_bit(~hist & band & from, run);
+        const uint64_t upto = z < 64 ? (uint64_t{1} << z) - 1 : band;  // bits below that zero, or the band
         r.pos += static_cast<size_t>(popcount(hist & from & upto));
-        k = zeros ? __builtin_ctzll(zeros) : se + 1;
+        k = z < 64 ? z : se + 1;
       } else {
         for (; k <= se; ++k) {
           if (hist >> k & 1) {

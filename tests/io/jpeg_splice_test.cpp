@@ -6,6 +6,7 @@
 // 4:2:2, 4:4:4 and gray, with and without restart intervals, odd and tiny sizes, a region at the
 // last MCU, standard and optimised Huffman tables (a missing symbol is added to the table; a
 // table with no free code falls back to libjpeg), real photos; truncated and corrupted files give JpegError or a valid output, never a crash.
+#include "io/jpeg_bits.h"
 #include "io/jpeg_region.h"
 #include "kernels/dct.h"
 #include "tests/testing/jpeg_fixture.h"
@@ -305,6 +306,30 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"s420_9x17", 9, 17, 2, 2, false, 1}, Case{"gray_tiny", 3, 2, 1, 1, true, 0},
                       Case{"s444_8x8", 8, 8, 1, 1, false, 0}, Case{"s420_wide", 517, 33, 2, 2, false, 12}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
+
+// io/jpeg_bits.h's branch-free bit counts against the plain loops they replace (the progressive
+// walk's "the run + 1-th zero coefficient"): random words of every density, every n it is asked.
+TEST(SpliceBits, SelectAndPopcountEqualThePlainLoops) {
+  std::mt19937_64 rng(11);
+  int hits = 0;
+  for (int t = 0; t < 200000; ++t) {
+    uint64_t x = rng();
+    for (int d = t % 5; d > 0; --d) x &= rng();  // sparser words
+    if (t % 7 == 0) x |= rng() | rng();         // denser ones
+    if (t % 1000 == 0) x = t % 2000 ? ~uint64_t{0} : 0;
+    int want_count = 0;
+    for (int b = 0; b < 64; ++b) want_count += static_cast<int>(x >> b & 1);
+    ASSERT_EQ(detail::popcount(x), want_count) << std::hex << x;
+    for (int n = 0; n <= 15; ++n) {
+      uint64_t z = x;  // the loop select_bit replaced
+      for (int i = 0; i < n && z; ++i) z &= z - 1;
+      const int want = z ? __builtin_ctzll(z) : 64;
+      ASSERT_EQ(detail::select_bit(x, n), want) << std::hex << x << std::dec << " n " << n;
+      hits += want < 64;
+    }
+  }
+  EXPECT_GT(hits, 1000000);  // most cases found a bit (not only the "none" answer)
+}
 
 // kernels/dct.h's forward DCT (loops nested for speed) against the plain double loop it must
 // equal bit for bit (the same sums in the same order), on random blocks and tables.
