@@ -75,6 +75,10 @@ class Edits final : public detail::BlockEdits {
  public:
   Edits(const Image& img, const std::vector<uint8_t>& changed) : img_(img), W_(img.width), H_(img.height) {
     dct::dct_basis(basis_);
+    const double k[3][3] = {{dct::kYr, dct::kYg, dct::kYb}, {dct::kCbR, dct::kCbG, dct::kCbB}, {dct::kCrR, dct::kCrG, dct::kCrB}};
+    for (int c = 0; c < 3; ++c)  // the products of kernels/dct.h's rgb_to_y/cb/cr, term by term
+      for (int i = 0; i < 3; ++i)
+        for (int v = 0; v < 256; ++v) prod_[c][i][v] = k[c][i] * static_cast<double>(v);
     cw_ = (W_ + 7) / 8, ch_ = (H_ + 7) / 8;
     cells_.assign(static_cast<size_t>(cw_) * ch_, 0);
     const int full = W_ / 8;
@@ -113,8 +117,60 @@ class Edits final : public detail::BlockEdits {
   // The block's samples from the edited pixels: the component's value averaged over its sx × sy
   // pixels, edges replicated beyond the image (as encoders pad); forward DCT, quantised.
   void coefficients(int ci, int bx, int by, const uint16_t* quant, int16_t* out) const override {
-    const int sx = sx_[ci], sy = sy_[ci], x0 = bx * 8 * sx, y0 = by * 8 * sy, ch = img_.channels;
+    const int sx = sx_[ci], sy = sy_[ci], x0 = bx * 8 * sx, y0 = by * 8 * sy;
     double s[DCTSIZE2];
+    // A block inside the image at a common sampling: the same sums with the loops' bounds and the
+    // component known at compile time (no edge clamps, no per-pixel branches; ~2× faster).
+    const bool inside = x0 + 8 * sx <= W_ && y0 + 8 * sy <= H_;
+    if (inside && img_.channels == 1 && sx == 1 && sy == 1) samples<1, 1, -1>(x0, y0, s);
+    else if (inside && img_.channels == 3 && sx == 1 && sy == 1) with_component<1, 1>(ci, x0, y0, s);
+    else if (inside && img_.channels == 3 && sx == 2 && sy == 2) with_component<2, 2>(ci, x0, y0, s);
+    else if (inside && img_.channels == 3 && sx == 2 && sy == 1) with_component<2, 1>(ci, x0, y0, s);
+    else samples_any(ci, sx, sy, x0, y0, s);
+    dct::forward_dct_quantise_basis(basis_, s, quant, out);
+  }
+
+ private:
+  // Component ci's value of the pixel at p (gray: CI < 0).
+  template <int CI>
+  static double value(const uint8_t* p) {
+    if constexpr (CI < 0) return p[0];
+    else if constexpr (CI == 0) return dct::rgb_to_y(p[0], p[1], p[2]);
+    else if constexpr (CI == 1) return dct::rgb_to_cb(p[0], p[1], p[2]);
+    else return dct::rgb_to_cr(p[0], p[1], p[2]);
+  }
+  // The same from the products tabled (prod_[CI][channel][value], each the very product the
+  // expression computes): the same terms combined in the same order, so the same double (the
+  // products' conversions and multiplies were most of a re-encoded block's colour conversion).
+  template <int CI>
+  double value_tabled(const uint8_t* p) const {
+    if constexpr (CI < 0) return p[0];
+    else if constexpr (CI == 0) return prod_[0][0][p[0]] + prod_[0][1][p[1]] + prod_[0][2][p[2]];
+    else return prod_[CI][0][p[0]] - prod_[CI][1][p[1]] - prod_[CI][2][p[2]] + 128.0;
+  }
+  template <int SX, int SY>
+  void with_component(int ci, int x0, int y0, double* s) const {
+    if (ci == 0) samples<SX, SY, 0>(x0, y0, s);
+    else if (ci == 1) samples<SX, SY, 1>(x0, y0, s);
+    else samples<SX, SY, 2>(x0, y0, s);
+  }
+  // The samples of a block wholly inside the image.
+  template <int SX, int SY, int CI>
+  void samples(int x0, int y0, double* s) const {
+    constexpr int ch = CI < 0 ? 1 : 3;
+    const size_t stride = static_cast<size_t>(W_) * ch;
+    const uint8_t* base = &img_.pixels[static_cast<size_t>(y0) * stride + static_cast<size_t>(x0) * ch];
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) {
+        double acc = 0;
+        for (int j = 0; j < SY; ++j)
+          for (int i = 0; i < SX; ++i) acc += value_tabled<CI>(base + static_cast<size_t>(y * SY + j) * stride + (x * SX + i) * ch);
+        s[y * 8 + x] = acc / (SX * SY);
+      }
+  }
+  // Any block at any sampling: edges replicated.
+  void samples_any(int ci, int sx, int sy, int x0, int y0, double* s) const {
+    const int ch = img_.channels;
     for (int y = 0; y < 8; ++y)
       for (int x = 0; x < 8; ++x) {
         double acc = 0;
@@ -122,23 +178,19 @@ class Edits final : public detail::BlockEdits {
           for (int i = 0; i < sx; ++i) {
             const int px = std::min(W_ - 1, x0 + x * sx + i), py = std::min(H_ - 1, y0 + y * sy + j);
             const uint8_t* p = &img_.pixels[(static_cast<size_t>(py) * W_ + px) * ch];
-            acc += ch == 1    ? p[0]
-                   : ci == 0 ? dct::rgb_to_y(p[0], p[1], p[2])
-                   : ci == 1 ? dct::rgb_to_cb(p[0], p[1], p[2])
-                             : dct::rgb_to_cr(p[0], p[1], p[2]);
+            acc += ch == 1 ? value<-1>(p) : ci == 0 ? value<0>(p) : ci == 1 ? value<1>(p) : value<2>(p);
           }
         s[y * 8 + x] = acc / (sx * sy);
       }
-    dct::forward_dct_quantise_basis(basis_, s, quant, out);
   }
 
- private:
   const Image& img_;
   int W_, H_, cw_, ch_;
   std::vector<uint8_t> cells_;
   std::vector<uint8_t> row_any_;  // per row of cells_: any cell set
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
   double basis_[8][8];
+  double prod_[3][3][256];  // see value_tabled
 };
 
 // A zero divisor: libjpeg decodes such a table (every coefficient dequantises to 0) but a block

@@ -17,13 +17,14 @@ namespace geoshard::dct {
 
 // JFIF (ITU-R BT.601 full range) RGB -> Y, Cb, Cr as doubles (not rounded).
 // One component alone (a caller that needs one computes only it): the same expressions.
-GEOSHARD_HD_INLINE double rgb_to_y(double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114 * b; }
-GEOSHARD_HD_INLINE double rgb_to_cb(double r, double g, double b) {
-  return -0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0;
-}
-GEOSHARD_HD_INLINE double rgb_to_cr(double r, double g, double b) {
-  return 0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0;
-}
+// The coefficients by magnitude, as scalars (usable in device code): a Cb or Cr value is
+// k_r·r - k_g·g - k_b·b + 128 (Cb: k_r negative, k_b = -0.5), in that order of operations.
+constexpr double kYr = 0.299, kYg = 0.587, kYb = 0.114;
+constexpr double kCbR = -0.168735892, kCbG = 0.331264108, kCbB = -0.5;
+constexpr double kCrR = 0.5, kCrG = 0.418687589, kCrB = 0.081312411;
+GEOSHARD_HD_INLINE double rgb_to_y(double r, double g, double b) { return kYr * r + kYg * g + kYb * b; }
+GEOSHARD_HD_INLINE double rgb_to_cb(double r, double g, double b) { return kCbR * r - kCbG * g - kCbB * b + 128.0; }
+GEOSHARD_HD_INLINE double rgb_to_cr(double r, double g, double b) { return kCrR * r - kCrG * g - kCrB * b + 128.0; }
 GEOSHARD_HD_INLINE void rgb_to_ycbcr(double r, double g, double b, double* y, double* cb, double* cr) {
   *y = rgb_to_y(r, g, b);
   *cb = rgb_to_cb(r, g, b);

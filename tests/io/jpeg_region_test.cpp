@@ -50,7 +50,8 @@ Image picture(int W, int H, int channels, uint64_t seed) {
 }
 
 // Marks an ellipse and a small box at the bottom-right corner (edge/padding blocks), and fills
-// them in `edited` with a flat colour: the edit a solid blur mode makes.
+// them in `edited` with a smooth ramp (the re-encoded blocks must sample the right pixels: a
+// block read from the wrong place decodes far from it).
 std::vector<uint8_t> edit(Image& edited) {
   const int W = edited.width, H = edited.height;
   std::vector<uint8_t> mask(static_cast<size_t>(W) * H, 0);
@@ -60,7 +61,8 @@ std::vector<uint8_t> edit(Image& edited) {
       const bool in = ex * ex + ey * ey <= 1 || (x >= W - 9 && y >= H - 7);
       if (!in) continue;
       mask[static_cast<size_t>(y) * W + x] = 1;
-      for (int c = 0; c < edited.channels; ++c) edited.pixels[(static_cast<size_t>(y) * W + x) * edited.channels + c] = static_cast<uint8_t>(90 + 40 * c);
+      for (int c = 0; c < edited.channels; ++c) edited.pixels[(static_cast<size_t>(y) * W + x) * edited.channels + c] =
+            static_cast<uint8_t>(std::clamp(60 + 40 * c + (x - 40) / 2 + (y - 38) / 2, 0, 255));
     }
   return mask;
 }
