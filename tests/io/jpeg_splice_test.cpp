@@ -364,6 +364,44 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
   }
 }
 
+// kernels/dct.h's quantise (SSE2 on the host: divpd, truncation, saturating pack) and its scalar
+// form against std::floor(F / Q + 0.5) clamped: every divisor 1..255 and wide ones, quotients
+// landing exactly on halves (the rounding boundary, both signs), whole numbers, near the ±40000
+// limit and far beyond the int16 range.
+TEST(SpliceDct, QuantiseEqualsFloor) {
+  std::mt19937_64 rng(5);
+  uint64_t halves = 0;
+  for (int t = 0; t < 20000; ++t) {
+    double f[64];
+    uint16_t q[64];
+    for (int i = 0; i < 64; ++i) {
+      q[i] = static_cast<uint16_t>(t % 4 == 3 ? 1 + rng() % 65535 : 1 + (t * 64 + i) % 255);
+      const double sign = rng() % 2 ? 1.0 : -1.0;
+      switch ((t + i) % 6) {
+        case 0: f[i] = sign * (static_cast<double>(rng() % 2000) + 0.5) * q[i]; break;  // quotient on a half
+        case 1: f[i] = sign * static_cast<double>(rng() % 3000) * q[i]; break;          // whole quotient
+        case 2: f[i] = sign * (rng() % 100000000) / 1000.0; break;
+        case 3: f[i] = sign * (40000.0 + (rng() % 100) / 8.0 - 6.0) * q[i]; break;       // about the limit
+        case 4: f[i] = sign * 1e12 * (1 + rng() % 7); break;                              // far beyond
+        default: f[i] = sign * (rng() % 1000) / 7.0; break;
+      }
+    }
+    int16_t got[64], got_scalar[64], want[64];
+    dct::quantise(f, q, got);
+    dct::quantise_scalar(f, q, got_scalar);
+    for (int i = 0; i < 64; ++i) {
+      const double y = f[i] / q[i] + 0.5;
+      halves += y == std::floor(y);
+      want[i] = static_cast<int16_t>(std::min(32767.0, std::max(-32768.0, std::floor(y))));
+    }
+    for (int i = 0; i < 64; ++i) {
+      ASSERT_EQ(got[i], want[i]) << "F " << f[i] << " Q " << q[i];
+      ASSERT_EQ(got_scalar[i], want[i]) << "F " << f[i] << " Q " << q[i];
+    }
+  }
+  EXPECT_GT(halves, 100000u);  // the boundary case was exercised
+}
+
 // Fills every AC table of every DHT segment of `b` (whose data stays valid): symbols that never
 // occur (sizes 11..15, outside 8-bit AC) appended at lengths from the table's longest up to 16,
 // until only the all-ones code of length 16 is free. Returns how many tables were filled.
