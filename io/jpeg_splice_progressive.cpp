@@ -472,6 +472,21 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   auto encode = [&](const int16_t* v, EobOut& o) {
     return refine ? encode_refine(w, enc, ss, se, v, o) : encode_first(w, enc, ss, se, v, o);
   };
+  const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
+  // An untouched member of an input EOB run inside a window joins the output's run as it is: no
+  // symbols, in a refinement scan its correction bits (one per history coefficient of the band)
+  // in order -- what parse + encode give it, without walking its band twice (long runs of the
+  // high bands are re-encoded whole when a touched block lies inside them).
+  auto member_joins = [&](BitReader& rd, size_t b, uint32_t& e, EobOut& o) {
+    if (refine) {
+      const int nb = popcount(hist[b] & band);
+      for (int i = 0; i < nb; ++i) o.bits.push_back(static_cast<uint8_t>(get_bits(rd, 1)));
+      o.per_block.push_back(static_cast<uint8_t>(nb));
+    }
+    --e;
+    ++st_.mcus_reencoded;
+    return ++o.run < 0x7FFF || flush_eob(w, enc, o, refine);
+  };
   uint32_t eob = 0;              // the input's EOB run: blocks left after the current one
   size_t run_block = 0;          // the first block of the input's current EOB run
   size_t run_pos = 0;            // and where its bits start
@@ -495,7 +510,6 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
           const size_t end = std::min(nblocks, b + 1 + eob);
           size_t q = b + 1;
           if (refine) {
-            const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
             size_t bits = 0;
             for (; q < end && slot[q] < 0; ++q) bits += static_cast<size_t>(popcount(hist[q] & band));
             r.pos += bits;
@@ -519,6 +533,10 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
         hist[run_block] = run_hist;
         uint32_t e2 = 0;
         for (size_t q = run_block; q < b; ++q) {
+          if (e2 > 0) {
+            if (!member_joins(rr, q, e2, o)) return false;
+            continue;
+          }
           if (!parse(rr, q, e2, v) || !encode(v, o)) return false;
           ++st_.mcus_reencoded;
         }
@@ -530,6 +548,11 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
       in_window = false;
       copy_from = start;
       if (!parse(r, b, eob, nullptr)) return false;
+      if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+      continue;
+    }
+    if (member && slot[b] < 0) {
+      if (!member_joins(r, b, eob, o)) return false;
       if (r.pos > r.nbits) return bad("corrupt data (past the end)");
       continue;
     }

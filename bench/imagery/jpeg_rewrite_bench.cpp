@@ -61,7 +61,10 @@ int main(int argc, char** argv) {
   app.add_option("--quality", quality, "JPEG quality of the test file and of the re-encode");
   app.add_option("--repeat", repeat, "Best of N");
   int profile = 0;
-  app.add_option("--profile", profile, "Only run rewrite_blocks N times on the first file (for perf)");
+  app.add_option("--profile", profile, "Only run rewrite_blocks N times on one file (for perf)");
+  std::string profile_picture = "equirect";
+  app.add_option("--profile-picture", profile_picture, "With --profile: the picture (equirect, or planar with --planar)")
+      ->check(CLI::IsMember({"equirect", "planar"}));
   int profile_regions = 40;
   app.add_option("--profile-regions", profile_regions, "With --profile: the region count (0, 1, 40 or 400)");
   std::string profile_encoding = "baseline";
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
     pictures.emplace_back("planar", photo);
   }
   for (const auto& [kind, picture] : pictures) {
+    if (profile && kind != profile_picture) continue;
     const cv::Mat& pano = picture;
     const int W = pano.cols, H = pano.rows;
     const int side = std::max(16, W / 60), tall = side * 5 / 4;
