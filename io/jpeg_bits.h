@@ -52,7 +52,8 @@ inline constexpr SelectInByte kSelectInByte{};
 
 // The position of the n-th (from 0, n <= 15) set bit of x, or 64 when x has n or fewer set bits.
 // Without branches on the data: the progressive walk's loop that cleared the n lowest bits one
-// by one mispredicted its exit on nearly every symbol (~10 % of a progressive splice). Bytes'
+// by one mispredicted its exit on nearly every symbol (perf: ≈ 19 % of the refinement walk's samples
+// on the instruction after it; the 40-region panorama went from 0.092 s to 0.089 s). Bytes'
 // bit counts, their prefix sums (one multiply), the first byte whose sum exceeds n, then a table.
 inline int select_bit(uint64_t x, int n) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;

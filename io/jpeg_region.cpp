@@ -120,7 +120,8 @@ class Edits final : public detail::BlockEdits {
     const int sx = sx_[ci], sy = sy_[ci], x0 = bx * 8 * sx, y0 = by * 8 * sy;
     double s[DCTSIZE2];
     // A block inside the image at a common sampling: the same sums with the loops' bounds and the
-    // component known at compile time (no edge clamps, no per-pixel branches; ~2× faster).
+    // component known at compile time (no edge clamps, no per-pixel branches): with the tabled
+    // products, the 400-region 16.6 MP baseline rewrite went from 0.135 s to ≈ 0.118 s (--profile).
     const bool inside = x0 + 8 * sx <= W_ && y0 + 8 * sy <= H_;
     if (inside && img_.channels == 1 && sx == 1 && sy == 1) samples<1, 1, -1>(x0, y0, s);
     else if (inside && img_.channels == 3 && sx == 1 && sy == 1) with_component<1, 1>(ci, x0, y0, s);

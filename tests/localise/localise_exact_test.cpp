@@ -144,10 +144,10 @@ TEST(LocaliseLayers, ALayerNamedTwiceIsAnError) {
   for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
     SCOPED_TRACE(grid);
     testing::TempDir dir;
-    grid_coverage(dir, areas, grid, precision);
-    EXPECT_NO_THROW(localise::GridLocaliser(dir.file("c.h5"), {"zones"}));
+    const std::string cov = grid_coverage(dir, areas, grid, precision);
+    EXPECT_NO_THROW(localise::GridLocaliser(cov, {"zones"}));
     try {
-      localise::GridLocaliser(dir.file("c.h5"), {"zones", "zones"});
+      localise::GridLocaliser(cov, {"zones", "zones"});
       ADD_FAILURE() << "a layer named twice was accepted";
     } catch (const std::runtime_error& e) {
       EXPECT_NE(std::string(e.what()).find("layer 'zones' named twice"), std::string::npos) << e.what();
@@ -175,12 +175,12 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
   for (const auto& [grid, precision] : {std::pair<std::string, int>{"geohash", 5}, {"s2", 12}}) {
     SCOPED_TRACE(grid);
     testing::TempDir dir;
-    grid_coverage(dir, areas, grid, precision);
+    const std::string cov = grid_coverage(dir, areas, grid, precision);
     std::vector<localise::Hit> cpu_hits, gpu_hits;
     std::vector<double> cpu_len, gpu_len;
-    localise::GridLocaliser(dir.file("c.h5")).localise(roads, cpu_hits, cpu_len);
+    localise::GridLocaliser(cov).localise(roads, cpu_hits, cpu_len);
     ASSERT_GT(cpu_hits.size(), 100u);
-    const localise::GridLocaliser on_gpu(dir.file("c.h5"), {}, cuda);
+    const localise::GridLocaliser on_gpu(cov, {}, cuda);
     ASSERT_EQ(on_gpu.grid(), grid);
     if (!device) {
       try {
