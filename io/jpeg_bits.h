@@ -7,6 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <iterator>
 #include <utility>
 #include <vector>
@@ -69,6 +72,28 @@ inline int select_bit(uint64_t x, int n) {
   const int before = static_cast<int>(((prefix << 8) >> (byte * 8)) & 0xFF);  // bytes 0..byte-1
   return byte * 8 + kSelectInByte.at[(x >> (byte * 8)) & 0xFF][n - before];
 }
+
+// The same two counts with the x86 instructions made for them (POPCNT, and BMI2's PDEP for the
+// select), for the progressive walk on CPUs that have them (hw_bits()): functions compiled for
+// those instructions only (target attribute), never the whole file, so that no inline function
+// shared with other files is compiled for a CPU the program may not run on. On the 40-region
+// progressive panorama the walk with them is ≈ 20 % faster (docs/jpeg_rewrite.md).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GEOSHARD_JPEG_HW_BITS 1
+#define GEOSHARD_TARGET_HW_BITS __attribute__((target("popcnt,bmi,bmi2")))
+GEOSHARD_TARGET_HW_BITS inline int popcount_hw(uint64_t x) { return __builtin_popcountll(x); }
+GEOSHARD_TARGET_HW_BITS inline int select_bit_hw(uint64_t x, int n) {
+  const uint64_t d = _pdep_u64(uint64_t{1} << n, x);  // the n-th set bit of x, alone
+  return d ? __builtin_ctzll(d) : 64;
+}
+#else
+#define GEOSHARD_TARGET_HW_BITS
+#endif
+
+// Whether this CPU has POPCNT and BMI2 (checked once) and the walk uses them; set_hw_bits(false)
+// makes it use the portable counts (tests run both ways). False on other architectures.
+bool hw_bits();
+void set_hw_bits(bool on);
 
 // Canonical Huffman codes of a DHT table (T.81 annex C). False if the table is over-full
 // (libjpeg rejects those too).

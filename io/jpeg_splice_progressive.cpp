@@ -31,6 +31,7 @@
 // Huffman codes valid, data ending with the last block, no DNL, no DRI, no DQT between scans,
 // a single SOF2.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "io/jpeg_bits.h"
@@ -63,6 +64,18 @@ inline int get_symbol(BitReader& r, const Decoder& d) {
   if (s >= 0) r.pos += static_cast<size_t>(l);
   return s;
 }
+
+// The bit counts of the refinement walk: portable, or POPCNT + BMI2 (io/jpeg_bits.h hw_bits()).
+struct PortableBits {
+  static int count(uint64_t x) { return popcount(x); }
+  static int select(uint64_t x, int n) { return select_bit(x, n); }
+};
+#ifdef GEOSHARD_JPEG_HW_BITS
+struct HwBits {
+  GEOSHARD_TARGET_HW_BITS static int count(uint64_t x) { return popcount_hw(x); }
+  GEOSHARD_TARGET_HW_BITS static int select(uint64_t x, int n) { return select_bit_hw(x, n); }
+};
+#endif
 
 constexpr const char* kNoFreeCode = "a Huffman table with no free code for a symbol it lacks";
 
@@ -113,10 +126,16 @@ class ScanSplicer {
   // bit 0 / 1. `eob` is the input's EOB run count (blocks left after the current one).
   bool parse_first(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
   bool parse_refine(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist, int16_t* v);
+#ifdef GEOSHARD_JPEG_HW_BITS
+  // The same, compiled for POPCNT + BMI2 (called only when hw_bits()).
+  GEOSHARD_TARGET_HW_BITS bool parse_refine_hw(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
+                                               uint64_t& hist, int16_t* v);
+#endif
   // Their bodies, called on local copies of r, eob and hist (which then stay in registers: through
   // the references every bit position would be stored and reloaded).
   [[gnu::always_inline]] inline bool first_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
                                                  uint64_t& hist, int16_t* v);
+  template <class Bits>
   [[gnu::always_inline]] inline bool refine_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
                                                   uint64_t& hist, int16_t* v);
   // Encodes one block's values (as parse_*) into the output.
@@ -248,8 +267,23 @@ bool ScanSplicer::parse_first(BitReader& r0, const Decoder& d, int ss, int se, u
 
 bool ScanSplicer::parse_refine(BitReader& r0, const Decoder& d, int ss, int se, uint32_t& eob0, uint64_t& hist0,
                                int16_t* v) {
-  return on_locals(r0, eob0, hist0, [&](BitReader& r, uint32_t& eob, uint64_t& hist) { return refine_body(r, d, ss, se, eob, hist, v); });
+  return on_locals(r0, eob0, hist0,
+                   [&](BitReader& r, uint32_t& eob, uint64_t& hist) { return refine_body<PortableBits>(r, d, ss, se, eob, hist, v); });
 }
+
+#ifdef GEOSHARD_JPEG_HW_BITS
+// on_locals by hand: a lambda's body would not be compiled for the target (and the counts would
+// stay calls).
+bool ScanSplicer::parse_refine_hw(BitReader& r0, const Decoder& d, int ss, int se, uint32_t& eob0, uint64_t& hist0,
+                                  int16_t* v) {
+  BitReader r = r0;
+  uint32_t eob = eob0;
+  uint64_t hist = hist0;
+  const bool ok = refine_body<HwBits>(r, d, ss, se, eob, hist, v);
+  r0.pos = r.pos, eob0 = eob, hist0 = hist;
+  return ok;
+}
+#endif
 
 bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
                              int16_t* v) {
@@ -290,6 +324,7 @@ bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uin
   return true;
 }
 
+template <class Bits>
 bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
                               int16_t* v) {
   int k = ss;
@@ -312,9 +347,9 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       // the new coefficient (or the end of a ZRL) is the zero one after it.
       if (!v) {  // walking only: the same with bit masks (the run + 1-th zero; ones before it)
         const uint64_t from = ~uint64_t{0} << k, band = se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1;
-        const int z = select_bit(~hist & band & from, run);
+        const int z = Bits::select(~hist & band & from, run);
         const uint64_t upto = z < 64 ? (uint64_t{1} << z) - 1 : band;  // bits below that zero, or the band
-        r.pos += static_cast<size_t>(popcount(hist & from & upto));
+        r.pos += static_cast<size_t>(Bits::count(hist & from & upto));
         k = z < 64 ? z : se + 1;
       } else {
         for (; k <= se; ++k) {
@@ -341,7 +376,7 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       }
     } else if (k <= se) {
       const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & ~((uint64_t{1} << k) - 1);
-      r.pos += static_cast<size_t>(popcount(hist & band));
+      r.pos += static_cast<size_t>(Bits::count(hist & band));
     }
     --eob;
   }
@@ -466,8 +501,13 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   uint64_t* hist = s_.hist[ci].data();
   const bool refine = sc.ah > 0;
   const int ss = sc.ss, se = sc.se;
+  [[maybe_unused]] const bool hw = hw_bits();
   auto parse = [&](BitReader& rd, size_t b, uint32_t& eob, int16_t* v) {
-    return refine ? parse_refine(rd, dec, ss, se, eob, hist[b], v) : parse_first(rd, dec, ss, se, eob, hist[b], v);
+    if (!refine) return parse_first(rd, dec, ss, se, eob, hist[b], v);
+#ifdef GEOSHARD_JPEG_HW_BITS
+    if (hw) return parse_refine_hw(rd, dec, ss, se, eob, hist[b], v);
+#endif
+    return parse_refine(rd, dec, ss, se, eob, hist[b], v);
   };
   auto encode = [&](const int16_t* v, EobOut& o) {
     return refine ? encode_refine(w, enc, ss, se, v, o) : encode_first(w, enc, ss, se, v, o);
@@ -594,7 +634,22 @@ State& state() {
   return s;
 }
 
+std::atomic<bool> g_hw_bits_allowed{true};
+
 }  // namespace
+
+bool hw_bits() {
+#ifdef GEOSHARD_JPEG_HW_BITS
+  // Zen 1 and 2 run PDEP in microcode (tens to hundreds of cycles): the portable select is faster.
+  static const bool cpu = __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2") &&
+                          !__builtin_cpu_is("znver1") && !__builtin_cpu_is("znver2");
+  return cpu && g_hw_bits_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+void set_hw_bits(bool on) { g_hw_bits_allowed.store(on, std::memory_order_relaxed); }
 
 bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEdits& edits,
                         std::vector<uint8_t>& out, SpliceStats& st) {

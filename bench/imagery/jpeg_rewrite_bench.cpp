@@ -20,6 +20,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "io/jpeg_bits.h"
 #include "io/jpeg_region.h"
 
 using namespace geoshard;
@@ -70,7 +71,12 @@ int main(int argc, char** argv) {
   std::string profile_encoding = "baseline";
   app.add_option("--profile-encoding", profile_encoding,
                  "With --profile: the first encoding whose name starts with this (baseline, progressive, ...)");
+  bool portable_bits = false;
+  app.add_flag("--portable-bits", portable_bits,
+               "The progressive walk without POPCNT / BMI2 even where the CPU has them (to compare the two)");
   CLI11_PARSE(app, argc, argv);
+  if (portable_bits) geoshard::jpeg::detail::set_hw_bits(false);
+  std::printf("progressive walk bit counts: %s\n", geoshard::jpeg::detail::hw_bits() ? "POPCNT + BMI2" : "portable");
   cv::setNumThreads(1);
   std::printf("OpenCV threads: %d\n", cv::getNumThreads());
 

@@ -307,11 +307,14 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"s444_8x8", 8, 8, 1, 1, false, 0}, Case{"s420_wide", 517, 33, 2, 2, false, 12}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
 
-// io/jpeg_bits.h's branch-free bit counts against the plain loops they replace (the progressive
-// walk's "the run + 1-th zero coefficient"): random words of every density, every n it is asked.
+// io/jpeg_bits.h's branch-free bit counts (and the POPCNT / PDEP ones) against the plain loops
+// they replace (the progressive walk's "the run + 1-th zero coefficient"): random words of every
+// density, every n it is asked.
 TEST(SpliceBits, SelectAndPopcountEqualThePlainLoops) {
   std::mt19937_64 rng(11);
   int hits = 0;
+  const bool hw = detail::hw_bits();  // and the POPCNT + BMI2 forms where this CPU has them
+  if (!hw) std::printf("no POPCNT + BMI2 here: only the portable counts\n");
   for (int t = 0; t < 200000; ++t) {
     uint64_t x = rng();
     for (int d = t % 5; d > 0; --d) x &= rng();  // sparser words
@@ -320,11 +323,21 @@ TEST(SpliceBits, SelectAndPopcountEqualThePlainLoops) {
     int want_count = 0;
     for (int b = 0; b < 64; ++b) want_count += static_cast<int>(x >> b & 1);
     ASSERT_EQ(detail::popcount(x), want_count) << std::hex << x;
+#ifdef GEOSHARD_JPEG_HW_BITS
+    if (hw) {
+      ASSERT_EQ(detail::popcount_hw(x), want_count) << std::hex << x;
+    }
+#endif
     for (int n = 0; n <= 15; ++n) {
       uint64_t z = x;  // the loop select_bit replaced
       for (int i = 0; i < n && z; ++i) z &= z - 1;
       const int want = z ? __builtin_ctzll(z) : 64;
       ASSERT_EQ(detail::select_bit(x, n), want) << std::hex << x << std::dec << " n " << n;
+#ifdef GEOSHARD_JPEG_HW_BITS
+      if (hw) {
+        ASSERT_EQ(detail::select_bit_hw(x, n), want) << std::hex << x << std::dec << " n " << n;
+      }
+#endif
       hits += want < 64;
     }
   }
@@ -581,22 +594,30 @@ TEST_P(ProgressiveSplice, MatchesLibjpegPathAndCopiesTheRest) {
       std::printf("%s: libjpeg path: %s\n", c.name, st.fallback_reason.c_str());
     }
   };
-  run([&](Image& e, std::vector<uint8_t>& m) {  // a face-sized box, and the last MCU
-    smear(e, m, c.W / 3, c.H / 3, c.W / 3 + std::max(2, c.W / 6), c.H / 3 + std::max(2, c.H / 5));
-    smear(e, m, c.W - 3, c.H - 2, c.W, c.H);
-  });
-  // Every block touched but the pixels kept: every block re-encoded from coefficients requantised
-  // from its own pixels (mostly the same symbols, so it mostly splices).
-  run([&](Image&, std::vector<uint8_t>& m) { std::fill(m.begin(), m.end(), 1); });
-  run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, 1, 1); });  // the first pixel
-  run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, c.W, c.H); });  // everything
-  run([&](Image& e, std::vector<uint8_t>& m) {  // scattered boxes: EOB runs cut everywhere
-    std::mt19937 rng(31);
-    for (int k = 0; k < 25; ++k) {
-      const int x = static_cast<int>(rng() % c.W), y = static_cast<int>(rng() % c.H);
-      smear(e, m, x, y, x + 2 + static_cast<int>(rng() % 24), y + 2 + static_cast<int>(rng() % 24));
-    }
-  });
+  auto edits = [&] {
+    run([&](Image& e, std::vector<uint8_t>& m) {  // a face-sized box, and the last MCU
+      smear(e, m, c.W / 3, c.H / 3, c.W / 3 + std::max(2, c.W / 6), c.H / 3 + std::max(2, c.H / 5));
+      smear(e, m, c.W - 3, c.H - 2, c.W, c.H);
+    });
+    // Every block touched but the pixels kept: every block re-encoded from coefficients requantised
+    // from its own pixels (mostly the same symbols, so it mostly splices).
+    run([&](Image&, std::vector<uint8_t>& m) { std::fill(m.begin(), m.end(), 1); });
+    run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, 1, 1); });  // the first pixel
+    run([&](Image& e, std::vector<uint8_t>& m) { smear(e, m, 0, 0, c.W, c.H); });  // everything
+    run([&](Image& e, std::vector<uint8_t>& m) {  // scattered boxes: EOB runs cut everywhere
+      std::mt19937 rng(31);
+      for (int k = 0; k < 25; ++k) {
+        const int x = static_cast<int>(rng() % c.W), y = static_cast<int>(rng() % c.H);
+        smear(e, m, x, y, x + 2 + static_cast<int>(rng() % 24), y + 2 + static_cast<int>(rng() % 24));
+      }
+    });
+  };
+  // The refinement walk with POPCNT + BMI2 (where this CPU has them), then with the portable counts.
+  if (detail::hw_bits()) edits();
+  else std::printf("%s: no POPCNT + BMI2 here: only the portable walk\n", c.name);
+  detail::set_hw_bits(false);
+  edits();
+  detail::set_hw_bits(true);
   // Symbols the tables lack are added to them, or the scan gets tables of its own: every edit
   // splices.
   EXPECT_EQ(spliced, runs);
