@@ -479,15 +479,17 @@ bool ScanSplicer::encode_refine(BitWriter& w, Encoder& e, int ss, int se, const 
 
 void ScanSplicer::new_values(int32_t slot, const Scan& sc, int16_t* v) const {
   const int16_t* c = &s_.coefs[static_cast<size_t>(slot) * 64];
-  for (int k = sc.ss; k <= sc.se; ++k) {
-    const int x = c[kNatural[k]], a = x < 0 ? -x : x;
-    if (sc.ah == 0) {
-      const int m = a >> sc.al;
-      v[k] = static_cast<int16_t>(x < 0 ? -m : m);
-    } else if (a >> sc.ah) {
-      v[k] = static_cast<int16_t>(2 + ((a >> sc.al) & 1));
-    } else {
-      v[k] = static_cast<int16_t>((a >> sc.al) ? (x < 0 ? -1 : 1) : 0);
+  // Without branches on the values (their signs and sizes mispredict): s = -1 for a negative
+  // coefficient, else 0.
+  if (sc.ah == 0) {  // the magnitude at the scan's precision, with the sign
+    for (int k = sc.ss; k <= sc.se; ++k) {
+      const int x = c[kNatural[k]], s = x < 0 ? -1 : 0, m = ((x ^ s) - s) >> sc.al;
+      v[k] = static_cast<int16_t>((m ^ s) - s);
+    }
+  } else {  // 2 + the correction bit where an earlier scan made it nonzero, else -1 / 0 / +1
+    for (int k = sc.ss; k <= sc.se; ++k) {
+      const int x = c[kNatural[k]], s = x < 0 ? -1 : 0, a = (x ^ s) - s, bit = (a >> sc.al) & 1;
+      v[k] = static_cast<int16_t>((a >> sc.ah) ? 2 + bit : bit * (s | 1));
     }
   }
 }
@@ -596,7 +598,8 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
       if (r.pos > r.nbits) return bad("corrupt data (past the end)");
       continue;
     }
-    if (!parse(r, b, eob, v)) return false;
+    // A touched block's input values are not needed (its new ones replace them): walked only.
+    if (!parse(r, b, eob, slot[b] >= 0 ? nullptr : v)) return false;
     if (r.pos > r.nbits) return bad("corrupt data (past the end)");
     if (slot[b] >= 0) new_values(slot[b], sc, v);
     if (!encode(v, o)) return false;

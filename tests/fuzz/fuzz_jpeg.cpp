@@ -3,7 +3,8 @@
 // JPEG. The file is decoded (anything libjpeg refuses, or larger than 4 MP, ends there, as blur
 // dead-letters it), the rectangle's pixels are inverted, and the file is rewritten by both paths
 // -- the splice (automatic) and libjpeg's. Checked: when a path accepts the file its output is a
-// JPEG that decodes cleanly to the same size, keeps every marker segment, and -- when both paths
+// JPEG that decodes cleanly to the same size, keeps every APPn and COM segment (a splice where
+// it was; the libjpeg path in its header, those between scans included), and -- when both paths
 // accept it -- both give every block the same coefficients (untouched blocks as they were,
 // touched blocks re-encoded the same way). An empty edit through the splice returns the input
 // byte for byte.
@@ -27,6 +28,37 @@ bool same_markers(const std::vector<jpeg::Marker>& a, const std::vector<jpeg::Ma
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i].code != b[i].code || a[i].data != b[i].data) return false;
   return true;
+}
+
+// Every APPn and COM segment of the file in order -- those between and after the scans too --
+// walking the segments and skipping each scan's entropy-coded data. Garbage between segments is
+// skipped up to the next 0xFF, as libjpeg's next_marker does.
+std::vector<jpeg::Marker> file_markers(const std::vector<uint8_t>& j) {
+  std::vector<jpeg::Marker> out;
+  const size_t n = j.size();
+  size_t p = 2;  // after SOI
+  while (p + 1 < n) {
+    if (j[p] != 0xFF || j[p + 1] == 0xFF || j[p + 1] == 0x00) {  // garbage or fill: skip a byte
+      ++p;
+      continue;
+    }
+    const int m = j[p + 1];
+    if (m == 0xD9) break;  // EOI
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      p += 2;
+      continue;
+    }
+    if (p + 4 > n) break;
+    const size_t len = static_cast<size_t>(j[p + 2]) << 8 | j[p + 3];
+    if (len < 2 || p + 2 + len > n) break;
+    if ((m >= 0xE0 && m <= 0xEF) || m == 0xFE)
+      out.push_back(jpeg::Marker{m, std::vector<uint8_t>(j.begin() + static_cast<std::ptrdiff_t>(p + 4),
+                                                         j.begin() + static_cast<std::ptrdiff_t>(p + 2 + len))});
+    p += 2 + len;
+    if (m == 0xDA)  // the scan's data: up to a marker that is not a stuffed 0x00 or an RSTn
+      while (p + 1 < n && !(j[p] == 0xFF && j[p + 1] != 0x00 && !(j[p + 1] >= 0xD0 && j[p + 1] <= 0xD7))) ++p;
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,13 +95,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool nothing = w == 0 || h == 0 || x0 >= img.width || y0 >= img.height;
 
   std::vector<uint8_t> out[2];
-  bool ok[2] = {false, false};
+  bool ok[2] = {false, false}, spliced[2] = {false, false};
   for (int p = 0; p < 2; ++p) {
     jpeg::RewriteOptions opt;
     opt.path = p == 0 ? jpeg::RewritePath::automatic : jpeg::RewritePath::libjpeg;
     try {
       const jpeg::RewriteStats st = jpeg::rewrite_blocks(in, "fuzz.jpg", edited, changed, out[p], opt);
       ok[p] = true;
+      spliced[p] = st.spliced;
       FUZZ_CHECK(st.blocks_rewritten <= st.blocks);
       if (nothing) FUZZ_CHECK(st.blocks_rewritten == 0);
       if (nothing && st.spliced) FUZZ_CHECK(out[p] == in);
@@ -79,7 +112,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
       const jpeg::Image back = jpeg::decode_memory(out[p], "out.jpg");
       FUZZ_CHECK(back.width == img.width && back.height == img.height && back.channels == img.channels);
-      FUZZ_CHECK(same_markers(jpeg::read_markers(out[p], "out.jpg"), markers));
+      // A splice keeps every segment where it was: the header's are the input's. The libjpeg path
+      // writes every APPn and COM segment it saved -- those between and after the input's scans
+      // too -- into its header (a fuzzer-found case: an APP0 between two progressive scans).
+      if (spliced[p]) FUZZ_CHECK(same_markers(jpeg::read_markers(out[p], "out.jpg"), markers));
+      else FUZZ_CHECK(same_markers(jpeg::read_markers(out[p], "out.jpg"), file_markers(in)));
+      FUZZ_CHECK(same_markers(file_markers(out[p]), file_markers(in)) || !spliced[p]);
     } catch (const jpeg::JpegError& e) {
       std::fprintf(stderr, "path %d wrote a JPEG that does not decode: %s\n", p, e.what());
       FUZZ_CHECK(false);
