@@ -31,8 +31,9 @@ bool same_markers(const std::vector<jpeg::Marker>& a, const std::vector<jpeg::Ma
 }
 
 // Every APPn and COM segment of the file in order -- those between and after the scans too --
-// walking the segments and skipping each scan's entropy-coded data. Garbage between segments is
-// skipped up to the next 0xFF, as libjpeg's next_marker does.
+// walking the segments and skipping each scan's entropy-coded data. As libjpeg reads them:
+// garbage between segments is skipped up to the next 0xFF (next_marker), and an APPn or COM
+// segment whose length is below 2 is not saved, reading on after its length (save_marker).
 std::vector<jpeg::Marker> file_markers(const std::vector<uint8_t>& j) {
   std::vector<jpeg::Marker> out;
   const size_t n = j.size();
@@ -50,7 +51,11 @@ std::vector<jpeg::Marker> file_markers(const std::vector<uint8_t>& j) {
     }
     if (p + 4 > n) break;
     const size_t len = static_cast<size_t>(j[p + 2]) << 8 | j[p + 3];
-    if (len < 2 || p + 2 + len > n) break;
+    if (len < 2) {  // a bogus length: libjpeg saves nothing and reads on after the length bytes
+      p += 4;
+      continue;
+    }
+    if (p + 2 + len > n) break;
     if ((m >= 0xE0 && m <= 0xEF) || m == 0xFE)
       out.push_back(jpeg::Marker{m, std::vector<uint8_t>(j.begin() + static_cast<std::ptrdiff_t>(p + 4),
                                                          j.begin() + static_cast<std::ptrdiff_t>(p + 2 + len))});
