@@ -84,6 +84,7 @@ constexpr const char* kNoFreeCode = "a Huffman table with no free code for a sym
 struct State {
   std::vector<std::vector<int32_t>> slot;   // per component, per block (row-major): index of its new coefficients, or -1
   std::vector<std::vector<uint64_t>> hist;  // per component, per block: bit k set when zigzag coefficient k is nonzero so far
+  std::vector<uint8_t> mcu_any;              // per MCU of the frame (an interleaved scan's MCU): 1 when a block of it is touched
   std::vector<int16_t> coefs;               // 64 per touched block, natural order
   std::vector<uint8_t> clean;               // the scan's entropy-coded data, unstuffed, + kPad zero bytes
   std::vector<uint8_t> wbuf;                // BitWriter buffer
@@ -120,6 +121,12 @@ class ScanSplicer {
   // block coordinates; -1 slot for blocks outside the component (MCU padding) or untouched.
   int mcu_blocks(const Scan& sc, int mx, int my, int* pos, int32_t* slot) const;
   void mcu_grid(const Scan& sc, int* mx, int* my) const;
+  // Whether MCU m (row-major in the scan's MCU grid) of a DC scan holds a touched block; the
+  // component (scan position) of each block of an MCU in coding order into pat (returns their count).
+  bool mcu_touched(const Scan& sc, size_t m) const {
+    return sc.ns == 1 ? s_.slot[sc.comp[0]][m] >= 0 : s_.mcu_any[m] != 0;
+  }
+  int mcu_pattern(const Scan& sc, int* pat) const;
 
   // Walks one AC block of the input. v (zigzag, may be null): AC first -- the values at the
   // scan's precision; refinement -- 0 zero, +1 / -1 newly nonzero, 2 / 3 history with correction
@@ -138,6 +145,27 @@ class ScanSplicer {
   template <class Bits>
   [[gnu::always_inline]] inline bool refine_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
                                                   uint64_t& hist, int16_t* v);
+  // ac()'s fast path: from block t.b, outside a window, walks the untouched blocks (their values
+  // not needed, runs' members at once) up to the next touched block or the scan's end; t keeps
+  // the input's EOB run and its first block as ac() does. One loop per kind of scan, so that the
+  // walk's state stays in registers and nothing is dispatched per block.
+  struct Stretch {
+    size_t b;
+    uint32_t eob;
+    size_t run_block, run_pos;
+    uint64_t run_hist;
+  };
+  template <bool Refine, class Bits>
+  [[gnu::always_inline]] inline bool stretch_body(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot,
+                                                   uint64_t* hist, size_t nblocks, Stretch& t);
+  bool stretch_first(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
+                     size_t nblocks, Stretch& t);
+  bool stretch_refine(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
+                      size_t nblocks, Stretch& t);
+#ifdef GEOSHARD_JPEG_HW_BITS
+  GEOSHARD_TARGET_HW_BITS bool stretch_refine_hw(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot,
+                                                 uint64_t* hist, size_t nblocks, Stretch& t);
+#endif
   // Encodes one block's values (as parse_*) into the output.
   bool encode_first(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
   bool encode_refine(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o);
@@ -158,6 +186,15 @@ void ScanSplicer::mcu_grid(const Scan& sc, int* mx, int* my) const {
     *mx = (h_.width + 8 * h_.hmax - 1) / (8 * h_.hmax);
     *my = (h_.height + 8 * h_.vmax - 1) / (8 * h_.vmax);
   }
+}
+
+int ScanSplicer::mcu_pattern(const Scan& sc, int* pat) const {
+  int n = 0;
+  for (int i = 0; i < sc.ns; ++i) {
+    const SpliceComponent& c = h_.comps[sc.comp[i]];
+    for (int k = 0; k < (sc.ns == 1 ? 1 : c.h * c.v); ++k) pat[n++] = i;
+  }
+  return n;
 }
 
 int ScanSplicer::mcu_blocks(const Scan& sc, int mx, int my, int* pos, int32_t* slot) const {
@@ -185,8 +222,36 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
   int pos[10], val[10];
   int32_t slot[10];
   size_t copy_from = r.pos;
-  for (int y = 0; y < my; ++y)
+  int pat[10];
+  const int npat = mcu_pattern(sc, pat);
+  bool in_step = true;  // pred_out equals pred_in (pred_out not updated while it holds)
+  for (int y = 0; y < my; ++y) {
     for (int x = 0; x < mx; ++x) {
+      if (in_step && !whole && !mcu_touched(sc, static_cast<size_t>(y) * mx + x)) {
+        // An untouched MCU, the predictions in step: decoded only (its bits are copied with the
+        // next re-encoded MCU's or the scan's end), code and extra bits from one peek.
+        for (int b = 0; b < npat; ++b) {
+          const Decoder& dd = dec[pat[b]];
+          const uint32_t w32 = r.peek32();
+          const uint16_t e = dd.lut[w32 >> (32 - kLutBits)];
+          int s;
+          if (e) {
+            const int l = e >> 8;
+            s = e & 0xFF;
+            if (s > 11) return bad("corrupt data");
+            if (s) pred_in[pat[b]] += extend(static_cast<int>((w32 << l) >> (32 - s)), s);
+            r.pos += static_cast<size_t>(l + s);
+          } else {
+            s = get_symbol(r, dd);
+            if (s < 0 || s > 11) return bad("corrupt data");
+            if (s) pred_in[pat[b]] += extend(static_cast<int>(get_bits(r, s)), s);
+          }
+        }
+        if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+        ++st_.mcus;
+        continue;
+      }
+      if (in_step) std::memcpy(pred_out, pred_in, sizeof pred_in);
       const int n = mcu_blocks(sc, x, y, pos, slot);
       bool re = whole || std::memcmp(pred_in, pred_out, sizeof pred_in) != 0;
       for (int b = 0; b < n; ++b) re |= slot[b] >= 0;
@@ -200,7 +265,7 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
       if (r.pos > r.nbits) return bad("corrupt data (past the end)");
       ++st_.mcus;
       if (!re) {
-        std::memcpy(pred_out, pred_in, sizeof pred_in);
+        in_step = true;
         continue;
       }
       w.copy(r, copy_from, start);
@@ -216,7 +281,9 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
       ++st_.mcus_reencoded;
       changed = true;
       copy_from = r.pos;
+      in_step = std::memcmp(pred_in, pred_out, sizeof pred_in) == 0;
     }
+  }
   w.copy(r, copy_from, r.pos);
   return true;
 }
@@ -227,8 +294,16 @@ bool ScanSplicer::dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& ch
   int pos[10];
   int32_t slot[10];
   size_t copy_from = r.pos;
-  for (int y = 0; y < my; ++y)
+  int pat[10];
+  const int npat = mcu_pattern(sc, pat);
+  for (int y = 0; y < my; ++y) {
     for (int x = 0; x < mx; ++x) {
+      if (!mcu_touched(sc, static_cast<size_t>(y) * mx + x)) {  // one raw bit per block, copied
+        r.pos += static_cast<size_t>(npat);
+        ++st_.mcus;
+        continue;
+      }
+      if (r.pos > r.nbits) return bad("corrupt data (past the end)");  // (before copying up to r.pos)
       const int n = mcu_blocks(sc, x, y, pos, slot);
       ++st_.mcus;
       bool any = false;
@@ -243,8 +318,9 @@ bool ScanSplicer::dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& ch
         ++r.pos;
       }
       if (any) ++st_.mcus_reencoded, changed = true;
-      if (r.pos > r.nbits) return bad("corrupt data (past the end)");
     }
+    if (r.pos > r.nbits) return bad("corrupt data (past the end)");
+  }
   w.copy(r, copy_from, r.pos);
   return true;
 }
@@ -383,6 +459,66 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
   return true;
 }
 
+template <bool Refine, class Bits>
+bool ScanSplicer::stretch_body(BitReader& r0, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
+                               size_t nblocks, Stretch& t) {
+  BitReader r = r0;
+  uint32_t eob = t.eob;
+  size_t b = t.b;
+  const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
+  bool ok = true;
+  for (; b < nblocks && slot[b] < 0; ++b) {
+    if (eob == 0) t.run_block = b, t.run_pos = r.pos, t.run_hist = hist[b];
+    uint64_t hb = hist[b];
+    ok = Refine ? refine_body<Bits>(r, d, ss, se, eob, hb, nullptr) : first_body(r, d, ss, se, eob, hb, nullptr);
+    hist[b] = hb;
+    if (!ok) break;
+    if (r.pos > r.nbits) {
+      ok = bad("corrupt data (past the end)");
+      break;
+    }
+    // The run's members up to the next touched block, at once: no bits in a first scan,
+    // their history coefficients' correction bits in a refinement.
+    if (eob > 0) {
+      const size_t end = std::min(nblocks, b + 1 + eob);
+      size_t q = b + 1;
+      if (Refine) {
+        size_t bits = 0;
+        for (; q < end && slot[q] < 0; ++q) bits += static_cast<size_t>(Bits::count(hist[q] & band));
+        r.pos += bits;
+      } else {
+        while (q < end && slot[q] < 0) ++q;
+      }
+      eob -= static_cast<uint32_t>(q - (b + 1));
+      b = q - 1;
+      if (r.pos > r.nbits) {
+        ok = bad("corrupt data (past the end)");
+        break;
+      }
+    }
+  }
+  r0.pos = r.pos;
+  t.b = b, t.eob = eob;
+  return ok;
+}
+
+bool ScanSplicer::stretch_first(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
+                                size_t nblocks, Stretch& t) {
+  return stretch_body<false, PortableBits>(r, d, ss, se, slot, hist, nblocks, t);
+}
+
+bool ScanSplicer::stretch_refine(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
+                                 size_t nblocks, Stretch& t) {
+  return stretch_body<true, PortableBits>(r, d, ss, se, slot, hist, nblocks, t);
+}
+
+#ifdef GEOSHARD_JPEG_HW_BITS
+bool ScanSplicer::stretch_refine_hw(BitReader& r, const Decoder& d, int ss, int se, const int32_t* slot,
+                                    uint64_t* hist, size_t nblocks, Stretch& t) {
+  return stretch_body<true, HwBits>(r, d, ss, se, slot, hist, nblocks, t);
+}
+#endif
+
 bool ScanSplicer::flush_eob(BitWriter& w, Encoder& e, EobOut& o, bool refine) {
   if (o.run == 0) return true;
   w.ensure(o.bits.size() / 8 + 8 + 6 * 15);
@@ -416,13 +552,15 @@ bool ScanSplicer::flush_eob(BitWriter& w, Encoder& e, EobOut& o, bool refine) {
 
 bool ScanSplicer::encode_first(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
   w.ensure(kMaxBlockBytesAc);
-  int run = 0;
-  for (int k = ss; k <= se; ++k) {
+  const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
+  uint64_t nz = nonzero_mask(v) & band;
+  int last = ss - 1;  // the last coefficient coded
+  while (nz) {
+    const int k = __builtin_ctzll(nz);
+    nz &= nz - 1;
     const int val = v[k];
-    if (val == 0) {
-      ++run;
-      continue;
-    }
+    int run = k - last - 1;
+    last = k;
     if (!flush_eob(w, e, o, false)) return false;
     w.ensure(kMaxBlockBytesAc);
     for (; run > 15; run -= 16)
@@ -430,9 +568,8 @@ bool ScanSplicer::encode_first(BitWriter& w, Encoder& e, int ss, int se, const i
     const int nb = bit_length(static_cast<unsigned>(val < 0 ? -val : val));
     if (nb > 10 || !put_symbol(w, e, (run << 4) | nb)) return bad(nb > 10 ? "a coefficient out of range" : kNoFreeCode);
     w.put(static_cast<uint32_t>(val < 0 ? val - 1 : val) & ((1u << nb) - 1), nb);
-    run = 0;
   }
-  if (run > 0 && ++o.run == 0x7FFF) return flush_eob(w, e, o, false);
+  if (last < se && ++o.run == 0x7FFF) return flush_eob(w, e, o, false);  // zeros to the band's end: EOB
   return true;
 }
 
@@ -539,31 +676,23 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   EobOut o;
   int16_t v[64];
   for (size_t b = 0; b < nblocks; ++b) {
+    if (!in_window && slot[b] < 0) {  // the fast path: walk only, up to the next touched block
+      Stretch t{b, eob, run_block, run_pos, run_hist};
+      bool ok;
+#ifdef GEOSHARD_JPEG_HW_BITS
+      if (refine && hw) ok = stretch_refine_hw(r, dec, ss, se, slot, hist, nblocks, t);
+      else
+#endif
+        ok = refine ? stretch_refine(r, dec, ss, se, slot, hist, nblocks, t)
+                    : stretch_first(r, dec, ss, se, slot, hist, nblocks, t);
+      if (!ok) return false;
+      b = t.b, eob = t.eob, run_block = t.run_block, run_pos = t.run_pos, run_hist = t.run_hist;
+      if (b == nblocks) break;
+    }
     const bool member = eob > 0;  // inside an input EOB run: no symbol of its own
     const size_t start = r.pos;
     if (!member) run_block = b, run_pos = start, run_hist = hist[b];
     if (!in_window) {
-      if (slot[b] < 0) {  // the fast path: walk only
-        if (!parse(r, b, eob, nullptr)) return false;
-        if (r.pos > r.nbits) return bad("corrupt data (past the end)");
-        // The run's members up to the next touched block, at once: no bits in a first scan,
-        // their history coefficients' correction bits in a refinement.
-        if (eob > 0) {
-          const size_t end = std::min(nblocks, b + 1 + eob);
-          size_t q = b + 1;
-          if (refine) {
-            size_t bits = 0;
-            for (; q < end && slot[q] < 0; ++q) bits += static_cast<size_t>(popcount(hist[q] & band));
-            r.pos += bits;
-          } else {
-            while (q < end && slot[q] < 0) ++q;
-          }
-          eob -= static_cast<uint32_t>(q - (b + 1));
-          b = q - 1;
-          if (r.pos > r.nbits) return bad("corrupt data (past the end)");
-        }
-        continue;
-      }
       // A touched block: the window starts where the input is at a block start outside a run,
       // i.e. at the first block of the run this block is in (re-walked with values) or here.
       in_window = true;
@@ -663,6 +792,9 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   s.hist.resize(nc);
   s.coefs.clear();
   size_t touched[4] = {};  // per component: touched blocks
+  if (h.hmax < 1 || h.vmax < 1) return fail(st, "unusual frame");
+  const size_t mcus_x = (h.width + 8 * h.hmax - 1) / (8 * h.hmax), mcus_y = (h.height + 8 * h.vmax - 1) / (8 * h.vmax);
+  s.mcu_any.assign(mcus_x * mcus_y, 0);
   for (int i = 0; i < nc; ++i) {
     const SpliceComponent& c = h.comps[i];
     if (c.h < 1 || c.v < 1 || c.width_in_blocks < 1 || c.height_in_blocks < 1) return fail(st, "unusual frame");
@@ -679,6 +811,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         edits.coefficients(c.index, bx, by, c.quant, &s.coefs[k * 64]);
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
         ++touched[i];
+        s.mcu_any[static_cast<size_t>(by / c.v) * mcus_x + bx / c.h] = 1;
         ++st.blocks_rewritten;
       }
     }

@@ -344,6 +344,27 @@ TEST(SpliceBits, SelectAndPopcountEqualThePlainLoops) {
   EXPECT_GT(hits, 1000000);  // most cases found a bit (not only the "none" answer)
 }
 
+// The encoders' mask of nonzero coefficients against the plain loop: random blocks from all
+// zero to all nonzero, values of every sign and size (-32768, 1, ...).
+TEST(SpliceBits, NonzeroMaskEqualsThePlainLoop) {
+  std::mt19937_64 rng(12);
+  for (int t = 0; t < 100000; ++t) {
+    int16_t v[64];
+    const uint64_t keep = t % 3 == 0 ? rng() & rng() : t % 3 == 1 ? rng() : rng() | rng();
+    uint64_t want = 0;
+    for (int k = 0; k < 64; ++k) {
+      int16_t x = static_cast<int16_t>(rng());
+      if (t % 5 == 0) x = static_cast<int16_t>(static_cast<int>(rng() % 3) - 1);  // -1, 0, 1
+      if (!(keep >> k & 1)) x = 0;
+      v[k] = x;
+      want |= static_cast<uint64_t>(x != 0) << k;
+    }
+    if (t == 0) std::fill(std::begin(v), std::end(v), int16_t{0}), want = 0;
+    if (t == 1) std::fill(std::begin(v), std::end(v), int16_t{-32768}), want = ~uint64_t{0};
+    ASSERT_EQ(detail::nonzero_mask(v), want) << t;
+  }
+}
+
 // kernels/dct.h's forward DCT (loops nested for speed) against the plain double loop it must
 // equal bit for bit (the same sums in the same order), on random blocks and tables.
 TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
