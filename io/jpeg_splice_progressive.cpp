@@ -574,18 +574,22 @@ bool ScanSplicer::encode_first(BitWriter& w, Encoder& e, int ss, int se, const i
 }
 
 bool ScanSplicer::encode_refine(BitWriter& w, Encoder& e, int ss, int se, const int16_t* v, EobOut& o) {
+  const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
+  uint64_t nz = nonzero_mask(v) & band;  // the zeros are only counted
   int last_new = ss - 1;
-  for (int k = ss; k <= se; ++k)
+  for (uint64_t m = nz; m; m &= m - 1) {
+    const int k = __builtin_ctzll(m);
     if (v[k] == 1 || v[k] == -1) last_new = k;
+  }
   uint8_t br[64];
-  int nbr = 0, run = 0;
+  int nbr = 0, run = 0, prev = ss - 1;
   w.ensure(kMaxBlockBytesAc);
-  for (int k = ss; k <= se; ++k) {
+  while (nz) {
+    const int k = __builtin_ctzll(nz);
+    nz &= nz - 1;
     const int val = v[k];
-    if (val == 0) {
-      ++run;
-      continue;
-    }
+    run += k - prev - 1;  // the zeros since the last nonzero value
+    prev = k;
     while (run > 15 && k <= last_new) {  // zero runs folded into the EOB need no ZRL
       if (!flush_eob(w, e, o, true)) return false;
       w.ensure(kMaxBlockBytesAc);
@@ -606,6 +610,7 @@ bool ScanSplicer::encode_refine(BitWriter& w, Encoder& e, int ss, int se, const 
     nbr = 0;
     run = 0;
   }
+  run += se - prev;  // the zeros after the last nonzero value
   if (run > 0 || nbr > 0) {
     o.bits.insert(o.bits.end(), br, br + nbr);
     o.per_block.push_back(static_cast<uint8_t>(nbr));
