@@ -13,10 +13,56 @@
 #include <jpeglib.h>
 #include <jpegint.h>  // jpeg_marker_reader::discarded_bytes (Debian's libjpeg62-turbo-dev installs it)
 
+#include "io/jpeg_bits.h"
 #include "io/jpeg_splice.h"
 #include "kernels/dct.h"
 
 namespace geoshard::jpeg {
+
+namespace detail {
+
+#ifdef GEOSHARD_JPEG_AVX2_DCT
+bool avx2_dct() {
+  static const bool cpu = __builtin_cpu_supports("avx2");
+  return cpu;
+}
+
+// kernels/dct.h forward_dct_quantise_basis's sums with the eight of a row (then of a column) in
+// two 4-lane registers: each sum starts at 0 and adds its products in the same order, and without
+// FMA in the target each product and sum is rounded as there, so the same doubles. Only this
+// function is compiled for AVX2 (quantise() inlined into it), never a function shared with other files.
+__attribute__((target("avx2"))) void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q,
+                                                     int16_t* out) {
+  alignas(32) double tmp[8][8];  // rows transformed: tmp[y][u]
+  alignas(32) double f[64];      // F(u, v), natural order
+  for (int y = 0; y < 8; ++y) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    for (int x = 0; x < 8; ++x) {
+      const __m256d d = _mm256_set1_pd(s[y * 8 + x] - 128.0);
+      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_loadu_pd(&ct[x][0]), d));
+      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_loadu_pd(&ct[x][4]), d));
+    }
+    _mm256_store_pd(&tmp[y][0], a0);
+    _mm256_store_pd(&tmp[y][4], a1);
+  }
+  for (int v = 0; v < 8; ++v) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    for (int y = 0; y < 8; ++y) {
+      const __m256d cy = _mm256_set1_pd(ct[y][v]);
+      a0 = _mm256_add_pd(a0, _mm256_mul_pd(cy, _mm256_load_pd(&tmp[y][0])));
+      a1 = _mm256_add_pd(a1, _mm256_mul_pd(cy, _mm256_load_pd(&tmp[y][4])));
+    }
+    _mm256_store_pd(f + v * 8, a0);
+    _mm256_store_pd(f + v * 8 + 4, a1);
+  }
+  dct::quantise(f, q, out);
+}
+#else
+bool avx2_dct() { return false; }
+#endif
+
+}  // namespace detail
+
 namespace {
 
 // libjpeg reports errors through error_exit (which must not return: we longjmp back to the
@@ -75,6 +121,8 @@ class Edits final : public detail::BlockEdits {
  public:
   Edits(const Image& img, const std::vector<uint8_t>& changed) : img_(img), W_(img.width), H_(img.height) {
     dct::dct_basis(basis_);
+    for (int u = 0; u < 8; ++u)
+      for (int x = 0; x < 8; ++x) basis_t_[x][u] = basis_[u][x];
     const double k[3][3] = {{dct::kYr, dct::kYg, dct::kYb}, {dct::kCbR, dct::kCbG, dct::kCbB}, {dct::kCrR, dct::kCrG, dct::kCrB}};
     for (int c = 0; c < 3; ++c)  // the products of kernels/dct.h's rgb_to_y/cb/cr, term by term
       for (int i = 0; i < 3; ++i)
@@ -128,6 +176,9 @@ class Edits final : public detail::BlockEdits {
     else if (inside && img_.channels == 3 && sx == 2 && sy == 2) with_component<2, 2>(ci, x0, y0, s);
     else if (inside && img_.channels == 3 && sx == 2 && sy == 1) with_component<2, 1>(ci, x0, y0, s);
     else samples_any(ci, sx, sy, x0, y0, s);
+#ifdef GEOSHARD_JPEG_AVX2_DCT
+    if (avx2_) return detail::forward_dct_avx2(basis_t_, s, quant, out);
+#endif
     dct::forward_dct_quantise_basis(basis_, s, quant, out);
   }
 
@@ -191,6 +242,8 @@ class Edits final : public detail::BlockEdits {
   std::vector<uint8_t> row_any_;  // per row of cells_: any cell set
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
   double basis_[8][8];
+  double basis_t_[8][8];  // transposed: basis_t_[x][u] = basis_[u][x] (forward_dct_avx2)
+  bool avx2_ = detail::avx2_dct();
   double prod_[3][3][256];  // see value_tabled
 };
 

@@ -369,6 +369,7 @@ TEST(SpliceBits, NonzeroMaskEqualsThePlainLoop) {
 // equal bit for bit (the same sums in the same order), on random blocks and tables.
 TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
   std::mt19937_64 rng(3);
+  [[maybe_unused]] int avx2_checked = 0;
   double c[8][8];
   dct::dct_basis(c);
   for (int t = 0; t < 2000; ++t) {
@@ -395,7 +396,20 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
         want[v * 8 + u] = static_cast<int16_t>(k);
       }
     ASSERT_TRUE(std::equal(got, got + 64, want)) << "block " << t;
+#ifdef GEOSHARD_JPEG_AVX2_DCT
+    if (detail::avx2_dct()) {  // the AVX2 build the rewrite uses where the CPU has it
+      int16_t got2[64];
+      double ct[8][8];
+      for (int u = 0; u < 8; ++u)
+        for (int x = 0; x < 8; ++x) ct[x][u] = c[u][x];
+      detail::forward_dct_avx2(ct, s, q, got2);
+      ASSERT_TRUE(std::equal(got2, got2 + 64, want)) << "AVX2, block " << t;
+      ++avx2_checked;
+    }
+#endif
   }
+  if (!detail::avx2_dct()) std::printf("no AVX2 here: only the SSE2 / scalar transform checked\n");
+  else EXPECT_EQ(avx2_checked, 2000);
 }
 
 // kernels/dct.h's quantise (SSE2 on the host: divpd, truncation, saturating pack) and its scalar
