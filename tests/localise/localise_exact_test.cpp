@@ -2,6 +2,11 @@
 // on grid lines, corners, enclaves, holes), on random grid-snapped data, and on a synthetic region.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
 #include <numeric>
 #include <random>
 
@@ -9,6 +14,7 @@
 #include "jobs/synth/synth.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
+#include "jobs/localise/lengths.h"
 #include "jobs/localise/localise_s2.h"
 #include "tests/localise/exactness.h"
 #include "tests/oracle/tables.h"
@@ -201,6 +207,41 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
     }
   }
   if (!device) GTEST_SKIP() << "no CUDA device: checked that both grids' batches go to the cuda dispatcher; GPU == CPU not run";
+}
+
+// The localiser's length floor as it runs (road_segments_m: the AVX2 build where this CPU has it)
+// against cos_lat and haversine_m_short vertex by vertex: the same bits for every segment and the
+// same sum, on random polylines of 0 to 40 vertices (vector loops and their remainders), short
+// segments mixed with long ones (past the switch to haversine_m_cos).
+TEST(LocaliseLengths, RoadSegmentsMatchVertexByVertex) {
+  if (!localise::lengths_avx2()) std::printf("no AVX2 here: the SSE2 build is checked (as in Geodesic.*)\n");
+  std::mt19937_64 rng(56);
+  std::uniform_real_distribution<double> u01(0, 1);
+  std::vector<double> lon, lat, c, seg;
+  size_t longs = 0, segments = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const size_t n = static_cast<size_t>(rng() % 41);
+    lon.resize(n), lat.resize(n), c.assign(n, -1.0), seg.assign(n > 0 ? n - 1 : 0, -1.0);
+    for (size_t v = 0; v < n; ++v) {
+      const bool far = u01(rng) < 0.1;
+      const double step = far ? 1.2 + 1.8 * u01(rng) : std::pow(10.0, -7.0 + 5.5 * u01(rng));
+      lon[v] = v == 0 ? -170 + 340 * u01(rng) : std::clamp(lon[v - 1] + step * (u01(rng) < 0.5 ? -1 : 1), -180.0, 180.0);
+      lat[v] = v == 0 ? -85 + 170 * u01(rng) : std::clamp(lat[v - 1] + step * (2 * u01(rng) - 1), -90.0, 90.0);
+    }
+    const double len = localise::road_segments_m(lon.data(), lat.data(), n, c.data(), seg.data());
+    double want_len = 0;
+    for (size_t v = 0; v < n; ++v) ASSERT_EQ(c[v], cos_lat(lat[v])) << "case " << i << " vertex " << v;
+    for (size_t v = 0; v + 1 < n; ++v) {
+      const double want = haversine_m_short(lon[v], lat[v], cos_lat(lat[v]), lon[v + 1], lat[v + 1], cos_lat(lat[v + 1]));
+      ASSERT_EQ(seg[v], want) << "case " << i << " segment " << v;
+      want_len += want;
+      ++segments;
+      longs += std::fabs(lat[v + 1] - lat[v]) * (0.5 * kDegToRad) >= 1e-2 || std::fabs(lon[v + 1] - lon[v]) * (0.5 * kDegToRad) >= 1e-2;
+    }
+    ASSERT_EQ(len, want_len) << "case " << i;
+  }
+  EXPECT_GT(longs, segments / 20);  // both branches ran, often
+  EXPECT_LT(longs, segments / 2);
 }
 
 }  // namespace
