@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/segment_walk.h"
+#include "tests/kernels/polyline_check.h"
 #include "tests/kernels/test_util.h"
 
 namespace geoshard {
@@ -137,32 +138,9 @@ TEST(Geodesic, ShortHaversineMatchesHaversine) {
 // switch to haversine_m_cos), odd and even counts (vector loops and their remainders).
 // This file is compiled with the localiser's vectorisation flags (tests/kernels/CMakeLists.txt).
 TEST(Geodesic, PolylineSegmentsMatchVertexByVertex) {
-  std::mt19937_64 rng(55);
-  std::vector<double> lon, lat, c, seg;
-  size_t longs = 0, segments = 0;
-  for (int i = 0; i < kCases / 10; ++i) {
-    const size_t n = static_cast<size_t>(uniform(rng, 0, 41));
-    lon.resize(n), lat.resize(n), c.assign(n, -1.0), seg.assign(n > 0 ? n - 1 : 0, -1.0);
-    for (size_t v = 0; v < n; ++v) {
-      const bool far = uniform(rng, 0, 1) < 0.1;
-      const double step = far ? uniform(rng, 1.2, 3.0) : std::pow(10.0, uniform(rng, -7.0, -1.5));
-      lon[v] = v == 0 ? uniform(rng, -170, 170) : std::clamp(lon[v - 1] + step * (uniform(rng, 0, 1) < 0.5 ? -1 : 1), -180.0, 180.0);
-      lat[v] = v == 0 ? uniform(rng, -85, 85) : std::clamp(lat[v - 1] + uniform(rng, -step, step), -90.0, 90.0);
-    }
-    const double len = polyline_segments_m(lon.data(), lat.data(), n, c.data(), seg.data());
-    double want_len = 0;
-    for (size_t v = 0; v < n; ++v) ASSERT_EQ(c[v], cos_lat(lat[v])) << "case " << i << " vertex " << v;
-    for (size_t v = 0; v + 1 < n; ++v) {
-      const double want = haversine_m_short(lon[v], lat[v], cos_lat(lat[v]), lon[v + 1], lat[v + 1], cos_lat(lat[v + 1]));
-      ASSERT_EQ(seg[v], want) << "case " << i << " segment " << v;
-      want_len += want;
-      ++segments;
-      longs += std::fabs(lat[v + 1] - lat[v]) * (0.5 * kDegToRad) >= 1e-2 || std::fabs(lon[v + 1] - lon[v]) * (0.5 * kDegToRad) >= 1e-2;
-    }
-    ASSERT_EQ(len, want_len) << "case " << i;
-  }
-  EXPECT_GT(longs, segments / 20);  // both branches ran, often
-  EXPECT_LT(longs, segments / 2);
+  geoshard::testing::check_polyline_segments(
+      [](const double* lon, const double* lat, size_t n, double* c, double* seg) { return polyline_segments_m(lon, lat, n, c, seg); },
+      55, kCases / 10);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "kernels/geohash.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/localise_s2.h"
+#include "tests/kernels/polyline_check.h"
 #include "tests/localise/exactness.h"
 #include "tests/oracle/tables.h"
 
@@ -215,33 +216,7 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
 // segments mixed with long ones (past the switch to haversine_m_cos).
 TEST(LocaliseLengths, RoadSegmentsMatchVertexByVertex) {
   if (!localise::lengths_avx2()) std::printf("no AVX2 here: the SSE2 build is checked (as in Geodesic.*)\n");
-  std::mt19937_64 rng(56);
-  std::uniform_real_distribution<double> u01(0, 1);
-  std::vector<double> lon, lat, c, seg;
-  size_t longs = 0, segments = 0;
-  for (int i = 0; i < 20000; ++i) {
-    const size_t n = static_cast<size_t>(rng() % 41);
-    lon.resize(n), lat.resize(n), c.assign(n, -1.0), seg.assign(n > 0 ? n - 1 : 0, -1.0);
-    for (size_t v = 0; v < n; ++v) {
-      const bool far = u01(rng) < 0.1;
-      const double step = far ? 1.2 + 1.8 * u01(rng) : std::pow(10.0, -7.0 + 5.5 * u01(rng));
-      lon[v] = v == 0 ? -170 + 340 * u01(rng) : std::clamp(lon[v - 1] + step * (u01(rng) < 0.5 ? -1 : 1), -180.0, 180.0);
-      lat[v] = v == 0 ? -85 + 170 * u01(rng) : std::clamp(lat[v - 1] + step * (2 * u01(rng) - 1), -90.0, 90.0);
-    }
-    const double len = localise::road_segments_m(lon.data(), lat.data(), n, c.data(), seg.data());
-    double want_len = 0;
-    for (size_t v = 0; v < n; ++v) ASSERT_EQ(c[v], cos_lat(lat[v])) << "case " << i << " vertex " << v;
-    for (size_t v = 0; v + 1 < n; ++v) {
-      const double want = haversine_m_short(lon[v], lat[v], cos_lat(lat[v]), lon[v + 1], lat[v + 1], cos_lat(lat[v + 1]));
-      ASSERT_EQ(seg[v], want) << "case " << i << " segment " << v;
-      want_len += want;
-      ++segments;
-      longs += std::fabs(lat[v + 1] - lat[v]) * (0.5 * kDegToRad) >= 1e-2 || std::fabs(lon[v + 1] - lon[v]) * (0.5 * kDegToRad) >= 1e-2;
-    }
-    ASSERT_EQ(len, want_len) << "case " << i;
-  }
-  EXPECT_GT(longs, segments / 20);  // both branches ran, often
-  EXPECT_LT(longs, segments / 2);
+  testing::check_polyline_segments(localise::road_segments_m, 56, 20000);
 }
 
 }  // namespace
