@@ -679,7 +679,7 @@ bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader
   changed |= whole;
   size_t copy_from = r.pos;
   EobOut o;
-  int16_t v[64];
+  int16_t v[64] = {};  // (the encoders read all 64 values for their nonzero mask; only the band is used)
   for (size_t b = 0; b < nblocks; ++b) {
     if (!in_window && slot[b] < 0) {  // the fast path: walk only, up to the next touched block
       Stretch t{b, eob, run_block, run_pos, run_hist};
