@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/jpeg_splice.h"
+#include "kernels/cpu.h"
 
 namespace geoshard::jpeg::detail {
 
@@ -111,13 +112,11 @@ GEOSHARD_TARGET_HW_BITS inline int select_bit_hw(uint64_t x, int n) {
 
 // kernels/dct.h forward_dct_quantise_basis in AVX2 (io/jpeg_region.cpp), from the transposed
 // basis ct[x][u] = c[u][x]: four lanes where the SSE2 build has two, the same roundings (no FMA),
-// so the same coefficients; for the re-encoded blocks on CPUs that have AVX2 (avx2_dct(), false
-// elsewhere).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define GEOSHARD_JPEG_AVX2_DCT 1
+// so the same coefficients; for the re-encoded blocks, called only when cpu_has_avx2()
+// (kernels/cpu.h).
+#ifdef GEOSHARD_HOST_AVX2
 void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q, int16_t* out);
 #endif
-bool avx2_dct();
 
 // Whether this CPU has POPCNT and BMI2 (checked once) and the walk uses them; set_hw_bits(false)
 // makes it use the portable counts (tests run both ways). False on other architectures.

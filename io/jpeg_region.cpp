@@ -21,12 +21,7 @@ namespace geoshard::jpeg {
 
 namespace detail {
 
-#ifdef GEOSHARD_JPEG_AVX2_DCT
-bool avx2_dct() {
-  static const bool cpu = __builtin_cpu_supports("avx2");
-  return cpu;
-}
-
+#ifdef GEOSHARD_HOST_AVX2
 // kernels/dct.h forward_dct_quantise_basis's sums with the eight of a row (then of a column) in
 // two 4-lane registers: each sum starts at 0 and adds its products in the same order, and without
 // FMA in the target each product and sum is rounded as there, so the same doubles. Only this
@@ -57,8 +52,6 @@ __attribute__((target("avx2"))) void forward_dct_avx2(const double ct[8][8], con
   }
   dct::quantise(f, q, out);
 }
-#else
-bool avx2_dct() { return false; }
 #endif
 
 }  // namespace detail
@@ -176,7 +169,7 @@ class Edits final : public detail::BlockEdits {
     else if (inside && img_.channels == 3 && sx == 2 && sy == 2) with_component<2, 2>(ci, x0, y0, s);
     else if (inside && img_.channels == 3 && sx == 2 && sy == 1) with_component<2, 1>(ci, x0, y0, s);
     else samples_any(ci, sx, sy, x0, y0, s);
-#ifdef GEOSHARD_JPEG_AVX2_DCT
+#ifdef GEOSHARD_HOST_AVX2
     if (avx2_) return detail::forward_dct_avx2(basis_t_, s, quant, out);
 #endif
     dct::forward_dct_quantise_basis(basis_, s, quant, out);
@@ -243,7 +236,7 @@ class Edits final : public detail::BlockEdits {
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
   double basis_[8][8];
   double basis_t_[8][8];  // transposed: basis_t_[x][u] = basis_[u][x] (forward_dct_avx2)
-  bool avx2_ = detail::avx2_dct();
+  bool avx2_ = cpu_has_avx2();
   double prod_[3][3][256];  // see value_tabled
 };
 

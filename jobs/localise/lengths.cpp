@@ -3,11 +3,12 @@
 // made the rest of localise.cpp slower when applied to all of it (docs/benchmarks.md).
 #include "jobs/localise/lengths.h"
 
+#include "kernels/cpu.h"
 #include "kernels/geodesic.h"
 
 namespace geoshard::localise {
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef GEOSHARD_HOST_AVX2
 namespace {
 // The same loops vectorised four doubles wide. The target has no FMA and the flags allow no
 // reassociation, so every product, sum and square root is rounded as in the SSE2 build: the same
@@ -19,18 +20,11 @@ namespace {
 }
 }  // namespace
 
-bool lengths_avx2() {
-  static const bool cpu = __builtin_cpu_supports("avx2");
-  return cpu;
-}
-
 double road_segments_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m) {
-  if (lengths_avx2()) return segments_avx2(lon, lat, n, cos_lat, seg_m);
+  if (cpu_has_avx2()) return segments_avx2(lon, lat, n, cos_lat, seg_m);
   return polyline_segments_m(lon, lat, n, cos_lat, seg_m);
 }
 #else
-bool lengths_avx2() { return false; }
-
 double road_segments_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m) {
   return polyline_segments_m(lon, lat, n, cos_lat, seg_m);
 }

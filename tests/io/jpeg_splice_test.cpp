@@ -396,8 +396,8 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
         want[v * 8 + u] = static_cast<int16_t>(k);
       }
     ASSERT_TRUE(std::equal(got, got + 64, want)) << "block " << t;
-#ifdef GEOSHARD_JPEG_AVX2_DCT
-    if (detail::avx2_dct()) {  // the AVX2 build the rewrite uses where the CPU has it
+#ifdef GEOSHARD_HOST_AVX2
+    if (cpu_has_avx2()) {  // the AVX2 build the rewrite uses where the CPU has it
       int16_t got2[64];
       double ct[8][8];
       for (int u = 0; u < 8; ++u)
@@ -408,7 +408,7 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
     }
 #endif
   }
-  if (!detail::avx2_dct()) std::printf("no AVX2 here: only the SSE2 / scalar transform checked\n");
+  if (!cpu_has_avx2()) std::printf("no AVX2 here: only the SSE2 / scalar transform checked\n");
   else EXPECT_EQ(avx2_checked, 2000);
 }
 

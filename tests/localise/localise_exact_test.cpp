@@ -12,6 +12,7 @@
 
 #include "jobs/ingest/ingest.h"
 #include "jobs/synth/synth.h"
+#include "kernels/cpu.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "jobs/localise/lengths.h"
@@ -215,7 +216,7 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
 // same sum, on random polylines of 0 to 40 vertices (vector loops and their remainders), short
 // segments mixed with long ones (past the switch to haversine_m_cos).
 TEST(LocaliseLengths, RoadSegmentsMatchVertexByVertex) {
-  if (!localise::lengths_avx2()) std::printf("no AVX2 here: the SSE2 build is checked (as in Geodesic.*)\n");
+  if (!cpu_has_avx2()) std::printf("no AVX2 here: the SSE2 build is checked (as in Geodesic.*)\n");
   testing::check_polyline_segments(localise::road_segments_m, 56, 20000);
 }
 
