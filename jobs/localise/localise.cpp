@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "jobs/localise/cell_keys.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/pip_batcher.h"
 #include "kernels/geodesic.h"
@@ -242,46 +243,6 @@ inline void z_block(uint64_t k, uint64_t diff, int cell_bits, uint64_t* lo, uint
   *lo = k & mask;
   *hi = *lo | ~mask;
 }
-
-// key_lo of the cell of the coverage's precision holding (lon, lat): geohash::zkey(lon, lat)
-// with the bits below the cell cleared, exactly (half-open rule). The cell indices are estimated
-// with one multiplication each (error < 1e-10 of a cell width); away from the grid lines (more
-// than 1e-6 of a cell width) the estimate's integer part is exact; near one (or on it, or out of
-// range), *near is set and the exact zkey decides. A point not near any grid line lies off every
-// edge line of every block made of whole cells (and off lon = 180 and lat = 90).
-struct CellKeyer {
-  explicit CellKeyer(int p)
-      : sx(32 - geohash::lon_bits(p)), sy(32 - geohash::lat_bits(p)),
-        fx(static_cast<double>(geohash::columns(p)) / 360.0), fy(static_cast<double>(geohash::rows(p)) / 180.0),
-        nx(static_cast<double>(geohash::columns(p))), ny(static_cast<double>(geohash::rows(p))),
-        mask(~(~uint64_t{0} >> (5 * p))) {}
-  __attribute__((always_inline)) uint64_t operator()(double lon, double lat, bool* near) const {
-    const double ex = (lon + 180.0) * fx, ey = (lat + 90.0) * fy;
-    if (ex >= 0.0 && ey >= 0.0 && ex < nx && ey < ny) {  // false for NaN
-      const int64_t kx = static_cast<int64_t>(ex), ky = static_cast<int64_t>(ey);  // floor: both >= 0
-      const double rx = ex - static_cast<double>(kx), ry = ey - static_cast<double>(ky);
-      if (rx > 1e-6 && rx < 1.0 - 1e-6 && ry > 1e-6 && ry < 1.0 - 1e-6) {
-        *near = false;
-        return (spread(static_cast<uint64_t>(kx) << sx) << 1) | spread(static_cast<uint64_t>(ky) << sy);
-      }
-    }
-    *near = true;
-    return exact(lon, lat);
-  }
-  // geohash::detail::spread32, inlined (GCC does not inline it here at -O2).
-  __attribute__((always_inline)) static uint64_t spread(uint64_t x) {
-    x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
-    x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
-    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
-    x = (x | (x << 2)) & 0x3333333333333333ull;
-    x = (x | (x << 1)) & 0x5555555555555555ull;
-    return x;
-  }
-  __attribute__((noinline)) uint64_t exact(double lon, double lat) const { return geohash::zkey(lon, lat) & mask; }
-  int sx, sy;
-  double fx, fy, nx, ny;
-  uint64_t mask;
-};
 
 // True when the closed bounding box [minx, maxx] x [miny, maxy] keeps off the west and south
 // edges of the block starting at key blo (and off lon = +180 / lat = +90, where the closing
@@ -592,11 +553,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
                  : 0;
     };
     if (need_segments) {
-      for (size_t v = 0; v < n; ++v) {
-        bool nr;
-        s.zk[v] = cell_key(lon[v], lat[v], &nr);
-        s.near[v] = nr;
-      }
+      road_cell_keys(cell_key, lon, lat, n, s.zk.data(), s.near.data());
       for (size_t v = 0; v + 1 < n; ++v) {
         const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
         const double sm = s.seg_m[v];

@@ -15,6 +15,7 @@
 #include "kernels/cpu.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
+#include "jobs/localise/cell_keys.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/localise_s2.h"
 #include "tests/kernels/polyline_check.h"
@@ -218,6 +219,73 @@ TEST(LocaliseBackend, BoundaryCellsRunOnTheChosenBackend) {
 TEST(LocaliseLengths, RoadSegmentsMatchVertexByVertex) {
   if (!cpu_has_avx2()) std::printf("no AVX2 here: the SSE2 build is checked (as in Geodesic.*)\n");
   testing::check_polyline_segments(localise::road_segments_m, 56, 20000);
+}
+
+// road_cell_keys (AVX2 where the CPU has it) against CellKeyer one vertex at a time, and both
+// against geohash::zkey: the same key and near flag for every vertex, at every precision, on
+// random points, points on and within 1e-9 of a cell's grid lines, the domain's edges (lon
+// +-180, lat +-90), out-of-range and NaN coordinates, and roads of 0 to 11 vertices (the
+// vector loop's remainder).
+TEST(LocaliseCellKeys, RoadKeysMatchTheKeyerAndZkey) {
+  if (!cpu_has_avx2()) std::printf("no AVX2 here: only the plain loop is checked\n");
+  std::mt19937_64 rng(71);
+  std::uniform_real_distribution<double> ulon(-180.0, 180.0), ulat(-90.0, 90.0), u01(0.0, 1.0);
+  const double nan = std::nan("");
+  const double specials[][2] = {{-180, -90}, {180, 90},   {180, 0},    {-180, 0},  {0, 90},   {0, -90},
+                                {0, 0},      {nan, 10},   {10, nan},   {181, 0},   {0, -91},  {-180.0000001, 0},
+                                {1e308, 0},  {-1e308, 1}, {INFINITY, 0}, {0, -INFINITY}};
+  size_t lanes = 0, near_lanes = 0;
+  for (int p = 1; p <= 12; ++p) {
+    const localise::CellKeyer key(p);
+    const uint64_t mask = ~(~uint64_t{0} >> (5 * p));
+    const double cw = 360.0 / static_cast<double>(geohash::columns(p)), ch = 180.0 / static_cast<double>(geohash::rows(p));
+    for (int road = 0; road < 1500; ++road) {
+      const size_t n = rng() % 12;
+      std::vector<double> lon(n), lat(n);
+      for (size_t v = 0; v < n; ++v) {
+        const int kind = static_cast<int>(rng() % 8);
+        if (kind <= 3) {
+          lon[v] = ulon(rng), lat[v] = ulat(rng);
+        } else if (kind <= 5) {  // on or next to a grid line of this precision (or a coarser one)
+          const double gx = -180.0 + cw * std::floor(u01(rng) * static_cast<double>(geohash::columns(p)));
+          const double gy = -90.0 + ch * std::floor(u01(rng) * static_cast<double>(geohash::rows(p)));
+          const double eps[] = {0.0, 1e-9 * cw, -1e-9 * cw, 5e-7 * cw, -5e-7 * cw, 2e-6 * cw, -2e-6 * cw, 0.5 * cw};
+          lon[v] = gx + eps[rng() % 8];
+          lat[v] = kind == 4 ? ulat(rng) : gy + eps[rng() % 8] * (ch / cw);
+        } else if (kind == 6) {
+          const auto& sp = specials[rng() % (sizeof specials / sizeof specials[0])];
+          lon[v] = sp[0], lat[v] = sp[1];
+        } else {  // a step from the previous vertex, as along a road
+          lon[v] = v > 0 ? lon[v - 1] + (u01(rng) - 0.5) * 3 * cw : ulon(rng);
+          lat[v] = v > 0 ? lat[v - 1] + (u01(rng) - 0.5) * 3 * ch : ulat(rng);
+        }
+      }
+      std::vector<uint64_t> zk(n + 1, 7), zp(n + 1, 7);
+      std::vector<char> nk(n + 1, 9), np(n + 1, 9);
+      localise::road_cell_keys(key, lon.data(), lat.data(), n, zk.data(), nk.data());
+      localise::detail::road_cell_keys_plain(key, lon.data(), lat.data(), n, zp.data(), np.data());
+      ASSERT_EQ(zk[n], 7u) << "wrote past the road";
+      ASSERT_EQ(nk[n], 9);
+      for (size_t v = 0; v < n; ++v) {
+        SCOPED_TRACE(::testing::Message() << "precision " << p << " vertex " << v << " of " << n << " at ("
+                                          << lon[v] << ", " << lat[v] << ")");
+        ASSERT_EQ(zk[v], zp[v]);
+        ASSERT_EQ(nk[v], np[v]);
+        ASSERT_TRUE(nk[v] == 0 || nk[v] == 1);
+        bool nr;
+        ASSERT_EQ(zk[v], key(lon[v], lat[v], &nr));
+        ASSERT_EQ(static_cast<bool>(nk[v]), nr);
+        if (std::isfinite(lon[v]) && std::isfinite(lat[v]) && std::fabs(lon[v]) <= 180 && std::fabs(lat[v]) <= 90) {
+          ASSERT_EQ(zk[v], geohash::zkey(lon[v], lat[v]) & mask);
+        }
+        ++lanes;
+        near_lanes += nk[v];
+      }
+    }
+  }
+  // Both paths were exercised: most lanes off the lines, many near them.
+  EXPECT_GT(near_lanes, lanes / 10);
+  EXPECT_LT(near_lanes, lanes * 9 / 10);
 }
 
 }  // namespace
