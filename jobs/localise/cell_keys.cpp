@@ -1,5 +1,7 @@
 #include "jobs/localise/cell_keys.h"
 
+#include <algorithm>
+
 #include "kernels/cpu.h"
 
 #ifdef GEOSHARD_HOST_AVX2
@@ -16,6 +18,14 @@ void road_cell_keys_plain(const CellKeyer& key, const double* lon, const double*
     zk[v] = key(lon[v], lat[v], &nr);
     near[v] = nr;
   }
+}
+void road_bbox_plain(const double* lon, const double* lat, size_t n, double box[4]) {
+  double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
+  for (size_t v = 1; v < n; ++v) {
+    minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
+    miny = std::min(miny, lat[v]), maxy = std::max(maxy, lat[v]);
+  }
+  box[0] = minx, box[1] = miny, box[2] = maxx, box[3] = maxy;
 }
 }  // namespace detail
 
@@ -73,8 +83,43 @@ __attribute__((target("avx2"))) void cell_keys_avx2(const CellKeyer& key, const 
   detail::road_cell_keys_plain(key, lon + v, lat + v, n - v, zk + v, near + v);
 }
 
+// Lane-wise minimum and maximum of four vertices at a time, then of the lanes; any NaN (an
+// unordered comparison of a vertex with itself) sends the road to the plain loop.
+__attribute__((target("avx2"))) void bbox_avx2(const double* lon, const double* lat, size_t n, double box[4]) {
+  if (n < 8) return detail::road_bbox_plain(lon, lat, n, box);
+  __m256d x0 = _mm256_loadu_pd(lon), x1 = x0, y0 = _mm256_loadu_pd(lat), y1 = y0;
+  __m256d nan = _mm256_or_pd(_mm256_cmp_pd(x0, x0, _CMP_UNORD_Q), _mm256_cmp_pd(y0, y0, _CMP_UNORD_Q));
+  size_t v = 4;
+  for (; v + 4 <= n; v += 4) {
+    const __m256d x = _mm256_loadu_pd(lon + v), y = _mm256_loadu_pd(lat + v);
+    x0 = _mm256_min_pd(x0, x), x1 = _mm256_max_pd(x1, x);
+    y0 = _mm256_min_pd(y0, y), y1 = _mm256_max_pd(y1, y);
+    nan = _mm256_or_pd(nan, _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q)));
+  }
+  if (v < n) {  // the last four vertices (overlapping some already seen: min and max do not mind)
+    const __m256d x = _mm256_loadu_pd(lon + n - 4), y = _mm256_loadu_pd(lat + n - 4);
+    x0 = _mm256_min_pd(x0, x), x1 = _mm256_max_pd(x1, x);
+    y0 = _mm256_min_pd(y0, y), y1 = _mm256_max_pd(y1, y);
+    nan = _mm256_or_pd(nan, _mm256_or_pd(_mm256_cmp_pd(x, x, _CMP_UNORD_Q), _mm256_cmp_pd(y, y, _CMP_UNORD_Q)));
+  }
+  if (_mm256_movemask_pd(nan) != 0) return detail::road_bbox_plain(lon, lat, n, box);
+  alignas(32) double a[4], b[4], c[4], d[4];
+  _mm256_store_pd(a, x0), _mm256_store_pd(b, y0), _mm256_store_pd(c, x1), _mm256_store_pd(d, y1);
+  box[0] = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
+  box[1] = std::min(std::min(b[0], b[1]), std::min(b[2], b[3]));
+  box[2] = std::max(std::max(c[0], c[1]), std::max(c[2], c[3]));
+  box[3] = std::max(std::max(d[0], d[1]), std::max(d[2], d[3]));
+}
+
 }  // namespace
 #endif
+
+void road_bbox(const double* lon, const double* lat, size_t n, double box[4]) {
+#ifdef GEOSHARD_HOST_AVX2
+  if (cpu_has_avx2()) return bbox_avx2(lon, lat, n, box);
+#endif
+  detail::road_bbox_plain(lon, lat, n, box);
+}
 
 void road_cell_keys(const CellKeyer& key, const double* lon, const double* lat, size_t n, uint64_t* zk, char* near) {
 #ifdef GEOSHARD_HOST_AVX2

@@ -1,7 +1,8 @@
-// The localiser's cell keys: key_lo of the cell of the coverage's precision holding a point, one
-// vertex at a time (CellKeyer) or for every vertex of a road at once (road_cell_keys, four lanes
-// wide for AVX2 where the CPU has it, kernels/cpu.h). Both give the same keys and near flags,
-// bit for bit (tests/localise/localise_exact_test.cpp LocaliseCellKeys.*).
+// The localiser's per-vertex keys and box: key_lo of the cell of the coverage's precision holding
+// a point, one vertex at a time (CellKeyer) or for every vertex of a road at once
+// (road_cell_keys), and a road's bounding box (road_bbox); the road-wide ones four lanes wide for
+// AVX2 where the CPU has it (kernels/cpu.h). Both paths give the same keys, near flags and boxes
+// (tests/localise/localise_exact_test.cpp LocaliseCellKeys.*).
 #pragma once
 
 #include <cstddef>
@@ -57,10 +58,18 @@ struct CellKeyer {
 // lanes that are near a line or out of range to CellKeyer::exact.
 void road_cell_keys(const CellKeyer& key, const double* lon, const double* lat, size_t n, uint64_t* zk, char* near);
 
+// The road's bounding box {min lon, min lat, max lon, max lat} over its n >= 1 vertices: the
+// first vertex, then std::min / std::max with each next one (a NaN first coordinate stays, later
+// NaNs are passed over). AVX2 where the CPU has it: min and max are exact, so for NaN-free roads
+// the order of the lanes changes nothing the localiser reads (it may pick the other of -0.0 and
+// +0.0, which compare and add alike); a road with a NaN takes the plain loop.
+void road_bbox(const double* lon, const double* lat, size_t n, double box[4]);
+
 namespace detail {
-// The loop above without AVX2 (CellKeyer per vertex), for the tests.
+// The loops above without AVX2 (CellKeyer per vertex; std::min / std::max), for the tests.
 void road_cell_keys_plain(const CellKeyer& key, const double* lon, const double* lat, size_t n, uint64_t* zk,
                           char* near);
+void road_bbox_plain(const double* lon, const double* lat, size_t n, double box[4]);
 }  // namespace detail
 
 }  // namespace geoshard::localise

@@ -489,16 +489,16 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       road_length_m.push_back(0);
       continue;
     }
-    s.zk.resize(n);
-    s.cos_lat.resize(n);
-    s.seg_m.resize(n > 0 ? n - 1 : 0);
-    s.near.resize(n);
-    const double len = road_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
-    double minx = lon[0], maxx = minx, miny = lat[0], maxy = miny;
-    for (size_t v = 1; v < n; ++v) {
-      minx = std::min(minx, lon[v]), maxx = std::max(maxx, lon[v]);
-      miny = std::min(miny, lat[v]), maxy = std::max(maxy, lat[v]);
+    if (s.zk.size() < n) {  // per-vertex buffers only grow (no zero fill per road)
+      s.zk.resize(n);
+      s.cos_lat.resize(n);
+      s.seg_m.resize(n);
+      s.near.resize(n);
     }
+    const double len = road_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
+    double box[4];
+    road_bbox(lon, lat, n, box);
+    const double minx = box[0], miny = box[1], maxx = box[2], maxy = box[3];
     road_length_m.push_back(len);
 
     // The road's cells lie in the rectangle of cells from its bounding box's min corner to its

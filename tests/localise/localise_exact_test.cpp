@@ -288,5 +288,54 @@ TEST(LocaliseCellKeys, RoadKeysMatchTheKeyerAndZkey) {
   EXPECT_LT(near_lanes, lanes * 9 / 10);
 }
 
+// road_bbox (AVX2 where the CPU has it) against the plain first-vertex-then-min/max loop on
+// random roads of 1 to 40 vertices (the vector loop, its overlapping tail, short roads), with
+// signed zeros, infinities and NaNs at the first, a middle and the last vertex: the same box
+// (== per coordinate; NaN where the plain loop has NaN).
+TEST(LocaliseCellKeys, RoadBoxMatchesThePlainLoop) {
+  std::mt19937_64 rng(72);
+  std::uniform_real_distribution<double> ulon(-180.0, 180.0), ulat(-90.0, 90.0);
+  const double nan = std::nan("");
+  size_t with_nan = 0;
+  for (int road = 0; road < 20000; ++road) {
+    const size_t n = 1 + rng() % 40;
+    std::vector<double> lon(n), lat(n);
+    const double x0 = ulon(rng), y0 = ulat(rng);
+    for (size_t v = 0; v < n; ++v) {  // a local road, as the localiser sees them, or anywhere
+      lon[v] = road % 3 == 0 ? ulon(rng) : x0 + ulon(rng) * 1e-3;
+      lat[v] = road % 3 == 0 ? ulat(rng) : y0 + ulat(rng) * 1e-3;
+    }
+    if (road % 7 == 1) lon[rng() % n] = (rng() & 1) ? -0.0 : 0.0, lat[rng() % n] = (rng() & 1) ? -0.0 : 0.0;
+    if (road % 11 == 2) lon[rng() % n] = (rng() & 1) ? INFINITY : -INFINITY;
+    if (road % 13 == 3) {
+      const size_t at[] = {0, n / 2, n - 1};
+      ((rng() & 1) ? lon : lat)[at[rng() % 3]] = nan;
+      ++with_nan;
+    }
+    double got[4], want[4];
+    localise::road_bbox(lon.data(), lat.data(), n, got);
+    localise::detail::road_bbox_plain(lon.data(), lat.data(), n, want);
+    for (int c = 0; c < 4; ++c) {
+      SCOPED_TRACE(::testing::Message() << "road " << road << " of " << n << " vertices, coordinate " << c);
+      if (std::isnan(want[c])) {
+        ASSERT_TRUE(std::isnan(got[c]));
+      } else {
+        ASSERT_EQ(got[c], want[c]);
+      }
+    }
+    if (road % 13 != 3 && road % 11 != 2) {  // finite: the box holds every vertex and touches it
+      for (size_t v = 0; v < n; ++v) {
+        ASSERT_LE(got[0], lon[v]);
+        ASSERT_LE(got[1], lat[v]);
+        ASSERT_GE(got[2], lon[v]);
+        ASSERT_GE(got[3], lat[v]);
+      }
+      ASSERT_NE(std::find(lon.begin(), lon.end(), got[0]), lon.end());
+      ASSERT_NE(std::find(lat.begin(), lat.end(), got[3]), lat.end());
+    }
+  }
+  EXPECT_GT(with_nan, 1000u);
+}
+
 }  // namespace
 }  // namespace geoshard
