@@ -362,7 +362,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   const CellKeyer cell_key(precision_);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
   std::vector<size_t> hint(nl, 0), rlo(nl), rhi(nl), slo(nl), shi(nl);
-  std::vector<char> settled(nl), walk(nl);
+  std::vector<char> walk(nl);
+  std::vector<size_t> active;  // per road: the layers its segments must settle (not settled by its rectangle)
+  active.reserve(nl);
   std::vector<int64_t> run_iv(nl);  // INTERIOR-only interval of the current run of segments, or -1
   std::vector<double> run_m(nl);    // metres of that run
   // Per layer, a key range [known_lo, known_hi] whose cells are settled: no interval there
@@ -510,16 +512,15 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     const bool road_off = !(near_min || near_max) || off_block_edges(kmin, minx, miny, maxx, maxy);
     uint64_t blo, bhi;  // the smallest aligned block holding the rectangle: the segments' blocks nest in it
     z_block(kmin, kmin ^ kmax, cell_bits, &blo, &bhi);
-    bool need_segments = false;
+    active.clear();
     for (size_t li = 0; li < nl; ++li) {
-      settled[li] = 0;
+      walk[li] = 0;
       run_iv[li] = -1;
       run_m[li] = 0;
       if (road_off) {
         int64_t iv = -1;
         const int c = rect_state(li, kmin, kmax, &iv);
         if (c != 0) {
-          settled[li] = 1;
           if (c == 2) add_interval(li, iv, len);  // wholly inside the intervals' areas
           continue;                               // (c == 1: no area anywhere in the rectangle)
         }
@@ -533,7 +534,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       hint[li] = i0;
       rlo[li] = i0;
       rhi[li] = i1;
-      need_segments = true;
+      active.push_back(li);
     }
 
     // 1 when segment v lies in two edge-adjacent cells and keeps off the west and south edges of
@@ -552,7 +553,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
                  ? 1
                  : 0;
     };
-    if (need_segments) {
+    if (!active.empty()) {
       road_cell_keys(cell_key, lon, lat, n, s.zk.data(), s.near.data());
       for (size_t v = 0; v + 1 < n; ++v) {
         const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
@@ -563,9 +564,8 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
                          off_block_edges(sblo, std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by));
         bool any_walk = false;
         int two = -1;  // two_cells(), computed when first needed
-        for (size_t li = 0; li < nl; ++li) {
+        for (const size_t li : active) {
           walk[li] = 0;
-          if (settled[li]) continue;
           int c = 0;
           size_t j0 = 0;
           if (off && known_lo[li] <= sblo && sbhi <= known_hi[li]) {
@@ -610,7 +610,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
         }
         if (any_walk) segment(ax, ay, bx, by, sm, acc, walk.data(), slo.data(), shi.data(), s);
       }
-      for (size_t li = 0; li < nl; ++li) flush(li);
+      for (const size_t li : active) flush(li);
     }
 
     for (size_t li = 0; li < nl; ++li) {
