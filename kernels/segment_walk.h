@@ -70,10 +70,18 @@ class SegmentWalker {
     // on a grid line and the segment heads west (south), the part lies in the column (row)
     // west (south) of that line.
     // 64-bit shifts: at precision 0 the shift is 32, undefined for a 32-bit value (UBSan).
-    col_ = uint64_t{geohash::detail::lon_index32(x0)} >> shift_x_;
-    row_ = uint64_t{geohash::detail::lat_index32(y0)} >> shift_y_;
-    if (sx_ < 0 && col_ > 0 && x0 == xline(col_)) --col_;
-    if (sy_ < 0 && row_ > 0 && y0 == yline(row_)) --row_;
+    start(uint64_t{geohash::detail::lon_index32(x0)}, uint64_t{geohash::detail::lat_index32(y0)});
+  }
+  // The same walk when the caller already has A's cell: a_key = geohash::zkey(x0, y0) with the
+  // bits below the cell of `precision` cleared (or zkey itself). Saves the exact index search.
+  GEOSHARD_HD SegmentWalker(double x0, double y0, double x1, double y1, int precision, uint64_t a_key)
+      : ax_(x0), ay_(y0), bx_(x1), by_(y1), dx_(x1 - x0), dy_(y1 - y0),
+        sx_((x1 > x0) - (x1 < x0)), sy_((y1 > y0) - (y1 < y0)),
+        precision_(precision),
+        shift_x_(32 - geohash::lon_bits(precision)), shift_y_(32 - geohash::lat_bits(precision)),
+        ncol_(geohash::columns(precision)), nrow_(geohash::rows(precision)),
+        px_(x0), py_(y0) {
+    start(uint64_t{geohash::detail::compact32(a_key >> 1)}, uint64_t{geohash::detail::compact32(a_key)});
   }
 
   // Writes the next piece into `out` and returns true, or returns false when the walk is over.
@@ -148,6 +156,13 @@ class SegmentWalker {
   GEOSHARD_HD double xline(uint64_t k) const { return geohash::detail::lon_line32(k << shift_x_); }
   GEOSHARD_HD double yline(uint64_t k) const { return geohash::detail::lat_line32(k << shift_y_); }
 
+  // col_, row_ from A's 32-bit column and row indices (see the first constructor).
+  GEOSHARD_HD void start(uint64_t ix32, uint64_t iy32) {
+    col_ = ix32 >> shift_x_;
+    row_ = iy32 >> shift_y_;
+    if (sx_ < 0 && col_ > 0 && ax_ == xline(col_)) --col_;
+    if (sy_ < 0 && row_ > 0 && ay_ == yline(row_)) --row_;
+  }
   // A computed crossing coordinate, clamped into the current cell's closed range on that axis
   // and between the current piece's start and the segment's end (so coordinates along the walk
   // are monotone): the exact value satisfies both, rounding may not.

@@ -257,9 +257,9 @@ inline bool off_block_edges(uint64_t blo, double minx, double miny, double maxx,
 
 // acc[layer][area] += metres of segment A-B (length seg_m) inside the area, for the layers with
 // walk[layer] set; a cell of the walk lies in interval range [rlo[layer], rhi[layer]) or in none.
-void Localiser::segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
-                        const size_t* rlo, const size_t* rhi, Scratch& s) const {
-  SegmentWalker w(ax, ay, bx, by, precision_);
+void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_key, double seg_m, Accumulator& acc,
+                        const char* walk, const size_t* rlo, const size_t* rhi, Scratch& s) const {
+  SegmentWalker w(ax, ay, bx, by, precision_, a_key);
   for (Piece p; w.next(p);) {
     const double piece_m = piece_length_m(seg_m, p.t0, p.t1);
     if (piece_m <= 0) continue;
@@ -608,7 +608,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           walk[li] = 1;
           any_walk = true;
         }
-        if (any_walk) segment(ax, ay, bx, by, sm, acc, walk.data(), slo.data(), shi.data(), s);
+        if (any_walk) segment(ax, ay, bx, by, s.zk[v], sm, acc, walk.data(), slo.data(), shi.data(), s);
       }
       for (const size_t li : active) flush(li);
     }

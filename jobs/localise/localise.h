@@ -92,11 +92,12 @@ class Localiser {
     }
   };
   struct Scratch;  // per-call buffers (localise.cpp)
-  // Walks segment A-B (length seg_m) for the layers with walk[layer] set; [rlo[l], rhi[l]) is the
-  // range of layer l's intervals that can hold a piece of it (every cell it passes through).
-  // Point-in-polygon tests it cannot settle at once go to the scratch's PipBatcher.
-  void segment(double ax, double ay, double bx, double by, double seg_m, Accumulator& acc, const char* walk,
-               const size_t* rlo, const size_t* rhi, Scratch& s) const;
+  // Walks segment A-B (length seg_m; a_key = key_lo of A's cell) for the layers with walk[layer]
+  // set; [rlo[l], rhi[l]) is the range of layer l's intervals that can hold a piece of it (every
+  // cell it passes through). Point-in-polygon tests it cannot settle at once go to the scratch's
+  // PipBatcher.
+  void segment(double ax, double ay, double bx, double by, uint64_t a_key, double seg_m, Accumulator& acc,
+               const char* walk, const size_t* rlo, const size_t* rhi, Scratch& s) const;
   backend::Choice backend_;
   size_t pip_batch_ = kPipBatch;
   // Per layer, per interval: 1 when it holds only INTERIOR entries.

@@ -335,6 +335,49 @@ TEST(SegmentWalk, PrecisionZeroAndTwelve) {
   EXPECT_GT(walk_segment(10.0, 20.0, 10.00001, 20.000007, 12).size(), 50u);
 }
 
+// The constructor given A's cell key walks exactly as the one that finds it: same pieces, bit
+// for bit, on random and grid-snapped segments at every precision, with the key at the cell's
+// precision (key_lo) and the full zkey.
+TEST(SegmentWalk, GivenStartKeyWalksTheSame) {
+  std::mt19937_64 rng(12);
+  size_t pieces = 0;
+  for (int i = 0; i < kCases; ++i) {
+    const int p = static_cast<int>(uniform_int(rng, 0, 12));
+    const double W = 360.0 / static_cast<double>(geohash::columns(p)), H = 180.0 / static_cast<double>(geohash::rows(p));
+    double x0 = uniform(rng, -180.0, 180.0), y0 = uniform(rng, -90.0, 90.0);
+    if (i % 3 == 0) {  // A on a grid line or corner
+      x0 = std::min(180.0, -180.0 + W * std::floor((x0 + 180.0) / W));
+      if (i % 2 == 0) y0 = std::min(90.0, -90.0 + H * std::floor((y0 + 90.0) / H));
+    }
+    const double cells = std::pow(10.0, uniform(rng, -9.0, std::log10(8.0)));
+    const double a = i % 5 == 0 ? M_PI * static_cast<double>(uniform_int(rng, 0, 7)) / 4 : uniform(rng, 0.0, 2.0 * M_PI);
+    double x1 = x0 + cells * W * std::cos(a), y1 = y0 + cells * H * std::sin(a);
+    clamp_to_world(x1, y1);
+    const uint64_t z = geohash::zkey(x0, y0);
+    const uint64_t key_lo = p == 0 ? 0 : z & ~(~uint64_t{0} >> (5 * p));
+    SegmentWalker plain(x0, y0, x1, y1, p), keyed(x0, y0, x1, y1, p, key_lo), full(x0, y0, x1, y1, p, z);
+    for (Piece u; plain.next(u);) {
+      Piece k, f;
+      ASSERT_TRUE(keyed.next(k)) << "case " << i;
+      ASSERT_TRUE(full.next(f)) << "case " << i;
+      for (const Piece* q : {&k, &f}) {
+        ASSERT_EQ(q->cell, u.cell) << "case " << i;
+        ASSERT_EQ(q->t0, u.t0);
+        ASSERT_EQ(q->t1, u.t1);
+        ASSERT_EQ(q->x0, u.x0);
+        ASSERT_EQ(q->y0, u.y0);
+        ASSERT_EQ(q->x1, u.x1);
+        ASSERT_EQ(q->y1, u.y1);
+      }
+      ++pieces;
+    }
+    Piece extra;
+    ASSERT_FALSE(keyed.next(extra));
+    ASSERT_FALSE(full.next(extra));
+  }
+  EXPECT_GT(pieces, static_cast<size_t>(kCases));
+}
+
 TEST(SegmentWalk, WalkerMatchesVectorApi) {
   SegmentWalker w(1.0, 2.0, 3.0, 4.0, 3);
   std::vector<Piece> a;
