@@ -60,12 +60,7 @@ struct Piece {
 class SegmentWalker {
  public:
   GEOSHARD_HD SegmentWalker(double x0, double y0, double x1, double y1, int precision)
-      : ax_(x0), ay_(y0), bx_(x1), by_(y1), dx_(x1 - x0), dy_(y1 - y0),
-        sx_((x1 > x0) - (x1 < x0)), sy_((y1 > y0) - (y1 < y0)),
-        precision_(precision),
-        shift_x_(32 - geohash::lon_bits(precision)), shift_y_(32 - geohash::lat_bits(precision)),
-        ncol_(geohash::columns(precision)), nrow_(geohash::rows(precision)),
-        px_(x0), py_(y0) {
+      : SegmentWalker(x0, y0, x1, y1, precision, Fields{}) {
     // Cell of the first positive-length part: the half-open cell of A, except that when A lies
     // on a grid line and the segment heads west (south), the part lies in the column (row)
     // west (south) of that line.
@@ -75,12 +70,7 @@ class SegmentWalker {
   // The same walk when the caller already has A's cell: a_key = geohash::zkey(x0, y0) with the
   // bits below the cell of `precision` cleared (or zkey itself). Saves the exact index search.
   GEOSHARD_HD SegmentWalker(double x0, double y0, double x1, double y1, int precision, uint64_t a_key)
-      : ax_(x0), ay_(y0), bx_(x1), by_(y1), dx_(x1 - x0), dy_(y1 - y0),
-        sx_((x1 > x0) - (x1 < x0)), sy_((y1 > y0) - (y1 < y0)),
-        precision_(precision),
-        shift_x_(32 - geohash::lon_bits(precision)), shift_y_(32 - geohash::lat_bits(precision)),
-        ncol_(geohash::columns(precision)), nrow_(geohash::rows(precision)),
-        px_(x0), py_(y0) {
+      : SegmentWalker(x0, y0, x1, y1, precision, Fields{}) {
     start(uint64_t{geohash::detail::compact32(a_key >> 1)}, uint64_t{geohash::detail::compact32(a_key)});
   }
 
@@ -156,6 +146,15 @@ class SegmentWalker {
   GEOSHARD_HD double xline(uint64_t k) const { return geohash::detail::lon_line32(k << shift_x_); }
   GEOSHARD_HD double yline(uint64_t k) const { return geohash::detail::lat_line32(k << shift_y_); }
 
+  // Every field but the start cell (the public constructors then call start()).
+  struct Fields {};
+  GEOSHARD_HD SegmentWalker(double x0, double y0, double x1, double y1, int precision, Fields)
+      : ax_(x0), ay_(y0), bx_(x1), by_(y1), dx_(x1 - x0), dy_(y1 - y0),
+        sx_((x1 > x0) - (x1 < x0)), sy_((y1 > y0) - (y1 < y0)),
+        precision_(precision),
+        shift_x_(32 - geohash::lon_bits(precision)), shift_y_(32 - geohash::lat_bits(precision)),
+        ncol_(geohash::columns(precision)), nrow_(geohash::rows(precision)),
+        px_(x0), py_(y0) {}
   // col_, row_ from A's 32-bit column and row indices (see the first constructor).
   GEOSHARD_HD void start(uint64_t ix32, uint64_t iy32) {
     col_ = ix32 >> shift_x_;
