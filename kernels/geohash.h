@@ -90,8 +90,10 @@ GEOSHARD_HD_INLINE uint32_t lat_index32(double lat) {
   return static_cast<uint32_t>(k);
 }
 
-// Bit interleaving: spread the 32 bits of v to the even bit positions of a 64-bit word.
-GEOSHARD_HD_INLINE constexpr uint64_t spread32(uint32_t v) {
+// Bit interleaving: spread the 32 bits of v to the even bit positions of a 64-bit word. Forced
+// inline: the localiser's per-vertex cell keys (jobs/localise/cell_keys.h) call it in a hot loop
+// where GCC's -O2 left it a call.
+GEOSHARD_HD_FORCEINLINE constexpr uint64_t spread32(uint32_t v) {
   uint64_t x = v;
   x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
   x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;

@@ -31,20 +31,13 @@ struct CellKeyer {
       const double rx = ex - static_cast<double>(kx), ry = ey - static_cast<double>(ky);
       if (rx > 1e-6 && rx < 1.0 - 1e-6 && ry > 1e-6 && ry < 1.0 - 1e-6) {
         *near = false;
-        return (spread(static_cast<uint64_t>(kx) << sx) << 1) | spread(static_cast<uint64_t>(ky) << sy);
+        // kx < 2^lon_bits, so kx << sx < 2^32 (likewise ky).
+        return (geohash::detail::spread32(static_cast<uint32_t>(static_cast<uint64_t>(kx) << sx)) << 1) |
+               geohash::detail::spread32(static_cast<uint32_t>(static_cast<uint64_t>(ky) << sy));
       }
     }
     *near = true;
     return exact(lon, lat);
-  }
-  // geohash::detail::spread32, inlined (GCC does not inline it here at -O2).
-  __attribute__((always_inline)) static uint64_t spread(uint64_t x) {
-    x = (x | (x << 16)) & 0x0000FFFF0000FFFFull;
-    x = (x | (x << 8)) & 0x00FF00FF00FF00FFull;
-    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0Full;
-    x = (x | (x << 2)) & 0x3333333333333333ull;
-    x = (x | (x << 1)) & 0x5555555555555555ull;
-    return x;
   }
   __attribute__((noinline)) uint64_t exact(double lon, double lat) const { return geohash::zkey(lon, lat) & mask; }
   int sx, sy;
