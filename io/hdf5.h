@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include "kernels/cpu.h"
 
 namespace geoshard::h5 {
 
@@ -76,7 +77,10 @@ class Column {
 
   template <class T>
   std::vector<T> read(uint64_t offset, uint64_t count) const {
-    std::vector<T> out(count);
+    std::vector<T> out;
+    out.reserve(count);
+    advise_huge_pages(out.data(), count * sizeof(T));  // before the first touch (resize zero-fills)
+    out.resize(count);
     read_raw(native_type<T>(), offset, count, out.data());
     return out;
   }

@@ -4,14 +4,11 @@
 #include <charconv>
 #include <set>
 #include <stdexcept>
-#include <cstdint>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "jobs/localise/cell_keys.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/pip_batcher.h"
+#include "kernels/cpu.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
 #include "kernels/polygon.h"
@@ -20,21 +17,10 @@
 namespace geoshard::localise {
 namespace {
 
-// Asks the kernel to back v's reserved but unused room with transparent huge pages where whole
-// 2 MiB pages fit. The output vectors of a large table are hundreds of MB written once; with 4 KiB
-// pages each page costs a fault (on the 30M region 25,700 faults, 20 % of the job's time,
-// docs/benchmarks.md). A hint: it changes no data; failure or a kernel without THP leaves 4 KiB pages.
+// advise_huge_pages (kernels/cpu.h) for v's reserved but unused room.
 template <class T>
-void advise_huge_pages(std::vector<T>& v) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t huge = uintptr_t{2} << 20;
-  const auto p = reinterpret_cast<uintptr_t>(v.data() + v.size());
-  const uintptr_t lo = (p + huge - 1) & ~(huge - 1);
-  const uintptr_t hi = (p + (v.capacity() - v.size()) * sizeof(T)) & ~(huge - 1);
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
-#else
-  (void)v;
-#endif
+void advise_huge_tail(std::vector<T>& v) {
+  advise_huge_pages(v.data() + v.size(), (v.capacity() - v.size()) * sizeof(T));
 }
 
 // The full rings of area a (all polygons; even-odd over them is the area, as the polygons of a
@@ -379,8 +365,8 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   // does not grow and copy (pages are touched only as hits are written).
   hits.reserve(hits.size() + roads.rows() * nl);
   road_length_m.reserve(road_length_m.size() + roads.rows());
-  advise_huge_pages(hits);
-  advise_huge_pages(road_length_m);
+  advise_huge_tail(hits);
+  advise_huge_tail(road_length_m);
   const int cell_bits = 5 * precision_;
   const CellKeyer cell_key(precision_);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
