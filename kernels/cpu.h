@@ -1,8 +1,9 @@
-// Host memory hints (advise_huge_pages) and run-time CPU features for the few host functions built for more than the x86-64 baseline
+// Host only (not for CUDA device code): a memory hint (advise_huge_pages), and run-time CPU
+// features for the few host functions built for more than the x86-64 baseline
 // (io/jpeg_region.cpp forward_dct_avx2, jobs/localise/lengths.cpp and cell_keys.cpp): each such
 // function carries __attribute__((target("avx2"))) itself -- never a whole file, so that no
 // inline function shared with other files is compiled for a CPU the program may not run on -- and
-// is called only when this says the CPU has the instructions. Host only (not for CUDA device code).
+// is called only when this says the CPU has the instructions.
 #pragma once
 
 #include <cstddef>
