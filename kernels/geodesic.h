@@ -112,18 +112,24 @@ GEOSHARD_HD_FORCEINLINE double haversine_m_short(double lon1, double lat1, doubl
 // cos_lat and haversine_m_short vertex by vertex, but as two branch-free loops over the arrays
 // that the compiler turns into vector instructions (two or more vertices per instruction; GCC at
 // -O2 needs -fvect-cost-model=dynamic and, for sqrt, -fno-math-errno: see
-// jobs/localise/CMakeLists.txt): the series runs for every segment, then one scalar pass redoes
-// the rare long ones (either half-angle >= 1e-2 rad, i.e. over about 127 km) with
-// haversine_m_cos and sums.
+// jobs/localise/CMakeLists.txt): the series runs for every segment, noting whether any is long
+// (either half-angle >= 1e-2 rad, i.e. over about 127 km, or NaN); then one scalar pass sums,
+// redoing the long ones with haversine_m_cos first when there is one.
 GEOSHARD_HD_INLINE double polyline_segments_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
   for (size_t v = 0; v < n; ++v) c[v] = cos_lat(lat[v]);
   if (n < 2) return 0.0;
+  int any_long = 0;  // a segment the series does not serve (or a NaN): the scalar pass below
   for (size_t v = 0; v + 1 < n; ++v) {
     const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
     const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
     seg_m[v] = haversine_short_series(x, y, c[v], c[v + 1]);
+    any_long |= static_cast<int>(!(fabs(x) < 1e-2)) | static_cast<int>(!(fabs(y) < 1e-2));
   }
   double len = 0.0;
+  if (!any_long) {
+    for (size_t v = 0; v + 1 < n; ++v) len += seg_m[v];
+    return len;
+  }
   for (size_t v = 0; v + 1 < n; ++v) {
     const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
     const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);

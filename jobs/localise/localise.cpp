@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
@@ -85,7 +87,66 @@ std::pair<const CellEdge*, const CellEdge*> cell_edges(const LayerData& d, uint6
   return {d.edges.data() + (r.first - d.edges.begin()), d.edges.data() + (r.second - d.edges.begin())};
 }
 
+// x - 1e-9 rounded down to a float / x + 1e-9 rounded up: the box is then at least 1e-9 degrees
+// wider than the exact values on every side, far beyond the rounding of a walk's piece ends or
+// of a cut job's midpoints (~1e-14 degrees).
+float float_below(double x) {
+  const double v = x - 1e-9;
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+float float_above(double x) {
+  const double v = x + 1e-9;
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) < v) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
+}
+
 }  // namespace
+
+// Per entry of layer d: for a BOUNDARY entry whose interval is one cell (edges indexed in ee), the
+// box of its clipped piece's vertices and of its edges clipped to the cell; else infinite. A
+// piece of a road in the open cell that lies in the area, or runs along one of its edges, lies
+// in that region (the clipped rings equal the area in the closed cell up to one rounded
+// coordinate on the cell's edges), so a piece whose box misses it has no length in the area.
+std::vector<Localiser::EntryBox> Localiser::entry_boxes(const LayerData& d, const std::vector<uint64_t>& ee, int p) {
+  const CoverageLayer& c = d.coverage;
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<EntryBox> boxes(c.entry_area.size(), EntryBox{-inf, -inf, inf, inf});
+  for (size_t i = 0; i < c.intervals(); ++i) {
+    for (uint64_t e = c.entry_offset[i]; e < c.entry_offset[i + 1]; ++e) {
+      if (c.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior) || ee[2 * e] > ee[2 * e + 1]) continue;
+      if (c.entry_piece[e] < 0) continue;
+      const auto piece = static_cast<uint64_t>(c.entry_piece[e]);
+      double w = std::numeric_limits<double>::infinity(), s = w, east = -w, n = -w;
+      auto add = [&](double x0, double y0, double x1, double y1) {
+        w = std::min(w, x0), s = std::min(s, y0), east = std::max(east, x1), n = std::max(n, y1);
+      };
+      bool finite = true;
+      for (uint64_t r = c.piece_ring_offset[piece]; r < c.piece_ring_offset[piece + 1]; ++r)
+        for (uint64_t v = c.ring_vertex_offset[r]; v < c.ring_vertex_offset[r + 1]; ++v) {
+          finite = finite && std::isfinite(c.lon[v]) && std::isfinite(c.lat[v]);
+          add(c.lon[v], c.lat[v], c.lon[v], c.lat[v]);
+        }
+      const geohash::Bounds cb = geohash::Cell::from_key(c.lo[i], p).bounds();
+      const AreaLayer& l = d.areas;
+      for (uint64_t k = ee[2 * e]; k < ee[2 * e + 1]; ++k) {
+        const uint64_t v = d.edges[k].v;
+        const double x0 = std::max(std::min(l.lon[v], l.lon[v + 1]), cb.west);
+        const double x1 = std::min(std::max(l.lon[v], l.lon[v + 1]), cb.east);
+        const double y0 = std::max(std::min(l.lat[v], l.lat[v + 1]), cb.south);
+        const double y1 = std::min(std::max(l.lat[v], l.lat[v + 1]), cb.north);
+        if (x0 <= x1 && y0 <= y1) add(x0, y0, x1, y1);
+      }
+      // Nothing to bound by, or values a float cannot hold (never for valid lon/lat): keep the
+      // infinite box.
+      if (!finite || !(w <= east && s <= n) || !(w >= -1e6 && s >= -1e6 && east <= 1e6 && n <= 1e6)) continue;
+      boxes[e] = EntryBox{float_below(w), float_below(s), float_above(east), float_above(n)};
+    }
+  }
+  return boxes;
+}
 
 bool id_less(const std::string& a, const std::string& b) {
   int64_t x, y;
@@ -157,6 +218,7 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
         }
       }
     }
+    entry_box_.push_back(entry_boxes(d, ee, precision_));
     entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
   }
@@ -173,6 +235,7 @@ uint64_t Localiser::bytes() const {
   }
   for (const auto& v : interior_only_) b += v.size();
   for (const auto& v : entry_edges_) b += v.size() * 8;
+  for (const auto& v : entry_box_) b += v.size() * sizeof(EntryBox);
   return b;
 }
 
@@ -303,11 +366,16 @@ void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_k
       }
       if (!on_line) {
         if (iv < 0) continue;
+        const double pxmin = std::min(p.x0, p.x1), pxmax = std::max(p.x0, p.x1);
+        const double pymin = std::min(p.y0, p.y1), pymax = std::max(p.y0, p.y1);
         for (uint64_t e = cov.entry_offset[iv]; e < cov.entry_offset[iv + 1]; ++e) {
           const uint32_t a = cov.entry_area[e];
           if (cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) {
             acc.add(li, a, piece_m);
           } else {
+            // A piece off the box of the area's part of the cell: no length there.
+            const EntryBox& eb_box = entry_box_[li][e];
+            if (pxmax < eb_box.w || pxmin > eb_box.e || pymax < eb_box.s || pymin > eb_box.n) continue;
             // The entry's edges, indexed at load when its interval is one cell, else looked up.
             const uint64_t eb = entry_edges_[li][2 * e], ee = entry_edges_[li][2 * e + 1];
             const auto r = eb <= ee ? std::make_pair(layers_[li].edges.data() + eb, layers_[li].edges.data() + ee)

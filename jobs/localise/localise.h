@@ -17,6 +17,8 @@
 // the rectangle's or block's west/south edges, no coverage interval there means no area, and
 // INTERIOR-only intervals of the same areas holding it mean those areas, whole; a segment in two
 // edge-adjacent cells likewise. Only the other segments are walked, for the layers that need it.
+// In a BOUNDARY cell, a walk's piece that misses the box of the area's part of the cell (its
+// clipped piece and its edges there, EntryBox) is dropped before any cut or test.
 // Lengths follow kernels/geodesic.h: a piece [t0, t1] of a segment has (t1 - t0) × haversine
 // of the segment (haversine_m_short: within 1e-15 of haversine_m), computed once per segment;
 // the road's length is their sum; areas the road only touches at points (length 0) are not
@@ -104,6 +106,15 @@ class Localiser {
   std::vector<std::vector<uint8_t>> interior_only_;
   // Per layer, per entry: its cell's edges (see the constructor).
   std::vector<std::vector<uint64_t>> entry_edges_;
+  // Per layer, per BOUNDARY entry of a one-cell interval: a box (west, south, east, north as
+  // floats rounded outward, 1e-9 degrees wider) holding its clipped piece and its edges' parts in
+  // the cell. A walk's piece whose box misses it cannot be in the area there: no cut, no test
+  // (the cut job would find nothing, bit for bit). Other entries hold an infinite box.
+  struct EntryBox {
+    float w, s, e, n;
+  };
+  std::vector<std::vector<EntryBox>> entry_box_;
+  static std::vector<EntryBox> entry_boxes(const LayerData& d, const std::vector<uint64_t>& ee, int precision);
   std::vector<LayerData> layers_;
   int precision_ = 0;
 };

@@ -102,8 +102,19 @@ void PipBatcher::flush(std::vector<Hit>& out) {
     out.insert(out.end(), chunk_.begin(), chunk_.end());
   } else {
     std::vector<size_t> cur(queue_.size(), 0);
-    for (size_t k = 0; k < chunk_begin_.size(); ++k) {
-      const size_t b = chunk_begin_[k], e = k + 1 < chunk_begin_.size() ? chunk_begin_[k + 1] : chunk_.size();
+    const size_t roads = chunk_begin_.size();
+    for (size_t k = 0; k < roads; ++k) {
+      // The roads before the next one with an entry keep their hits as they are: one copy.
+      size_t next = roads;
+      for (size_t li = 0; li < queue_.size(); ++li)
+        if (cur[li] < queue_[li].entries.size()) next = std::min<size_t>(next, queue_[li].entries[cur[li]].road);
+      if (next > k) {
+        const size_t upto = next < roads ? chunk_begin_[next] : chunk_.size();
+        out.insert(out.end(), chunk_.begin() + static_cast<ptrdiff_t>(chunk_begin_[k]), chunk_.begin() + static_cast<ptrdiff_t>(upto));
+        k = next;
+        if (k == roads) break;
+      }
+      const size_t b = chunk_begin_[k], e = k + 1 < roads ? chunk_begin_[k + 1] : chunk_.size();
       adds_.clear();
       for (size_t li = 0; li < queue_.size(); ++li) {
         const Layer& q = queue_[li];
