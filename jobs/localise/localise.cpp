@@ -503,6 +503,19 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       if (cov.entry_area[e1 + k] != cov.entry_area[e2 + k]) return false;
     return true;
   };
+  // Segment A-B misses the box of every entry of intervals [j0, j1) of layer li, all BOUNDARY
+  // (false when an entry is INTERIOR or there are more than 8 intervals).
+  auto misses_boxes = [&](size_t li, size_t j0, size_t j1, double ax, double ay, double bx, double by) {
+    if (j1 - j0 > 8) return false;
+    const CoverageLayer& cov = layers_[li].coverage;
+    const double x0 = std::min(ax, bx), x1 = std::max(ax, bx), y0 = std::min(ay, by), y1 = std::max(ay, by);
+    for (uint64_t e = cov.entry_offset[j0]; e < cov.entry_offset[j1]; ++e) {
+      if (cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) return false;
+      const EntryBox& b = entry_box_[li][e];
+      if (!(x1 < b.w || x0 > b.e || y1 < b.s || y0 > b.n)) return false;
+    }
+    return true;
+  };
   const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
   const uint64_t cell_span = ~uint64_t{0} >> cell_bits;
   // State of layer li over the rectangle of cells from key k0 (its south-west cell) to key k1
@@ -682,6 +695,10 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           const bool overlap = j0 < rhi[li] && lo[j0] <= sbhi;
           slo[li] = j0;
           shi[li] = overlap ? search(j0, rhi[li], j0, [&](size_t k) { return lo[k] <= sbhi; }) : j0;
+          // Off the block's west and south edges, every piece of the walk (on a grid line too)
+          // has its cells in the block: when the segment misses the box of every entry there,
+          // all BOUNDARY, the walk would find nothing.
+          if (off && misses_boxes(li, slo[li], shi[li], ax, ay, bx, by)) continue;
           walk[li] = 1;
           any_walk = true;
         }
