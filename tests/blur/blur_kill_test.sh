@@ -40,21 +40,7 @@ run=$W/run
 want=$((total / 10 + RANDOM % (total / 2)))
 victim=$((RANDOM % 3))
 echo "kill seed $seed: rank $victim after $want of $total shards"
-"$MPIEXEC" -np 3 "$G" "${JOB[@]}" --run "$run" --out "$W/out" >"$W/kill.log" 2>&1 &
-mpid=$!
-for _ in $(seq 1 6000); do
-  n=$( (find "$run/shards" -name 'task-*.h5' 2>/dev/null || true) | wc -l)
-  [ "$n" -ge "$want" ] && break
-  kill -0 "$mpid" 2>/dev/null || break
-  sleep 0.01
-done
-pid=""
-for c in $(pgrep -P "$mpid" || true); do
-  if tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$victim"; then pid=$c; fi
-done
-[ -n "$pid" ] || fail "rank $victim not found (the run ended before $want shards?)"
-kill -KILL "$pid"
-if wait "$mpid"; then fail "mpirun exited 0 after a rank was killed"; fi
+kill_rank_mid_run "$run" "$W/kill.log" "$want" "$victim" "$total" "$MPIEXEC" -np 3 "$G" "${JOB[@]}" --run "$run" --out "$W/out"
 n_before=0
 for f in "$run"/shards/task-*.h5; do
   [ -e "$f" ] || continue

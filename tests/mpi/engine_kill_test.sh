@@ -38,32 +38,8 @@ for round in 1 2; do
   run=$W/run$round
   want=$((total / 10 + RANDOM % (total / 2)))  # kill after 10-60 % of the shards
   victim=$((RANDOM % 3))                        # which rank
-  # On a loaded machine the poll below can lag so far that the run ends (or the victim rank has
-  # left) before the kill lands: then the attempt is discarded and the run repeated with the kill
-  # point at 10 % of the shards, up to 3 attempts in all.
-  pid=""
-  for attempt in 1 2 3; do
-    rm -rf "$run"
-    "$MPIEXEC" -np 3 "$G" "${JOB[@]}" --run "$run" >"$W/kill$round.log" 2>&1 &
-    mpid=$!
-    for _ in $(seq 1 3000); do
-      n=$( (find "$run/shards" -name 'task-*.h5' 2>/dev/null || true) | wc -l)
-      [ "$n" -ge "$want" ] && break
-      kill -0 "$mpid" 2>/dev/null || break
-      sleep 0.01
-    done
-    # The ranks are mpirun's children (geoshard processes); OMPI_COMM_WORLD_RANK picks the victim.
-    for c in $(pgrep -P "$mpid" || true); do
-      if tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$victim"; then pid=$c; fi
-    done
-    [ -n "$pid" ] && break
-    wait "$mpid" || true
-    echo "round $round, attempt $attempt: rank $victim not found before the run ended (kill point $want shards); again at 10 %"
-    want=$((total / 10))
-  done
-  [ -n "$pid" ] || fail "round $round: rank $victim not found in 3 attempts (the run ended before $want shards?)"
-  kill -KILL "$pid"
-  if wait "$mpid"; then fail "round $round: mpirun exited 0 after a rank was killed"; fi
+  echo "round $round: rank $victim to be killed after $want of $total shards"
+  kill_rank_mid_run "$run" "$W/kill$round.log" "$want" "$victim" "$total" "$MPIEXEC" -np 3 "$G" "${JOB[@]}" --run "$run"
   # No partial shard under a final name: each is complete=1 (the engine's verification runs below).
   n_before=0
   for f in "$run"/shards/task-*.h5; do

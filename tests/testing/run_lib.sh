@@ -33,3 +33,40 @@ all_committed() {
     [ "$(committed_flag "$f")" = 1 ] || fail "$2: $f is visible but not committed"
   done
 }
+
+# kill_rank_mid_run RUN LOG WANT VICTIM TOTAL CMD...: starts CMD (an mpirun of a job whose run
+# folder is RUN) in the background, output to LOG, and SIGKILLs the rank whose
+# OMPI_COMM_WORLD_RANK is VICTIM (a child of mpirun) once WANT shards are under their final names
+# in RUN/shards; mpirun must then fail. On a loaded machine the poll can lag so far behind the
+# run that the run ends (or the victim leaves) before the kill lands: such an attempt is
+# discarded (mpirun left to finish, RUN removed) and repeated with the kill point at TOTAL / 10,
+# up to 3 attempts in all. Sets KILL_WANT to the kill point of the attempt that landed.
+kill_rank_mid_run() {
+  local run=$1 log=$2 want=$3 victim=$4 total=$5 attempt mpid pid c n
+  shift 5
+  for attempt in 1 2 3; do
+    rm -rf "$run"
+    "$@" >"$log" 2>&1 &
+    mpid=$!
+    for _ in $(seq 1 6000); do
+      n=$(count_shards "$run")
+      [ "$n" -ge "$want" ] && break
+      kill -0 "$mpid" 2>/dev/null || break
+      sleep 0.01
+    done
+    pid=""
+    for c in $(pgrep -P "$mpid" || true); do
+      if tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$victim"; then pid=$c; fi
+    done
+    if [ -n "$pid" ]; then
+      kill -KILL "$pid"
+      if wait "$mpid"; then fail "mpirun exited 0 after rank $victim was killed"; fi
+      KILL_WANT=$want
+      return 0
+    fi
+    wait "$mpid" || true
+    echo "attempt $attempt: rank $victim not found before the run ended (kill point $want shards); again at 10 %"
+    want=$((total / 10))
+  done
+  fail "rank $victim not found in 3 attempts (the run ended before $want shards?)"
+}
