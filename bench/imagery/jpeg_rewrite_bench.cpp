@@ -5,13 +5,16 @@
 //   libjpeg:  rewrite_blocks forced onto libjpeg's coefficient path, with and without
 //             optimize_coding,
 // on one thread (cv::setNumThreads(1)), best of N rounds (candidates interleaved in each round), for 0, 1, 40 and 400 face-sized regions
-// (96 × 120 px at 5.7K: 1/60 of the width) blurred in the picture, and for three encodings of
+// (--regions; 96 × 120 px at 5.7K: 1/60 of the width; up to 40 spread over the middle third of
+// the picture, more over all of it) blurred in the picture, and for three encodings of
 // the same picture: baseline (cv::imencode, no restart markers), baseline with a restart marker
 // every MCU row, progressive (always the libjpeg path). With --planar, the same for a planar
 // photo resized to 4000 × 3000 (12 MP; regions of 1/60 of its width too).
 //
 //   jpeg_rewrite_bench --equirect mountain-no-people-equirect.jpg [--planar PHOTO.jpg] [--scale-to 5760] [--quality 92] [--repeat 3]
+//                      [--regions 0,1,40,400] [--encodings baseline,progressive]
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -61,13 +64,22 @@ int main(int argc, char** argv) {
   app.add_option("--scale-to", scale_to, "Resize to this width first (5760 = 5.7K)");
   app.add_option("--quality", quality, "JPEG quality of the test file and of the re-encode");
   app.add_option("--repeat", repeat, "Best of N");
+  std::vector<int> region_counts{0, 1, 40, 400};
+  app.add_option("--regions", region_counts,
+                 "Region counts to blur, comma-separated (up to 40: over the middle third of the picture; more: over all of it)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 100000));
+  std::vector<std::string> encoding_names;
+  app.add_option("--encodings", encoding_names, "Only these encodings (baseline, baseline+RST/row, progressive); default all")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"baseline", "baseline+RST/row", "progressive"}));
   int profile = 0;
   app.add_option("--profile", profile, "Only run rewrite_blocks N times on one file (for perf)");
   std::string profile_picture = "equirect";
   app.add_option("--profile-picture", profile_picture, "With --profile: the picture (equirect, or planar with --planar)")
       ->check(CLI::IsMember({"equirect", "planar"}));
   int profile_regions = 40;
-  app.add_option("--profile-regions", profile_regions, "With --profile: the region count (0, 1, 40 or 400)");
+  app.add_option("--profile-regions", profile_regions, "With --profile: the region count");
   std::string profile_encoding = "baseline";
   app.add_option("--profile-encoding", profile_encoding,
                  "With --profile: the first encoding whose name starts with this (baseline, progressive, ...)");
@@ -116,20 +128,21 @@ int main(int argc, char** argv) {
     std::printf("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (const Encoding& enc : encodings) {
       if (profile && std::string(enc.name).rfind(profile_encoding, 0) != 0) continue;
+      if (!encoding_names.empty() && std::find(encoding_names.begin(), encoding_names.end(), enc.name) == encoding_names.end())
+        continue;
       std::vector<uchar> jpg;
       cv::imencode(".jpg", pano, jpg, enc.params);
       const std::vector<uint8_t> bytes(jpg.begin(), jpg.end());
       const jpeg::Image orig = jpeg::decode_memory(bytes, enc.name);
       cv::Mat decoded = cv::imdecode(jpg, cv::IMREAD_COLOR);
       std::vector<uchar> full;
-      for (int nregions : {0, 1, 40, 400}) {
-        if (profile && nregions != profile_regions) continue;
+      for (int nregions : profile ? std::vector<int>{profile_regions} : region_counts) {
         jpeg::Image img = orig;
         std::vector<uint8_t> changed(static_cast<size_t>(W) * H, 0);
         cv::Mat rgb(H, W, CV_8UC3, img.pixels.data());
         for (int k = 0; k < nregions; ++k) {
-          // 40: spread over the middle third (where faces are in a panorama), as imagery_bench;
-          // 400: over the whole picture.
+          // Up to 40: spread over the middle third (where faces are in a panorama), as
+          // imagery_bench; more: over the whole picture.
           const int x0 = (k * 997) % (W - side);
           const int y0 = nregions <= 40 ? H / 3 + (k * 577) % (H / 3) : (k * 577) % (H - tall);
           const cv::Rect r(x0, y0, side, tall);
