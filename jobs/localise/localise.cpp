@@ -415,6 +415,8 @@ void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_k
 //     bit (rect_state, up to kRectDepth times) and the halves are settled alike. The smallest
 //     aligned Z-order block holding the rectangle gives the range of intervals the segment level
 //     searches (every segment's block nests in it).
+//   - chunk level (roads of more than kChunk segments): the road-level rectangle test on each
+//     run of kChunk segments; a chunk settled in a layer adds its metres to the layer's run.
 //   - segment level, the same on each segment's own aligned block within the road's range: settled
 //     segments cost a comparison and an addition (runs of segments in one INTERIOR-only interval
 //     are summed and added to its areas once); only the others are walked, for only the layers
@@ -442,6 +444,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   std::vector<char> walk(nl);
   std::vector<size_t> active;  // per road: the layers its segments must settle (not settled by its rectangle)
   active.reserve(nl);
+  std::vector<size_t> chunk_active;  // per chunk of a long road: the layers of `active` its rectangle leaves
+  chunk_active.reserve(nl);
+  constexpr size_t kChunk = 8;  // segments per chunk
   std::vector<int64_t> run_iv(nl);  // INTERIOR-only interval of the current run of segments, or -1
   std::vector<double> run_m(nl);    // metres of that run
   // Per layer, a key range [known_lo, known_hi] whose cells are settled: no interval there
@@ -530,13 +535,15 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       uint64_t k0, k1;
       int depth;
     };
+    // The rectangle at hand stays in registers; only second halves wait on the stack (a pushed
+    // rectangle popped at once stalled on store forwarding: the one push and pop per road and layer
+    // were a fifth of rect_state's time in perf).
     Rect stack[kRectDepth + 2];
     int sp = 0, state = -1;
-    stack[sp++] = Rect{k0, k1, 0};
+    Rect r{k0, k1, 0};
     const CoverageLayer& cov = layers_[li].coverage;
     const uint64_t* hi = cov.hi.data();
-    while (sp > 0) {
-      const Rect r = stack[--sp];
+    for (;;) {
       const uint64_t zlo = r.k0, zhi = r.k1 | cell_span;
       int c;
       if (known_lo[li] <= zlo && zhi <= known_hi[li]) {
@@ -558,8 +565,8 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
         const uint64_t h1 = ((r.k1 & ~(uint64_t{1} << b)) | axis_below) & ~cell_span;
         // Second half: (k0 with this axis' bit b set and its bits below cleared) .. k1.
         const uint64_t h2 = (r.k0 | (uint64_t{1} << b)) & ~axis_below;
-        stack[sp++] = Rect{h2, r.k1, r.depth + 1};
-        stack[sp++] = Rect{r.k0, h1, r.depth + 1};
+        stack[sp++] = Rect{h2, r.k1, r.depth + 1};  // after the first half, as a stack would order them
+        r = Rect{r.k0, h1, r.depth + 1};
         continue;
       }
       const int64_t civ = c == 2 ? known_iv[li] : -1;
@@ -569,8 +576,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       } else if (c != state || (c == 2 && !same_areas(li, *iv, civ))) {
         return 0;
       }
+      if (sp == 0) return state;
+      r = stack[--sp];
     }
-    return state;
   };
   for (size_t i = 0; i < roads.rows(); ++i) {
     const uint64_t a = roads.vertex_offset[i] - v0, b = roads.vertex_offset[i + 1] - v0;
@@ -645,64 +653,108 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     };
     if (!active.empty()) {
       road_cell_keys(cell_key, lon, lat, n, s.zk.data(), s.near.data());
-      for (size_t v = 0; v + 1 < n; ++v) {
-        const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
-        const double sm = s.seg_m[v];
-        uint64_t sblo, sbhi;
-        z_block(s.zk[v], s.zk[v] ^ s.zk[v + 1], cell_bits, &sblo, &sbhi);
-        const bool off = !(s.near[v] || s.near[v + 1]) ||
-                         off_block_edges(sblo, std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by));
-        bool any_walk = false;
-        int two = -1;  // two_cells(), computed when first needed
-        for (const size_t li : active) {
-          walk[li] = 0;
-          int c = 0;
-          size_t j0 = 0;
-          if (off && known_lo[li] <= sblo && sbhi <= known_hi[li]) {
-            c = known_iv[li] >= 0 ? 2 : 1;
-          } else {
-            const uint64_t* hi = layers_[li].coverage.hi.data();
-            j0 = search(rlo[li], rhi[li], known_iv[li] >= 0 ? static_cast<size_t>(known_iv[li]) : rlo[li],
-                        [&](size_t k) { return hi[k] < sblo; });
-            if (off) c = learn(li, j0, sblo, sbhi);
-          }
-          if (c == 1) continue;  // no area in the segment's block
-          if (c == 2) {          // in the INTERIOR-only interval known_iv: extend or start a run
-            if (run_iv[li] != known_iv[li]) {
-              flush(li);
-              run_iv[li] = known_iv[li];
+      // A long road runs through its segments in chunks of kChunk: the rectangle test settles a
+      // chunk's layers as it settles a road's (off the rectangle's west and south edges: no
+      // interval → nothing; INTERIOR-only intervals of the same areas → the chunk's metres join
+      // the layer's run), and only the layers it leaves go segment by segment. A road's long
+      // bounding box often meets a sparse layer's intervals (gated communities) that most of its
+      // chunks keep away from.
+      const bool chunked = n - 1 > kChunk;
+      for (size_t c0 = 0; c0 + 1 < n; c0 += kChunk) {
+        const size_t c1 = std::min(n - 1, c0 + kChunk);  // segments [c0, c1): vertices c0 .. c1
+        chunk_active.clear();
+        if (chunked) {
+          double cbox[4];
+          road_bbox(lon + c0, lat + c0, c1 - c0 + 1, cbox);
+          bool cnear_min, cnear_max;
+          const uint64_t ck0 = cell_key(cbox[0], cbox[1], &cnear_min), ck1 = cell_key(cbox[2], cbox[3], &cnear_max);
+          const bool chunk_off =
+              !(cnear_min || cnear_max) || off_block_edges(ck0, cbox[0], cbox[1], cbox[2], cbox[3]);
+          double cm = -1;  // the chunk's metres, summed when first needed
+          for (const size_t li : active) {
+            walk[li] = 0;
+            int64_t iv = -1;
+            const int c = chunk_off ? rect_state(li, ck0, ck1, &iv) : 0;
+            if (c == 0) {
+              chunk_active.push_back(li);
+              continue;
             }
-            run_m[li] += sm;
-            continue;
-          }
-          if (two < 0) two = two_cells(v, ax, ay, bx, by);
-          if (two == 1) {
-            // In two edge-adjacent cells, off the edges of their union (a rectangle): both cells
-            // without area → nothing; both in INTERIOR-only intervals of the same areas → the
-            // whole segment is in those areas (what the walk gives, piece by piece).
-            const int64_t i1 = find_in(li, s.zk[v]), i2 = find_in(li, s.zk[v + 1]);
-            if (i1 < 0 && i2 < 0) continue;
-            if (i1 >= 0 && i2 >= 0 && interior_only_[li][i1] && interior_only_[li][i2] && same_areas(li, i1, i2)) {
-              if (run_iv[li] != i1) {
+            if (c == 2) {
+              if (cm < 0) {
+                cm = 0;
+                for (size_t v = c0; v < c1; ++v) cm += s.seg_m[v];
+              }
+              if (run_iv[li] != iv) {
                 flush(li);
-                run_iv[li] = i1;
+                run_iv[li] = iv;
+              }
+              run_m[li] += cm;
+            }
+          }
+          if (chunk_active.empty()) continue;
+        } else {
+          chunk_active.assign(active.begin(), active.end());
+        }
+        for (size_t v = c0; v < c1; ++v) {
+          const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
+          const double sm = s.seg_m[v];
+          uint64_t sblo, sbhi;
+          z_block(s.zk[v], s.zk[v] ^ s.zk[v + 1], cell_bits, &sblo, &sbhi);
+          const bool off =
+              !(s.near[v] || s.near[v + 1]) ||
+              off_block_edges(sblo, std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by));
+          bool any_walk = false;
+          int two = -1;  // two_cells(), computed when first needed
+          for (const size_t li : chunk_active) {
+            walk[li] = 0;
+            int c = 0;
+            size_t j0 = 0;
+            if (off && known_lo[li] <= sblo && sbhi <= known_hi[li]) {
+              c = known_iv[li] >= 0 ? 2 : 1;
+            } else {
+              const uint64_t* hi = layers_[li].coverage.hi.data();
+              j0 = search(rlo[li], rhi[li], known_iv[li] >= 0 ? static_cast<size_t>(known_iv[li]) : rlo[li],
+                          [&](size_t k) { return hi[k] < sblo; });
+              if (off) c = learn(li, j0, sblo, sbhi);
+            }
+            if (c == 1) continue;  // no area in the segment's block
+            if (c == 2) {          // in the INTERIOR-only interval known_iv: extend or start a run
+              if (run_iv[li] != known_iv[li]) {
+                flush(li);
+                run_iv[li] = known_iv[li];
               }
               run_m[li] += sm;
               continue;
             }
+            if (two < 0) two = two_cells(v, ax, ay, bx, by);
+            if (two == 1) {
+              // In two edge-adjacent cells, off the edges of their union (a rectangle): both cells
+              // without area → nothing; both in INTERIOR-only intervals of the same areas → the
+              // whole segment is in those areas (what the walk gives, piece by piece).
+              const int64_t i1 = find_in(li, s.zk[v]), i2 = find_in(li, s.zk[v + 1]);
+              if (i1 < 0 && i2 < 0) continue;
+              if (i1 >= 0 && i2 >= 0 && interior_only_[li][i1] && interior_only_[li][i2] && same_areas(li, i1, i2)) {
+                if (run_iv[li] != i1) {
+                  flush(li);
+                  run_iv[li] = i1;
+                }
+                run_m[li] += sm;
+                continue;
+              }
+            }
+            const uint64_t* lo = layers_[li].coverage.lo.data();
+            const bool overlap = j0 < rhi[li] && lo[j0] <= sbhi;
+            slo[li] = j0;
+            shi[li] = overlap ? search(j0, rhi[li], j0, [&](size_t k) { return lo[k] <= sbhi; }) : j0;
+            // Off the block's west and south edges, every piece of the walk (on a grid line too)
+            // has its cells in the block: when the segment misses the box of every entry there,
+            // all BOUNDARY, the walk would find nothing.
+            if (off && misses_boxes(li, slo[li], shi[li], ax, ay, bx, by)) continue;
+            walk[li] = 1;
+            any_walk = true;
           }
-          const uint64_t* lo = layers_[li].coverage.lo.data();
-          const bool overlap = j0 < rhi[li] && lo[j0] <= sbhi;
-          slo[li] = j0;
-          shi[li] = overlap ? search(j0, rhi[li], j0, [&](size_t k) { return lo[k] <= sbhi; }) : j0;
-          // Off the block's west and south edges, every piece of the walk (on a grid line too)
-          // has its cells in the block: when the segment misses the box of every entry there,
-          // all BOUNDARY, the walk would find nothing.
-          if (off && misses_boxes(li, slo[li], shi[li], ax, ay, bx, by)) continue;
-          walk[li] = 1;
-          any_walk = true;
+          if (any_walk) segment(ax, ay, bx, by, s.zk[v], sm, acc, walk.data(), slo.data(), shi.data(), s);
         }
-        if (any_walk) segment(ax, ay, bx, by, s.zk[v], sm, acc, walk.data(), slo.data(), shi.data(), s);
       }
       for (const size_t li : active) flush(li);
     }

@@ -79,12 +79,14 @@ TEST(LocaliseExact, BordersOnGridLinesCornersEnclavesHoles) {
   for (int p : {3, 5, 6, 7}) testing::expect_exact(roads, {areas}, p, "hand-built");
 }
 
-TEST(LocaliseExact, RandomGridSnappedRoadsAndAreas) {
-  std::mt19937_64 rng(2026);
+// Random grid-snapped areas (axis-aligned rectangles and triangles) and random roads of
+// `min_vertices` .. `max_vertices` vertices moving mostly along grid lines (anywhere in the
+// area, or with `local` by at most 3 grid steps at a time), checked at precisions 4-6.
+void random_grid_snapped(uint64_t seed, int min_vertices, int max_vertices, int roads_count, bool local, const char* label) {
+  std::mt19937_64 rng(seed);
   const double w = kW;
   std::uniform_int_distribution<int> cell(0, 40);
   auto snap = [&](int half) { return cell(rng) * w / half; };  // grid points of precision 5 and finer
-  // Areas: random axis-aligned rectangles and random triangles with grid-snapped corners.
   std::vector<std::pair<std::string, std::vector<Poly>>> defs;
   for (int a = 0; a < 40; ++a) {
     const int half = 1 << (rng() % 3);
@@ -95,14 +97,20 @@ TEST(LocaliseExact, RandomGridSnappedRoadsAndAreas) {
   }
   const AreaLayer areas = make_layer("random", defs);
   std::vector<Ring> lines;
-  for (int r = 0; r < 3000; ++r) {
+  for (int r = 0; r < roads_count; ++r) {
     const int half = 1 << (rng() % 3);
     Ring l;
-    const int n = 2 + static_cast<int>(rng() % 4);
+    const int n = min_vertices + static_cast<int>(rng() % (max_vertices - min_vertices + 1));
     for (int k = 0; k < n; ++k) {
       // Mostly axis-aligned moves along grid lines, sometimes diagonal.
       std::pair<double, double> p = l.empty() ? std::make_pair(snap(half), snap(half)) : l.back();
-      if (!l.empty()) {
+      if (!l.empty() && local) {
+        auto step = [&](double v) { return std::clamp(v + (static_cast<int>(rng() % 7) - 3) * w / half, 0.0, 40 * w); };
+        const int m = static_cast<int>(rng() % 3);
+        if (m == 0) p.first = step(p.first);
+        else if (m == 1) p.second = step(p.second);
+        else p = {step(p.first), step(p.second)};
+      } else if (!l.empty()) {
         const int m = static_cast<int>(rng() % 3);
         if (m == 0) p.first = snap(half);
         else if (m == 1) p.second = snap(half);
@@ -113,7 +121,17 @@ TEST(LocaliseExact, RandomGridSnappedRoadsAndAreas) {
     if (l.size() >= 2) lines.push_back(l);
   }
   const RoadTable roads = make_roads(lines);
-  for (int p : {4, 5, 6}) testing::expect_exact(roads, {areas}, p, "grid-snapped random");
+  for (int p : {4, 5, 6}) testing::expect_exact(roads, {areas}, p, label);
+}
+
+TEST(LocaliseExact, RandomGridSnappedRoadsAndAreas) { random_grid_snapped(2026, 2, 5, 3000, false, "grid-snapped random"); }
+
+// Roads of 10-60 vertices: the localiser settles a long road chunk by chunk (8 segments), each
+// chunk's rectangle under the west/south edge rule as a road's; chunks along grid lines and
+// borders must come out as the segments would.
+TEST(LocaliseExact, RandomLongGridSnappedRoads) {
+  random_grid_snapped(7, 10, 60, 600, false, "long grid-snapped random");
+  random_grid_snapped(8, 10, 60, 1500, true, "long local grid-snapped random");
 }
 
 TEST(LocaliseExact, SyntheticRegionAllLayers) {
