@@ -26,6 +26,7 @@
 // All functions are GEOSHARD_HD (device-safe). Inputs in degrees, finite; lat in [-90, 90].
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 #include <cstddef>
 
@@ -137,6 +138,27 @@ GEOSHARD_HD_INLINE double polyline_segments_m(const double* lon, const double* l
     len += seg_m[v];
   }
   return len;
+}
+
+// polyline_segments_m's vector loops alone, over a run of vertices that may hold several
+// polylines back to back (the pairs across two polylines are computed too, and unused):
+// c[v] = cos_lat(lat[v]) (n values), seg_m[v] = the series of vertices v and v + 1 (n - 1
+// values) where it serves, >= DBL_MAX or NaN where polyline_segments_m would redo the segment (a
+// half-angle difference >= 1e-2 rad, or NaN). So a polyline whose segments sum to less than
+// kSeriesUnserved has exactly polyline_segments_m's segment values and, summed in vertex order,
+// its length; one whose sum is not (NaN included) is redone with polyline_segments_m. One pass over many short polylines keeps the vector
+// loops long (no per-polyline remainders).
+inline constexpr double kSeriesUnserved = 1e300;
+GEOSHARD_HD_INLINE void polyline_series_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
+  for (size_t v = 0; v < n; ++v) c[v] = cos_lat(lat[v]);
+  for (size_t v = 0; v + 1 < n; ++v) {
+    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
+    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
+    // Not served: + DBL_MAX (0 or 1 times it, an addition rather than a select, which GCC does
+    // not vectorise here); served: + 0.0, which leaves the value's bits as they are (m >= +0).
+    const int long_or_nan = static_cast<int>(!(fabs(x) < 1e-2)) | static_cast<int>(!(fabs(y) < 1e-2));
+    seg_m[v] = haversine_short_series(x, y, c[v], c[v + 1]) + static_cast<double>(long_or_nan) * DBL_MAX;
+  }
 }
 
 // Length in metres of a polyline of n vertices (sum of haversine of consecutive vertices);

@@ -10,4 +10,15 @@ namespace geoshard::localise {
 
 double road_segments_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m);
 
+// kernels/geodesic.h polyline_series_m, compiled alike: the series over a run of n vertices
+// holding many roads back to back; NaN marks a segment road_segments_m must compute.
+void run_series_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m);
+
+// A road of n >= 1 vertices whose segments' series are at win_seg (run_series_m's output from the
+// road's first vertex on): its length, and *seg_m set to its n - 1 segment lengths: win_seg itself,
+// or, when the series does not serve one of them, road_segments_m's, written to fallback_cos (n)
+// and fallback_seg (n - 1); *from_window tells which. The same bits as road_segments_m either way.
+double road_from_series(const double* win_seg, const double* lon, const double* lat, size_t n, double* fallback_cos,
+                        double* fallback_seg, const double** seg_m, bool* from_window);
+
 }  // namespace geoshard::localise

@@ -246,7 +246,8 @@ struct Localiser::Scratch {
   std::vector<uint64_t> zk;            // per vertex of the road: key_lo of its cell
   std::vector<double> cos_lat;         // per vertex: cos(lat) (haversine_m_short)
   std::vector<char> near;              // per vertex: near a grid line (CellKeyer)
-  std::vector<double> seg_m;           // per segment: haversine_m
+  std::vector<double> seg_m;           // per segment: haversine_m (roads the window cannot serve)
+  std::vector<double> win_cos, win_seg;  // the window's run_series_m output
   std::vector<size_t> cursor;          // per layer: interval search position of the walk
   PipBatcher* pip = nullptr;           // the boundary cells' cuts and point-in-polygon tests (localise())
 };
@@ -440,6 +441,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   const int cell_bits = 5 * precision_;
   const CellKeyer cell_key(precision_);
   const uint64_t v0 = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[0];
+  const size_t total_vertices = roads.vertex_offset.empty() ? 0 : roads.vertex_offset[roads.rows()] - v0;
+  constexpr size_t kWindow = 8192;  // vertices per run_series_m call
+  size_t win_lo = 0, win_hi = 0;    // the window: vertices [win_lo, win_hi) of the table
   std::vector<size_t> hint(nl, 0), rlo(nl), rhi(nl), slo(nl), shi(nl);
   std::vector<char> walk(nl);
   std::vector<size_t> active;  // per road: the layers its segments must settle (not settled by its rectangle)
@@ -595,7 +599,23 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       s.seg_m.resize(n);
       s.near.resize(n);
     }
-    const double len = road_segments_m(lon, lat, n, s.cos_lat.data(), s.seg_m.data());
+    // Segment lengths from the window: the series over the next kWindow vertices of the table
+    // at once (many roads: long vector loops); a road with a segment the series does not serve
+    // is computed alone, as before (road_from_series). Either way the same bits.
+    if (a < win_lo || b > win_hi) {
+      win_lo = a;
+      win_hi = std::max(b, std::min(a + kWindow, total_vertices));
+      if (s.win_seg.size() < win_hi - win_lo) {
+        s.win_cos.resize(win_hi - win_lo);
+        s.win_seg.resize(win_hi - win_lo);
+      }
+      run_series_m(roads.lon.data() + win_lo, roads.lat.data() + win_lo, win_hi - win_lo, s.win_cos.data(),
+                   s.win_seg.data());
+    }
+    const double* seg_m = nullptr;
+    bool from_window;
+    const double len = road_from_series(s.win_seg.data() + (a - win_lo), lon, lat, n, s.cos_lat.data(), s.seg_m.data(),
+                                        &seg_m, &from_window);
     double box[4];
     road_bbox(lon, lat, n, box);
     const double minx = box[0], miny = box[1], maxx = box[2], maxy = box[3];
@@ -652,7 +672,6 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
                  : 0;
     };
     if (!active.empty()) {
-      road_cell_keys(cell_key, lon, lat, n, s.zk.data(), s.near.data());
       // A long road runs through its segments in chunks of kChunk: the rectangle test settles a
       // chunk's layers as it settles a road's (off the rectangle's west and south edges: no
       // interval → nothing; INTERIOR-only intervals of the same areas → the chunk's metres join
@@ -682,7 +701,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
             if (c == 2) {
               if (cm < 0) {
                 cm = 0;
-                for (size_t v = c0; v < c1; ++v) cm += s.seg_m[v];
+                for (size_t v = c0; v < c1; ++v) cm += seg_m[v];
               }
               if (run_iv[li] != iv) {
                 flush(li);
@@ -695,9 +714,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
         } else {
           chunk_active.assign(active.begin(), active.end());
         }
+        // The vertices' cell keys, for the chunks that go segment by segment only.
+        road_cell_keys(cell_key, lon + c0, lat + c0, c1 - c0 + 1, s.zk.data() + c0, s.near.data() + c0);
         for (size_t v = c0; v < c1; ++v) {
           const double ax = lon[v], ay = lat[v], bx = lon[v + 1], by = lat[v + 1];
-          const double sm = s.seg_m[v];
+          const double sm = seg_m[v];
           uint64_t sblo, sbhi;
           z_block(s.zk[v], s.zk[v] ^ s.zk[v + 1], cell_bits, &sblo, &sbhi);
           const bool off =

@@ -239,6 +239,52 @@ TEST(LocaliseLengths, RoadSegmentsMatchVertexByVertex) {
   testing::check_polyline_segments(localise::road_segments_m, 56, 20000);
 }
 
+// The same check on the localiser's window: run_series_m over the polyline placed between other
+// roads' vertices (junk before and after it in the run, some far away: a pair across two roads
+// that the series does not serve must not matter), then road_from_series. Both outcomes occur
+// (the window's values, and road_segments_m's for polylines with a long segment); NaN
+// coordinates give a NaN length, as road_segments_m gives.
+TEST(LocaliseLengths, WindowOfManyRoadsMatchesVertexByVertex) {
+  std::mt19937_64 rng(57);
+  std::uniform_real_distribution<double> u(0, 1);
+  size_t served = 0, redone = 0;
+  auto windowed = [&](const double* lon, const double* lat, size_t n, double* c, double* seg) -> double {
+    const size_t before = static_cast<size_t>(u(rng) * 9), after = static_cast<size_t>(u(rng) * 9);
+    std::vector<double> wlon, wlat;
+    for (size_t k = 0; k < before + n + after; ++k) {
+      const bool own = k >= before && k < before + n;
+      wlon.push_back(own ? lon[k - before] : u(rng) < 0.5 ? -170 + 340 * u(rng) : (n ? lon[0] : 0) + 1e-4 * u(rng));
+      wlat.push_back(own ? lat[k - before] : -80 + 160 * u(rng));
+    }
+    std::vector<double> wcos(wlon.size()), wseg(wlon.size());
+    localise::run_series_m(wlon.data(), wlat.data(), wlon.size(), wcos.data(), wseg.data());
+    if (n == 0) return 0.0;
+    const double* seg_m = nullptr;
+    bool from_window = false;
+    const double len = localise::road_from_series(wseg.data() + before, lon, lat, n, c, seg, &seg_m, &from_window);
+    if (from_window) {
+      ++served;
+      std::copy(wcos.begin() + before, wcos.begin() + before + n, c);
+      std::copy(seg_m, seg_m + (n - 1), seg);
+    } else {
+      ++redone;
+      EXPECT_EQ(seg_m, seg);
+    }
+    return len;
+  };
+  testing::check_polyline_segments(windowed, 58, 20000);
+  EXPECT_GT(served, 2000u);
+  EXPECT_GT(redone, 2000u);
+  // A NaN coordinate: the length is NaN (road_segments_m's answer), never a number.
+  const double lon[3] = {1.0, std::nan(""), 1.001}, lat[3] = {2.0, 2.001, 2.002};
+  double wcos[3], wseg[3], c[3], seg[2];
+  localise::run_series_m(lon, lat, 3, wcos, wseg);
+  const double* seg_m = nullptr;
+  bool from_window = true;
+  EXPECT_TRUE(std::isnan(localise::road_from_series(wseg, lon, lat, 3, c, seg, &seg_m, &from_window)));
+  EXPECT_FALSE(from_window);
+}
+
 // road_cell_keys (AVX2 where the CPU has it) against CellKeyer one vertex at a time, and both
 // against geohash::zkey: the same key and near flag for every vertex, at every precision, on
 // random points, points on and within 1e-9 of a cell's grid lines, the domain's edges (lon
