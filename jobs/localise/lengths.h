@@ -11,7 +11,8 @@ namespace geoshard::localise {
 double road_segments_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m);
 
 // kernels/geodesic.h polyline_series_m, compiled alike: the series over a run of n vertices
-// holding many roads back to back; NaN marks a segment road_segments_m must compute.
+// holding many roads back to back; a value >= kSeriesUnserved (or NaN) marks a segment
+// road_segments_m must compute (road_from_series does).
 void run_series_m(const double* lon, const double* lat, size_t n, double* cos_lat, double* seg_m);
 
 // A road of n >= 1 vertices whose segments' series are at win_seg (run_series_m's output from the
