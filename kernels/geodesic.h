@@ -107,47 +107,16 @@ GEOSHARD_HD_FORCEINLINE double haversine_m_short(double lon1, double lat1, doubl
   return haversine_short_series(x, y, c1, c2);
 }
 
-// The segments of a polyline of n vertices: seg_m[v] = haversine_m_short of vertices v and v+1
-// (v < n - 1), with c[v] = cos_lat(lat[v]) (n values, also an output); returns their sum in
-// vertex order (the polyline's length; 0 for n < 2). The same values bit for bit as calling
-// cos_lat and haversine_m_short vertex by vertex, but as two branch-free loops over the arrays
-// that the compiler turns into vector instructions (two or more vertices per instruction; GCC at
-// -O2 needs -fvect-cost-model=dynamic and, for sqrt, -fno-math-errno: see
-// jobs/localise/CMakeLists.txt): the series runs for every segment, noting whether any is long
-// (either half-angle >= 1e-2 rad, i.e. over about 127 km, or NaN); then one scalar pass sums,
-// redoing the long ones with haversine_m_cos first when there is one.
-GEOSHARD_HD_INLINE double polyline_segments_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
-  for (size_t v = 0; v < n; ++v) c[v] = cos_lat(lat[v]);
-  if (n < 2) return 0.0;
-  int any_long = 0;  // a segment the series does not serve (or a NaN): the scalar pass below
-  for (size_t v = 0; v + 1 < n; ++v) {
-    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
-    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
-    seg_m[v] = haversine_short_series(x, y, c[v], c[v + 1]);
-    any_long |= static_cast<int>(!(fabs(x) < 1e-2)) | static_cast<int>(!(fabs(y) < 1e-2));
-  }
-  double len = 0.0;
-  if (!any_long) {
-    for (size_t v = 0; v + 1 < n; ++v) len += seg_m[v];
-    return len;
-  }
-  for (size_t v = 0; v + 1 < n; ++v) {
-    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
-    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
-    if (!(fabs(x) < 1e-2 && fabs(y) < 1e-2)) seg_m[v] = haversine_m_cos(lon[v], lat[v], c[v], lon[v + 1], lat[v + 1], c[v + 1]);
-    len += seg_m[v];
-  }
-  return len;
-}
-
-// polyline_segments_m's vector loops alone, over a run of vertices that may hold several
+// The series part of polyline_segments_m, over a run of vertices that may hold several
 // polylines back to back (the pairs across two polylines are computed too, and unused):
-// c[v] = cos_lat(lat[v]) (n values), seg_m[v] = the series of vertices v and v + 1 (n - 1
-// values) where it serves, >= DBL_MAX or NaN where polyline_segments_m would redo the segment (a
-// half-angle difference >= 1e-2 rad, or NaN). So a polyline whose segments sum to less than
+// c[v] = cos_lat(lat[v]) (n values), seg_m[v] = haversine_short_series of vertices v and v + 1
+// (n - 1 values) where it serves, >= DBL_MAX or NaN where it does not (a half-angle difference
+// >= 1e-2 rad, i.e. over about 127 km, or NaN). So a polyline whose segments sum to less than
 // kSeriesUnserved has exactly polyline_segments_m's segment values and, summed in vertex order,
-// its length; one whose sum is not (NaN included) is redone with polyline_segments_m. One pass over many short polylines keeps the vector
-// loops long (no per-polyline remainders).
+// its length. Two branch-free loops over the arrays that the compiler turns into vector
+// instructions (GCC at -O2 needs -fvect-cost-model=dynamic and, for sqrt, -fno-math-errno: see
+// jobs/localise/CMakeLists.txt); over many short polylines at once they run without
+// per-polyline remainders (the localiser's window).
 inline constexpr double kSeriesUnserved = 1e300;
 GEOSHARD_HD_INLINE void polyline_series_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
   for (size_t v = 0; v < n; ++v) c[v] = cos_lat(lat[v]);
@@ -159,6 +128,27 @@ GEOSHARD_HD_INLINE void polyline_series_m(const double* lon, const double* lat, 
     const int long_or_nan = static_cast<int>(!(fabs(x) < 1e-2)) | static_cast<int>(!(fabs(y) < 1e-2));
     seg_m[v] = haversine_short_series(x, y, c[v], c[v + 1]) + static_cast<double>(long_or_nan) * DBL_MAX;
   }
+}
+
+// The segments of a polyline of n vertices: seg_m[v] = haversine_m_short of vertices v and v+1
+// (v < n - 1), with c[v] = cos_lat(lat[v]) (n values, also an output); returns their sum in
+// vertex order (the polyline's length; 0 for n < 2). The same values bit for bit as calling
+// cos_lat and haversine_m_short vertex by vertex: polyline_series_m's vector loops, then one
+// scalar pass that sums, redoing the segments the series does not serve with haversine_m_cos
+// first when there is one.
+GEOSHARD_HD_INLINE double polyline_segments_m(const double* lon, const double* lat, size_t n, double* c, double* seg_m) {
+  polyline_series_m(lon, lat, n, c, seg_m);
+  double len = 0.0;
+  for (size_t v = 0; v + 1 < n; ++v) len += seg_m[v];
+  if (len < kSeriesUnserved) return len;  // every segment served (0 for n < 2)
+  len = 0.0;
+  for (size_t v = 0; v + 1 < n; ++v) {
+    const double x = (lat[v + 1] - lat[v]) * (0.5 * kDegToRad);
+    const double y = (lon[v + 1] - lon[v]) * (0.5 * kDegToRad);
+    if (!(fabs(x) < 1e-2 && fabs(y) < 1e-2)) seg_m[v] = haversine_m_cos(lon[v], lat[v], c[v], lon[v + 1], lat[v + 1], c[v + 1]);
+    len += seg_m[v];
+  }
+  return len;
 }
 
 // Length in metres of a polyline of n vertices (sum of haversine of consecutive vertices);
