@@ -199,6 +199,10 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
       for (uint64_t e = d.coverage.entry_offset[i]; e < d.coverage.entry_offset[i + 1]; ++e)
         if (d.coverage.entry_kind[e] != static_cast<uint8_t>(CoverKind::kInterior)) io[i] = 0;
     interior_only_.push_back(std::move(io));
+    std::vector<uint64_t> hs;
+    for (size_t i = 0; i < d.coverage.intervals(); i += kHiStride)
+      hs.push_back(d.coverage.hi[std::min(i + kHiStride, d.coverage.intervals()) - 1]);
+    hi_summary_.push_back(std::move(hs));
     // Per entry e: its edges are edges[ee[2e], ee[2e+1]) when its interval is one cell of the
     // precision; ee[2e] > ee[2e+1] marks "look up by the piece's cell".
     const CoverageLayer& c = d.coverage;
@@ -234,6 +238,7 @@ uint64_t Localiser::bytes() const {
     b += l.areas.lon.size() * 16 + l.areas.vertex_offset.size() * 8;
   }
   for (const auto& v : interior_only_) b += v.size();
+  for (const auto& v : hi_summary_) b += v.size() * 8;
   for (const auto& v : entry_edges_) b += v.size() * 8;
   for (const auto& v : entry_box_) b += v.size() * sizeof(EntryBox);
   return b;
@@ -525,8 +530,35 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     }
     return true;
   };
+  // The intervals of layer li meeting the key range of the rectangle of cells from key k0 to key
+  // k1 are at most 8, hold only BOUNDARY entries, and the box [box[0], box[2]] x [box[1], box[3]]
+  // misses the box of each (misses_boxes). Off the rectangle's west and south edges, every piece
+  // of a walk of a segment inside the box has its cells in the rectangle: it would find nothing.
+  auto rect_misses = [&](size_t li, uint64_t k0, uint64_t k1, const double* box) {
+    const CoverageLayer& cov = layers_[li].coverage;
+    const uint64_t* lo = cov.lo.data();
+    const uint64_t* hi = cov.hi.data();
+    const uint64_t zlo = k0, zhi = k1 | (~uint64_t{0} >> cell_bits);
+    const size_t ni = cov.intervals();
+    const size_t j0 = gallop(0, ni, hint[li], [&](size_t k) { return hi[k] < zlo; });
+    const size_t j1 = search(j0, std::min(ni, j0 + 9), j0, [&](size_t k) { return lo[k] <= zhi; });
+    return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3]);
+  };
   const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
   const uint64_t cell_span = ~uint64_t{0} >> cell_bits;
+  // The first interval of layer li with hi >= key (intervals() when none), searched from
+  // hint[li]: first the run of kHiStride intervals holding it, on hi_summary_ (small: it stays in
+  // cache), then within the run by counting, without a branch per probe.
+  auto first_hi_at_least = [&](size_t li, uint64_t key) -> size_t {
+    const std::vector<uint64_t>& hs = hi_summary_[li];
+    const size_t q = gallop(0, hs.size(), hint[li] / kHiStride, [&](size_t k) { return hs[k] < key; });
+    if (q == hs.size()) return layers_[li].coverage.intervals();
+    const uint64_t* hi = layers_[li].coverage.hi.data() + q * kHiStride;
+    const size_t m = std::min(kHiStride, layers_[li].coverage.intervals() - q * kHiStride);
+    size_t count = 0;
+    for (size_t k = 0; k < m; ++k) count += hi[k] < key ? 1 : 0;
+    return q * kHiStride + count;
+  };
   // State of layer li over the rectangle of cells from key k0 (its south-west cell) to key k1
   // (its north-east cell): 1 when no interval meets it, 2 when INTERIOR-only intervals listing
   // the same areas hold all of it (*iv = one of them), 0 otherwise. The rectangle's key range is
@@ -545,15 +577,13 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     Rect stack[kRectDepth + 2];
     int sp = 0, state = -1;
     Rect r{k0, k1, 0};
-    const CoverageLayer& cov = layers_[li].coverage;
-    const uint64_t* hi = cov.hi.data();
     for (;;) {
       const uint64_t zlo = r.k0, zhi = r.k1 | cell_span;
       int c;
       if (known_lo[li] <= zlo && zhi <= known_hi[li]) {
         c = known_iv[li] >= 0 ? 2 : 1;
       } else {
-        const size_t j0 = gallop(0, cov.intervals(), hint[li], [&](size_t k) { return hi[k] < zlo; });
+        const size_t j0 = first_hi_at_least(li, zlo);
         hint[li] = j0;
         c = learn(li, j0, zlo, zhi);
       }
@@ -694,14 +724,21 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
             walk[li] = 0;
             int64_t iv = -1;
             const int c = chunk_off ? rect_state(li, ck0, ck1, &iv) : 0;
+            if (c == 0 && chunk_off && rect_misses(li, ck0, ck1, cbox)) continue;  // nothing there
             if (c == 0) {
               chunk_active.push_back(li);
               continue;
             }
             if (c == 2) {
-              if (cm < 0) {
-                cm = 0;
-                for (size_t v = c0; v < c1; ++v) cm += seg_m[v];
+              if (cm < 0) {  // a full chunk summed pairwise (three dependent additions, not eight)
+                const double* m = seg_m + c0;
+                static_assert(kChunk == 8);
+                if (c1 - c0 == kChunk) {
+                  cm = ((m[0] + m[1]) + (m[2] + m[3])) + ((m[4] + m[5]) + (m[6] + m[7]));
+                } else {
+                  cm = 0;
+                  for (size_t v = c0; v < c1; ++v) cm += seg_m[v];
+                }
               }
               if (run_iv[li] != iv) {
                 flush(li);

@@ -104,6 +104,11 @@ class Localiser {
   size_t pip_batch_ = kPipBatch;
   // Per layer, per interval: 1 when it holds only INTERIOR entries.
   std::vector<std::vector<uint8_t>> interior_only_;
+  // Per layer: the hi of every kHiStride-th interval (the last of each run of kHiStride; the
+  // last interval closes the final run): a search for the first interval with hi >= key runs on
+  // this small array, then in one run of hi (first_hi_at_least).
+  static constexpr size_t kHiStride = 16;
+  std::vector<std::vector<uint64_t>> hi_summary_;
   // Per layer, per entry: its cell's edges (see the constructor).
   std::vector<std::vector<uint64_t>> entry_edges_;
   // Per layer, per BOUNDARY entry of a one-cell interval: a box (west, south, east, north as
