@@ -422,7 +422,9 @@ void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_k
 //     aligned Z-order block holding the rectangle gives the range of intervals the segment level
 //     searches (every segment's block nests in it).
 //   - chunk level (roads of more than kChunk segments): the road-level rectangle test on each
-//     run of kChunk segments; a chunk settled in a layer adds its metres to the layer's run.
+//     run of kChunk segments; a chunk settled in a layer adds its metres to the layer's run. A
+//     chunk whose rectangle meets only BOUNDARY entries whose boxes its bounding box misses
+//     (rect_misses) is settled as nothing.
 //   - segment level, the same on each segment's own aligned block within the road's range: settled
 //     segments cost a comparison and an addition (runs of segments in one INTERIOR-only interval
 //     are summed and added to its areas once); only the others are walked, for only the layers
@@ -530,20 +532,6 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     }
     return true;
   };
-  // The intervals of layer li meeting the key range of the rectangle of cells from key k0 to key
-  // k1 are at most 8, hold only BOUNDARY entries, and the box [box[0], box[2]] x [box[1], box[3]]
-  // misses the box of each (misses_boxes). Off the rectangle's west and south edges, every piece
-  // of a walk of a segment inside the box has its cells in the rectangle: it would find nothing.
-  auto rect_misses = [&](size_t li, uint64_t k0, uint64_t k1, const double* box) {
-    const CoverageLayer& cov = layers_[li].coverage;
-    const uint64_t* lo = cov.lo.data();
-    const uint64_t* hi = cov.hi.data();
-    const uint64_t zlo = k0, zhi = k1 | (~uint64_t{0} >> cell_bits);
-    const size_t ni = cov.intervals();
-    const size_t j0 = gallop(0, ni, hint[li], [&](size_t k) { return hi[k] < zlo; });
-    const size_t j1 = search(j0, std::min(ni, j0 + 9), j0, [&](size_t k) { return lo[k] <= zhi; });
-    return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3]);
-  };
   const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
   const uint64_t cell_span = ~uint64_t{0} >> cell_bits;
   // The first interval of layer li with hi >= key (intervals() when none), searched from
@@ -558,6 +546,18 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     size_t count = 0;
     for (size_t k = 0; k < m; ++k) count += hi[k] < key ? 1 : 0;
     return q * kHiStride + count;
+  };
+  // The intervals of layer li meeting the key range of the rectangle of cells from key k0 to key
+  // k1 are at most 8, hold only BOUNDARY entries, and the box [box[0], box[2]] x [box[1], box[3]]
+  // misses the box of each (misses_boxes). Off the rectangle's west and south edges, every piece
+  // of a walk of a segment inside the box has its cells in the rectangle: it would find nothing.
+  auto rect_misses = [&](size_t li, uint64_t k0, uint64_t k1, const double* box) {
+    const CoverageLayer& cov = layers_[li].coverage;
+    const uint64_t zhi = k1 | cell_span;
+    const size_t j0 = first_hi_at_least(li, k0), ni = cov.intervals();
+    size_t j1 = j0;  // past the intervals starting at or before zhi, or past 9 of them
+    while (j1 < ni && j1 - j0 <= 8 && cov.lo[j1] <= zhi) ++j1;
+    return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3]);
   };
   // State of layer li over the rectangle of cells from key k0 (its south-west cell) to key k1
   // (its north-east cell): 1 when no interval meets it, 2 when INTERIOR-only intervals listing
@@ -724,9 +724,8 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
             walk[li] = 0;
             int64_t iv = -1;
             const int c = chunk_off ? rect_state(li, ck0, ck1, &iv) : 0;
-            if (c == 0 && chunk_off && rect_misses(li, ck0, ck1, cbox)) continue;  // nothing there
-            if (c == 0) {
-              chunk_active.push_back(li);
+            if (c == 0) {  // segment by segment, unless the chunk misses every area's part of its cells
+              if (!chunk_off || !rect_misses(li, ck0, ck1, cbox)) chunk_active.push_back(li);
               continue;
             }
             if (c == 2) {
