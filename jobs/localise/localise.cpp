@@ -497,17 +497,13 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     run_iv[li] = -1;
     run_m[li] = 0;
   };
-  // The interval of layer li holding the cell with key_lo `key` within the road's range, or -1.
-  auto find_in = [&](size_t li, uint64_t key) -> int64_t {
+  // The interval of layer li holding the cell with key_lo `key`, or -1; j0 = the first interval
+  // of the road's range [rlo, rhi) with hi >= some key <= `key` (the search starts there).
+  auto find_in = [&](size_t li, size_t j0, uint64_t key) -> int64_t {
     const CoverageLayer& cov = layers_[li].coverage;
-    size_t j = rlo[li];
-    const size_t e = rhi[li];
-    if (e - j <= 8) {
-      while (j < e && cov.lo[j] <= key) ++j;
-    } else {
-      j = std::upper_bound(cov.lo.begin() + j, cov.lo.begin() + e, key) - cov.lo.begin();
-    }
-    return j > rlo[li] && cov.hi[j - 1] >= key ? static_cast<int64_t>(j - 1) : -1;
+    const uint64_t* hi = cov.hi.data();
+    const size_t j = search(j0, rhi[li], j0, [&](size_t k) { return hi[k] < key; });
+    return j < rhi[li] && cov.lo[j] <= key ? static_cast<int64_t>(j) : -1;
   };
   // Intervals i1, i2 of layer li list the same areas.
   auto same_areas = [&](size_t li, int64_t i1, int64_t i2) {
@@ -535,9 +531,16 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   const int shift_x = 32 - geohash::lon_bits(precision_), shift_y = 32 - geohash::lat_bits(precision_);
   const uint64_t cell_span = ~uint64_t{0} >> cell_bits;
   // The first interval of layer li with hi >= key (intervals() when none), searched from
-  // hint[li]: first the run of kHiStride intervals holding it, on hi_summary_ (small: it stays in
-  // cache), then within the run by counting, without a branch per probe.
+  // hint[li]: the hint itself when it is the answer (two loads, one cache line mostly: about 4 %
+  // of the job faster than going to the summary each time); else first the run of kHiStride
+  // intervals holding it, on hi_summary_ (small: it stays in cache), then within the run by
+  // counting, without a branch per probe.
   auto first_hi_at_least = [&](size_t li, uint64_t key) -> size_t {
+    {  // the hint, when it is the first interval with hi >= key
+      const uint64_t* hi = layers_[li].coverage.hi.data();
+      const size_t h = hint[li];
+      if (h < layers_[li].coverage.intervals() && hi[h] >= key && (h == 0 || hi[h - 1] < key)) return h;
+    }
     const std::vector<uint64_t>& hs = hi_summary_[li];
     const size_t q = gallop(0, hs.size(), hint[li] / kHiStride, [&](size_t k) { return hs[k] < key; });
     if (q == hs.size()) return layers_[li].coverage.intervals();
@@ -788,7 +791,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
               // In two edge-adjacent cells, off the edges of their union (a rectangle): both cells
               // without area → nothing; both in INTERIOR-only intervals of the same areas → the
               // whole segment is in those areas (what the walk gives, piece by piece).
-              const int64_t i1 = find_in(li, s.zk[v]), i2 = find_in(li, s.zk[v + 1]);
+              const int64_t i1 = find_in(li, j0, s.zk[v]), i2 = find_in(li, j0, s.zk[v + 1]);
               if (i1 < 0 && i2 < 0) continue;
               if (i1 >= 0 && i2 >= 0 && interior_only_[li][i1] && interior_only_[li][i2] && same_areas(li, i1, i2)) {
                 if (run_iv[li] != i1) {
