@@ -253,7 +253,6 @@ struct Localiser::Scratch {
   std::vector<char> near;              // per vertex: near a grid line (CellKeyer)
   std::vector<double> seg_m;           // per segment: haversine_m (roads the window cannot serve)
   std::vector<double> win_cos, win_seg;  // the window's run_series_m output
-  std::vector<size_t> cursor;          // per layer: interval search position of the walk
   PipBatcher* pip = nullptr;           // the boundary cells' cuts and point-in-polygon tests (localise())
 };
 
