@@ -496,8 +496,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     run_iv[li] = -1;
     run_m[li] = 0;
   };
-  // The interval of layer li holding the cell with key_lo `key`, or -1; j0 = the first interval
-  // of the road's range [rlo, rhi) with hi >= some key <= `key` (the search starts there).
+  // The interval of layer li holding the cell with key_lo `key`, or -1, searched from j0: an index
+  // of the road's range [rlo, rhi) before which every interval ends below `key` (the segment's
+  // first interval, whose hi is the first >= the segment's block start, which is <= `key`).
   auto find_in = [&](size_t li, size_t j0, uint64_t key) -> int64_t {
     const CoverageLayer& cov = layers_[li].coverage;
     const uint64_t* hi = cov.hi.data();
@@ -535,16 +536,14 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   // intervals holding it, on hi_summary_ (small: it stays in cache), then within the run by
   // counting, without a branch per probe.
   auto first_hi_at_least = [&](size_t li, uint64_t key) -> size_t {
-    {  // the hint, when it is the first interval with hi >= key
-      const uint64_t* hi = layers_[li].coverage.hi.data();
-      const size_t h = hint[li];
-      if (h < layers_[li].coverage.intervals() && hi[h] >= key && (h == 0 || hi[h - 1] < key)) return h;
-    }
+    const CoverageLayer& cov = layers_[li].coverage;
+    const size_t ni = cov.intervals(), h = hint[li];
+    if (h < ni && cov.hi[h] >= key && (h == 0 || cov.hi[h - 1] < key)) return h;  // the hint itself
     const std::vector<uint64_t>& hs = hi_summary_[li];
-    const size_t q = gallop(0, hs.size(), hint[li] / kHiStride, [&](size_t k) { return hs[k] < key; });
-    if (q == hs.size()) return layers_[li].coverage.intervals();
-    const uint64_t* hi = layers_[li].coverage.hi.data() + q * kHiStride;
-    const size_t m = std::min(kHiStride, layers_[li].coverage.intervals() - q * kHiStride);
+    const size_t q = gallop(0, hs.size(), h / kHiStride, [&](size_t k) { return hs[k] < key; });
+    if (q == hs.size()) return ni;
+    const uint64_t* hi = cov.hi.data() + q * kHiStride;
+    const size_t m = std::min(kHiStride, ni - q * kHiStride);
     size_t count = 0;
     for (size_t k = 0; k < m; ++k) count += hi[k] < key ? 1 : 0;
     return q * kHiStride + count;
