@@ -148,6 +148,47 @@ std::vector<Localiser::EntryBox> Localiser::entry_boxes(const LayerData& d, cons
   return boxes;
 }
 
+// Convex: every turn of the closed ring has the same sign or is straight (exact orient2d), and its
+// edges' x and y directions each change sign exactly twice around the ring (it turns once: no
+// star, no spike, no self-crossing).
+int convex_orientation(const AreaLayer& l, uint32_t a, uint64_t max_vertices) {
+  if (l.polygon_offset[a + 1] - l.polygon_offset[a] != 1) return 0;
+  const uint64_t r = l.ring_offset[l.polygon_offset[a]];
+  if (l.ring_offset[l.polygon_offset[a] + 1] - r != 1) return 0;
+  const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+  if (v1 - v0 < 4 || v1 - v0 > max_vertices + 1) return 0;  // closed: the last vertex repeats the first
+  const double* x = l.lon.data() + v0;
+  const double* y = l.lat.data() + v0;
+  const size_t n = v1 - v0 - 1;  // distinct vertices
+  if (x[0] != x[n] || y[0] != y[n]) return 0;
+  for (size_t k = 0; k <= n; ++k)
+    if (!std::isfinite(x[k]) || !std::isfinite(y[k])) return 0;
+  int sign = 0, x_changes = 0, y_changes = 0, last_dx = 0, last_dy = 0, first_dx = 0, first_dy = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t k1 = k + 1, k2 = (k + 2) % n;  // edge k -> k1 and its successor k1 -> k2 (k1 <= n)
+    if (x[k] == x[k1] && y[k] == y[k1]) return 0;  // a repeated vertex
+    const int t = orient2d_sign(x[k], y[k], x[k1], y[k1], x[k2], y[k2]);
+    if (t != 0) {
+      if (sign != 0 && t != sign) return 0;
+      sign = t;
+    }
+    const int dx = (x[k1] > x[k]) - (x[k1] < x[k]), dy = (y[k1] > y[k]) - (y[k1] < y[k]);
+    if (dx != 0) {
+      if (last_dx != 0 && dx != last_dx) ++x_changes;
+      if (first_dx == 0) first_dx = dx;
+      last_dx = dx;
+    }
+    if (dy != 0) {
+      if (last_dy != 0 && dy != last_dy) ++y_changes;
+      if (first_dy == 0) first_dy = dy;
+      last_dy = dy;
+    }
+  }
+  if (last_dx != first_dx) ++x_changes;  // around the closing vertex
+  if (last_dy != first_dy) ++y_changes;
+  return x_changes == 2 && y_changes == 2 ? sign : 0;
+}
+
 bool id_less(const std::string& a, const std::string& b) {
   int64_t x, y;
   const auto ra = std::from_chars(a.data(), a.data() + a.size(), x);
@@ -223,6 +264,10 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
       }
     }
     entry_box_.push_back(entry_boxes(d, ee, precision_));
+    std::vector<int8_t> cv(d.areas.areas());
+    for (uint32_t a = 0; a < cv.size(); ++a) cv[a] = static_cast<int8_t>(convex_orientation(d.areas, a, kConvexMaxVertices));
+    any_convex_.push_back(std::any_of(cv.begin(), cv.end(), [](int8_t v) { return v != 0; }));
+    convex_.push_back(std::move(cv));
     entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
   }
@@ -560,6 +605,43 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     while (j1 < ni && j1 - j0 <= 8 && cov.lo[j1] <= zhi) ++j1;
     return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3]);
   };
+  // The area of layer li that a run of a road (vertices x[0, n), y[0, n), bounding box `box`)
+  // lies in wholly, found without a walk, or -1: the first entry of the intervals meeting the
+  // key range of the rectangle of cells from key k0 to key k1 names a convex area (convex_)
+  // whose box holds `box` strictly, those intervals are at most kConvexMaxIntervals and list no
+  // other area, and every vertex is strictly inside its ring (exact orient2d against each edge).
+  // Then every segment is in the ring's open interior; the caller keeps the run off the
+  // rectangle's west and south edges, so every piece of a walk has its cells in the rectangle,
+  // where no other area lies: the walk would give the run's whole length to that area (a gated
+  // community's own service roads, whose cells are all BOUNDARY at P7: no cut needed).
+  auto convex_area = [&](size_t li, uint64_t k0, uint64_t k1, const double* x, const double* y, size_t n,
+                         const double* box) -> int64_t {
+    if (!any_convex_[li]) return -1;
+    const CoverageLayer& cov = layers_[li].coverage;
+    const uint64_t zhi = k1 | cell_span;
+    const size_t ni = cov.intervals(), j0 = first_hi_at_least(li, k0);
+    if (j0 == ni || cov.lo[j0] > zhi || cov.entry_offset[j0] == cov.entry_offset[j0 + 1]) return -1;
+    // The first entry's area, if convex and holding the run's box; then no other area in the range.
+    const uint32_t area = cov.entry_area[cov.entry_offset[j0]];
+    const int sign = convex_[li][area];
+    const AreaLayer& al = layers_[li].areas;
+    if (sign == 0 || !(box[0] > al.min_lon[area] && box[1] > al.min_lat[area] && box[2] < al.max_lon[area] &&
+                       box[3] < al.max_lat[area]))
+      return -1;
+    for (size_t j = j0; j < ni && cov.lo[j] <= zhi; ++j) {
+      if (j - j0 == kConvexMaxIntervals) return -1;
+      for (uint64_t e = cov.entry_offset[j]; e < cov.entry_offset[j + 1]; ++e)
+        if (cov.entry_area[e] != area) return -1;
+    }
+    const uint64_t r = al.ring_offset[al.polygon_offset[area]];
+    const double* rx = al.lon.data() + al.vertex_offset[r];
+    const double* ry = al.lat.data() + al.vertex_offset[r];
+    const size_t m = al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;  // edges
+    for (size_t k = 0; k < n; ++k)
+      for (size_t q = 0; q < m; ++q)
+        if (orient2d_sign(rx[q], ry[q], rx[q + 1], ry[q + 1], x[k], y[k]) != sign) return -1;
+    return area;
+  };
   // State of layer li over the rectangle of cells from key k0 (its south-west cell) to key k1
   // (its north-east cell): 1 when no interval meets it, 2 when INTERIOR-only intervals listing
   // the same areas hold all of it (*iv = one of them), 0 otherwise. The rectangle's key range is
@@ -673,6 +755,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           if (c == 2) add_interval(li, iv, len);  // wholly inside the intervals' areas
           continue;                               // (c == 1: no area anywhere in the rectangle)
         }
+        const int64_t ca = convex_area(li, kmin, kmax, lon, lat, n, box);
+        if (ca >= 0) {
+          if (len > 0) acc.add(li, static_cast<uint32_t>(ca), len);
+          continue;
+        }
       }
       const CoverageLayer& cov = layers_[li].coverage;
       const uint64_t* lo = cov.lo.data();
@@ -721,25 +808,36 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           const bool chunk_off =
               !(cnear_min || cnear_max) || off_block_edges(ck0, cbox[0], cbox[1], cbox[2], cbox[3]);
           double cm = -1;  // the chunk's metres, summed when first needed
+          auto chunk_m = [&] {
+            if (cm < 0) {  // a full chunk summed pairwise (three dependent additions, not eight)
+              const double* m = seg_m + c0;
+              static_assert(kChunk == 8);
+              if (c1 - c0 == kChunk) {
+                cm = ((m[0] + m[1]) + (m[2] + m[3])) + ((m[4] + m[5]) + (m[6] + m[7]));
+              } else {
+                cm = 0;
+                for (size_t v = c0; v < c1; ++v) cm += seg_m[v];
+              }
+            }
+            return cm;
+          };
           for (const size_t li : active) {
             walk[li] = 0;
             int64_t iv = -1;
             const int c = chunk_off ? rect_state(li, ck0, ck1, &iv) : 0;
             if (c == 0) {  // segment by segment, unless the chunk misses every area's part of its cells
+              if (chunk_off) {  // or lies wholly in a convex area
+                const int64_t ca = convex_area(li, ck0, ck1, lon + c0, lat + c0, c1 - c0 + 1, cbox);
+                if (ca >= 0) {
+                  if (chunk_m() > 0) acc.add(li, static_cast<uint32_t>(ca), cm);
+                  continue;
+                }
+              }
               if (!chunk_off || !rect_misses(li, ck0, ck1, cbox)) chunk_active.push_back(li);
               continue;
             }
             if (c == 2) {
-              if (cm < 0) {  // a full chunk summed pairwise (three dependent additions, not eight)
-                const double* m = seg_m + c0;
-                static_assert(kChunk == 8);
-                if (c1 - c0 == kChunk) {
-                  cm = ((m[0] + m[1]) + (m[2] + m[3])) + ((m[4] + m[5]) + (m[6] + m[7]));
-                } else {
-                  cm = 0;
-                  for (size_t v = c0; v < c1; ++v) cm += seg_m[v];
-                }
-              }
+              chunk_m();
               if (run_iv[li] != iv) {
                 flush(li);
                 run_iv[li] = iv;

@@ -120,6 +120,13 @@ class Localiser {
   };
   std::vector<std::vector<EntryBox>> entry_box_;
   static std::vector<EntryBox> entry_boxes(const LayerData& d, const std::vector<uint64_t>& ee, int precision);
+  // Per layer, per area: +1 / -1 when the area is one convex ring (no hole, at most
+  // kConvexMaxVertices vertices) turning counter-clockwise / clockwise, else 0. A run of a road
+  // whose cells hold only that area, every vertex strictly inside the ring, lies wholly in it.
+  // At most kConvexMaxIntervals intervals are scanned for other areas.
+  static constexpr uint64_t kConvexMaxVertices = 64, kConvexMaxIntervals = 32;
+  std::vector<std::vector<int8_t>> convex_;
+  std::vector<char> any_convex_;  // per layer: some area has convex_ != 0
   std::vector<LayerData> layers_;
   int precision_ = 0;
 };
@@ -131,6 +138,11 @@ int64_t primary_area(const std::vector<Hit>& hits_of_road_layer, const AreaLayer
 // The layers a localiser loads: `layers`, or every layer of the coverage when empty. Throws when
 // there is none or one is named twice (before any layer is read).
 std::vector<std::string> layer_names(const std::string& coverage_path, const std::vector<std::string>& layers);
+
+// +1 / -1 when area a of `l` is a single ring without holes, of at most max_vertices vertices,
+// that is convex and turns counter-clockwise / clockwise; else 0 (also for a repeated vertex or
+// a non-finite coordinate).
+int convex_orientation(const AreaLayer& l, uint32_t a, uint64_t max_vertices);
 
 // a < b in the tie-break order of area ids.
 bool id_less(const std::string& a, const std::string& b);

@@ -26,6 +26,7 @@ namespace geoshard {
 namespace {
 
 using oracle::testing::Poly;
+using oracle::testing::Pt;
 using oracle::testing::Ring;
 
 AreaLayer make_layer(const std::string& name, const std::vector<std::pair<std::string, std::vector<Poly>>>& areas) {
@@ -153,6 +154,101 @@ TEST(LocaliseExact, SyntheticRegionAllLayers) {
   std::vector<AreaLayer> layers;
   for (const auto& n : area_layer_names(ao.out)) layers.push_back(read_area_layer(ao.out, n));
   for (int p : {6, 7}) testing::expect_exact(roads, layers, p, "synthetic");
+}
+
+// convex_orientation: which areas the localiser may settle by "every vertex strictly inside".
+TEST(LocaliseConvex, ConvexOrientationOfRings) {
+  const double k = 0.01;
+  Ring pentagram, regular70;
+  for (int i = 0; i < 5; ++i) {  // vertices 0, 2, 4, 1, 3 of a pentagon: all turns alike, winds twice
+    const double t = 2 * M_PI * ((2 * i) % 5) / 5;
+    pentagram.push_back({std::cos(t), std::sin(t)});
+  }
+  for (int i = 0; i < 70; ++i) regular70.push_back({std::cos(2 * M_PI * i / 70), std::sin(2 * M_PI * i / 70)});
+  AreaLayer l = make_layer(
+      "shapes", {{"square", {{square(0, 0, k, k)}}},
+                 {"triangle", {{Ring{{0, 0}, {k, 0}, {0, k}}}}},
+                 {"collinear vertex", {{Ring{{0, 0}, {k / 2, 0}, {k, 0}, {k, k}, {0, k}}}}},
+                 {"L", {{Ring{{0, 0}, {2 * k, 0}, {2 * k, k}, {k, k}, {k, 2 * k}, {0, 2 * k}}}}},
+                 {"pentagram", {{pentagram}}},
+                 {"hole", {{square(0, 0, 4 * k, 4 * k), square(k, k, 2 * k, 2 * k)}}},
+                 {"two squares", {{square(0, 0, k, k)}, {square(2 * k, 0, 3 * k, k)}}},
+                 {"spike", {{Ring{{0, 0}, {k, 0}, {2 * k, 0}, {k, 0}, {k, k}, {0, k}}}}},
+                 {"repeated vertex", {{Ring{{0, 0}, {k, 0}, {k, 0}, {k, k}, {0, k}}}}},
+                 {"regular 70-gon", {{regular70}}},
+                 {"nan", {{Ring{{0, 0}, {k, 0}, {NAN, k}, {0, k}}}}},
+                 {"clockwise", {{square(0, 0, k, k)}}}});
+  // The builder orients shells counter-clockwise; reverse the last area's ring by hand.
+  const uint64_t r = l.ring_offset[l.polygon_offset[11]];
+  std::reverse(l.lon.begin() + l.vertex_offset[r], l.lon.begin() + l.vertex_offset[r + 1]);
+  std::reverse(l.lat.begin() + l.vertex_offset[r], l.lat.begin() + l.vertex_offset[r + 1]);
+  const std::vector<int> want{+1, +1, +1, 0, 0, 0, 0, 0, 0, 0, 0, -1};
+  for (uint32_t a = 0; a < want.size(); ++a)
+    EXPECT_EQ(localise::convex_orientation(l, a, 64), want[a]) << l.id[a];
+  EXPECT_EQ(localise::convex_orientation(l, 9, 70), 1) << "the 70-gon within a limit of 70 vertices";
+  EXPECT_EQ(localise::convex_orientation(l, 0, 3), 0) << "the square over a limit of 3 vertices";
+}
+
+// Random convex areas (points on circles, not on grid lines; some overlapping), roads lying wholly
+// inside one (vertices strictly inside: the localiser settles their runs without walking when no
+// other area shares their cells), roads crossing borders, and roads inside one convex area along
+// a grid line that is the border of another area beside it.
+TEST(LocaliseExact, RandomConvexAreasRoadsInsideAndAcross) {
+  std::mt19937_64 rng(4242);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<std::pair<std::string, std::vector<Poly>>> defs;
+  std::vector<Ring> shells;
+  for (int a = 0; a < 30; ++a) {
+    const double cx = 0.4 * u(rng), cy = 0.4 * u(rng), rad = 0.004 + 0.04 * u(rng);
+    const int n = 3 + static_cast<int>(rng() % 10);
+    std::vector<double> t(n);
+    for (double& v : t) v = 2 * M_PI * u(rng);
+    std::sort(t.begin(), t.end());
+    Ring ring;
+    for (double v : t) ring.push_back({cx + rad * std::cos(v), cy + rad * 0.8 * std::sin(v)});
+    shells.push_back(ring);
+    defs.push_back({std::to_string(a), {{ring}}});
+  }
+  // Along the grid line x = 8 kW (precision 5 and finer): inside convex area "grid", and the
+  // east border of area "beside", which lies within it.
+  const double w = kW;
+  defs.push_back({"grid", {{Ring{{6 * w, 6 * w}, {10 * w, 6.5 * w}, {10.5 * w, 10 * w}, {6.5 * w, 10.5 * w}}}}});
+  defs.push_back({"beside", {{square(7 * w, 7 * w, 8 * w, 9 * w)}}});
+  const AreaLayer areas = make_layer("convex", defs);
+  for (uint32_t a = 0; a < 31; ++a) EXPECT_EQ(localise::convex_orientation(areas, a, 64), 1) << areas.id[a];
+
+  // A point strictly inside a convex ring: a positive combination of three distinct vertices
+  // (not of one edge's two ends: a road drawn along a border to within rounding is another
+  // matter, docs/localise.md "Known limits").
+  auto inside = [&](const Ring& r) {
+    const size_t i = rng() % r.size(), j = (i + 1 + rng() % (r.size() - 1)) % r.size();
+    size_t k = rng() % r.size();
+    while (k == i || k == j) k = (k + 1) % r.size();
+    const Pt& p = r[i];
+    const Pt& q = r[j];
+    const Pt& s = r[k];
+    double a = 0.05 + u(rng), b = 0.05 + u(rng), c = 0.05 + u(rng);
+    const double sum = a + b + c;
+    a /= sum, b /= sum, c /= sum;
+    return Pt{a * p.first + b * q.first + c * s.first, a * p.second + b * q.second + c * s.second};
+  };
+  std::vector<Ring> lines;
+  for (int i = 0; i < 1500; ++i) {
+    const Ring& r = shells[rng() % shells.size()];
+    Ring l;
+    const int n = 2 + static_cast<int>(rng() % 30);
+    const bool across = i % 3 == 0;  // a third of the roads leave the area
+    for (int k = 0; k < n; ++k) {
+      const Pt p = across && k == n - 1 ? Pt{0.4 * u(rng), 0.4 * u(rng)} : inside(r);
+      if (l.empty() || p != l.back()) l.push_back(p);
+    }
+    if (l.size() >= 2) lines.push_back(l);
+  }
+  lines.push_back({{8 * w, 7.2 * w}, {8 * w, 8.8 * w}});             // along "beside"'s east border, inside "grid"
+  lines.push_back({{7.5 * w, 6.9 * w}, {7.5 * w, 7.5 * w}, {9 * w, 7.5 * w}});  // into "beside" and out
+  lines.push_back({{8.5 * w, 7.2 * w}, {9.5 * w, 8.8 * w}, {9 * w, 9.5 * w}});   // inside "grid" only
+  const RoadTable roads = make_roads(lines);
+  for (int p : {5, 6, 7}) testing::expect_exact(roads, {areas}, p, "convex random");
 }
 
 // `areas` covered on `grid` at `precision` into dir/c.h5; returns that path.
