@@ -469,6 +469,9 @@ void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_k
 //     run of kChunk segments; a chunk settled in a layer adds its metres to the layer's run. A
 //     chunk whose rectangle meets only BOUNDARY entries whose boxes its bounding box misses
 //     (rect_misses) is settled as nothing.
+//   - convex areas, at road and chunk level: a road or chunk the rectangle test leaves, off its
+//     rectangle's west and south edges, whose cells list one convex area only and whose vertices
+//     are all strictly inside its ring, goes wholly to that area (convex_area).
 //   - segment level, the same on each segment's own aligned block within the road's range: settled
 //     segments cost a comparison and an addition (runs of segments in one INTERIOR-only interval
 //     are summed and added to its areas once); only the others are walked, for only the layers
