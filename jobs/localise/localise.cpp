@@ -105,6 +105,24 @@ float float_above(double x) {
 
 }  // namespace
 
+std::vector<int8_t> area_sides(const AreaLayer& l) {
+  std::vector<int8_t> left(l.lon.size(), 0);
+  for (size_t p = 0; p + 1 < l.ring_offset.size(); ++p) {
+    for (uint64_t r = l.ring_offset[p]; r < l.ring_offset[p + 1]; ++r) {
+      const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
+      if (v1 - v0 < 3) continue;
+      double twice = 0;  // twice the signed area, about the first vertex
+      for (uint64_t v = v0 + 1; v + 1 < v1; ++v)
+        twice += (l.lon[v] - l.lon[v0]) * (l.lat[v + 1] - l.lat[v0]) - (l.lon[v + 1] - l.lon[v0]) * (l.lat[v] - l.lat[v0]);
+      if (!(twice != 0)) continue;  // degenerate or NaN: no side
+      const bool shell = r == l.ring_offset[p];
+      const int8_t side = (twice > 0) == shell ? 1 : -1;
+      std::fill(left.begin() + static_cast<ptrdiff_t>(v0), left.begin() + static_cast<ptrdiff_t>(v1), side);
+    }
+  }
+  return left;
+}
+
 // Per entry of layer d: for a BOUNDARY entry whose interval is one cell (edges indexed in ee), the
 // box of its clipped piece's vertices and of its edges clipped to the cell; else infinite. A
 // piece of a road in the open cell that lies in the area, or runs along one of its edges, lies
@@ -224,7 +242,7 @@ std::vector<std::string> layer_names(const std::string& coverage_path, const std
 Localiser::Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
     : backend_(std::move(backend)) {
   for (const auto& n : layer_names(coverage_path, layers)) {
-    LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
+    LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}, {}};
     check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "geohash")
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "' uses grid '" + d.coverage.grid +
@@ -235,6 +253,7 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     if (d.coverage.pieces() >= UINT32_MAX)
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "': more than 2^32 - 1 clipped pieces");
     index_edges(d, precision_);
+    d.area_left = area_sides(d.areas);
     std::vector<uint8_t> io(d.coverage.intervals(), 1);
     for (size_t i = 0; i < io.size(); ++i)
       for (uint64_t e = d.coverage.entry_offset[i]; e < d.coverage.entry_offset[i + 1]; ++e)
@@ -280,7 +299,7 @@ uint64_t Localiser::bytes() const {
     const auto& c = l.coverage;
     b += c.lo.size() * 16 + c.entry_offset.size() * 8 + c.entry_area.size() * 13 + c.lon.size() * 16 +
          c.ring_vertex_offset.size() * 8 + c.piece_ring_offset.size() * 8;
-    b += l.areas.lon.size() * 16 + l.areas.vertex_offset.size() * 8;
+    b += l.areas.lon.size() * 17 + l.areas.vertex_offset.size() * 8;  // coordinates, area_left
   }
   for (const auto& v : interior_only_) b += v.size();
   for (const auto& v : hi_summary_) b += v.size() * 8;

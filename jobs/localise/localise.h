@@ -60,7 +60,15 @@ struct LayerData {
   CoverageLayer coverage;
   AreaLayer areas;
   std::vector<CellEdge> edges;  // sorted by (key, area, v)
+  // Per vertex v: +1 when the area lies left of edge v -> v + 1, -1 when right, 0 when its ring
+  // has no orientation (zero signed area); see area_sides.
+  std::vector<int8_t> area_left;
 };
+
+// LayerData::area_left for every vertex of the layer: a polygon's first ring is its shell, the
+// others its holes; the area lies left of a counter-clockwise shell's edges and of a clockwise
+// hole's (orientation from the ring's signed area, about its first vertex).
+std::vector<int8_t> area_sides(const AreaLayer& l);
 
 class Localiser {
  public:

@@ -97,7 +97,7 @@ bool coverage_is_s2(const std::string& coverage_path) {
 S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std::string>& layers, backend::Choice backend)
     : backend_(std::move(backend)) {
   for (const auto& n : layer_names(coverage_path, layers)) {
-    LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}};
+    LayerData d{read_coverage_layer(coverage_path, n), read_coverage_areas(coverage_path, n), {}, {}};
     check_coverage_layer(d.coverage, d.areas, coverage_path);
     if (d.coverage.grid != "s2")
       throw std::runtime_error("coverage '" + coverage_path + "' layer '" + n + "' uses grid '" + d.coverage.grid +
@@ -111,6 +111,7 @@ S2Localiser::S2Localiser(const std::string& coverage_path, const std::vector<std
     if (d.coverage.precision != level_)
       throw std::runtime_error("coverage '" + coverage_path + "': layers have different S2 levels");
     index_edges_s2(d, level_);
+    d.area_left = area_sides(d.areas);
     layers_.push_back(std::move(d));
   }
   if (layers_.size() > 65535) throw std::runtime_error("too many layers");
@@ -122,7 +123,7 @@ uint64_t S2Localiser::bytes() const {
     const auto& c = l.coverage;
     b += c.lo.size() * 16 + c.entry_offset.size() * 8 + c.entry_area.size() * 13 + c.lon.size() * 16 +
          c.ring_vertex_offset.size() * 8 + c.piece_ring_offset.size() * 8;
-    b += l.areas.lon.size() * 16 + l.areas.vertex_offset.size() * 8 + l.edges.size() * sizeof(CellEdge);
+    b += l.areas.lon.size() * 17 + l.areas.vertex_offset.size() * 8 + l.edges.size() * sizeof(CellEdge);
   }
   return b;
 }
@@ -156,15 +157,22 @@ void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulato
     // Each candidate area: the segment cut by the area's edges indexed in any of the cells (the
     // shared exact cuts, cuts.h, batched: pip_batcher.h), every sub-interval's midpoint decided
     // by the midpoint's leaf (resolve in localise()).
+    // An edge through several of the cells is cut once (a second copy would be a coinciding cut,
+    // which keeps the batcher from deciding a sub-interval by the edge it crosses or hugs).
+    thread_local std::vector<uint64_t> vs;
     for (uint32_t a : candidates) {
       pip.begin_cut(li, a, -1, ax, ay, bx, by, 0.0, 1.0, seg_m);
+      vs.clear();
       for (uint64_t cell : cells) {
         auto it = std::lower_bound(d.edges.begin(), d.edges.end(), CellEdge{cell, a, 0},
                                    [](const CellEdge& x, const CellEdge& y) {
                                      return x.key != y.key ? x.key < y.key : x.area < y.area;
                                    });
-        for (; it != d.edges.end() && it->key == cell && it->area == a; ++it) pip.cut_edge(it->v);
+        for (; it != d.edges.end() && it->key == cell && it->area == a; ++it) vs.push_back(it->v);
       }
+      std::sort(vs.begin(), vs.end());
+      vs.erase(std::unique(vs.begin(), vs.end()), vs.end());
+      for (uint64_t v : vs) pip.cut_edge(v);
     }
   }
 }

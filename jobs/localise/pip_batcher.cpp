@@ -39,12 +39,17 @@ void PipBatcher::cut() {
     overlaps_.clear();
     ts_.push_back(t0_[j]);
     ts_.push_back(t1_[j]);
+    const size_t e0 = e;
     for (; e < edge_job_.size() && edge_job_[e] == j; ++e) add_cut(cuts_[e], ts_, overlaps_);
     Layer& q = queue_[job.layer];
     const double ax = ax_[j], ay = ay_[j], dx = bx_[j] - ax, dy = by_[j] - ay;
     double sure = 0;
     const double f = overlapped_between_cuts(ts_, overlaps_, [&](double mid, double w) {
       const double x = ax + mid * dx, y = ay + mid * dy;
+      if (const int hug = hugged_side(j, e0, e, mid, x, y)) {
+        if (hug > 0) sure += w;
+        return;
+      }
       const int64_t piece = job.piece >= 0 ? job.piece : resolve_(job.layer, job.area, x, y);
       if (piece == kInsideArea) {
         sure += w;
@@ -57,7 +62,49 @@ void PipBatcher::cut() {
   }
   jobs_.clear();
   ax_.clear(), ay_.clear(), bx_.clear(), by_.clear(), t0_.clear(), t1_.clear();
-  ux_.clear(), uy_.clear(), vx_.clear(), vy_.clear(), edge_job_.clear();
+  ux_.clear(), uy_.clear(), vx_.clear(), vy_.clear(), left_.clear(), edge_job_.clear();
+}
+
+// Where a sub-interval runs within rounding of an edge, its midpoint (rounded) may land on the
+// wrong side of it, and of the clipped piece's copy of it. When the midpoint lies within kNear
+// of exactly one of the job's edges [e0, e1), away from its ends, the sub-interval is on the side
+// of that edge's line that the segment is on there: the exact side of A or of B (split at the
+// accurate crossing of the line, when they differ), and it is inside when the area lies on that
+// side. Returns +1 inside, -1 outside, 0 when this does not decide (the midpoint test does).
+int PipBatcher::hugged_side(size_t j, size_t e0, size_t e1, double mid, double x, double y) const {
+  constexpr double kNear = 1e-10;  // degrees (~11 um): far above a rounded midpoint's error
+  constexpr double kSplitMargin = 0x1p-30;  // in t: far above the error of the crossing's tc
+  size_t near = SIZE_MAX;
+  for (size_t e = e0; e < e1; ++e) {
+    const double ex = vx_[e] - ux_[e], ey = vy_[e] - uy_[e], l2 = ex * ex + ey * ey;
+    if (!(l2 > 0)) continue;
+    const double px = x - ux_[e], py = y - uy_[e];
+    const double along = (px * ex + py * ey) / l2;
+    double d2;
+    if (along <= 0) d2 = px * px + py * py;
+    else if (along >= 1) d2 = (x - vx_[e]) * (x - vx_[e]) + (y - vy_[e]) * (y - vy_[e]);
+    else d2 = (px * ey - py * ex) * (px * ey - py * ex) / l2;
+    if (!(d2 >= kNear * kNear)) {  // near (or NaN): at most one such edge, well inside its ends
+      if (near != SIZE_MAX || !(along > 0) || !(along < 1)) return 0;
+      const double from_u = along * along * l2, from_v = (1 - along) * (1 - along) * l2;
+      if (!(from_u > kNear * kNear && from_v > kNear * kNear)) return 0;
+      near = e;
+    }
+  }
+  if (near == SIZE_MAX || left_[near] == 0) return 0;
+  const double oa = orient2d_accurate(ux_[near], uy_[near], vx_[near], vy_[near], ax_[j], ay_[j]);
+  const double ob = orient2d_accurate(ux_[near], uy_[near], vx_[near], vy_[near], bx_[j], by_[j]);
+  int side;
+  if (oa >= 0 && ob >= 0) side = 1;
+  else if (oa <= 0 && ob <= 0) side = -1;
+  else {
+    const double tc = oa / (oa - ob);  // A and B strictly apart: the segment crosses the line at tc
+    if (mid < tc - kSplitMargin) side = oa > 0 ? 1 : -1;
+    else if (mid > tc + kSplitMargin) side = ob > 0 ? 1 : -1;
+    else return 0;
+  }
+  if (oa == 0 && ob == 0) return 0;  // along the line: the overlaps decide
+  return side == left_[near] ? 1 : -1;
 }
 
 // The pieces the tests name are packed into a PolygonSet of their own (the flat CSR arrays a

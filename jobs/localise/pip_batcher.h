@@ -8,7 +8,9 @@
 // road's hits settled so far (add_hit, then end_road). The hits wait in a chunk until the
 // chunk's jobs and edges reach `batch` (or it holds kMaxChunkHits hits, or flush() is called).
 // Then all jobs' edges run as one cut_batch call; each job's cuts are sorted (cuts.h) and its
-// sub-intervals decided: inside when they run along an edge, else by their midpoints, which are
+// sub-intervals decided: inside when they run along an edge; else, within rounding of one edge
+// (hugging it), by the side of that edge the segment runs on there (exact; a rounded midpoint
+// can land on the wrong side); else by their midpoints, which are
 // queued per layer as tests against a clipped piece of the coverage (or settled by the
 // localiser's resolve()); each layer's tests run as one pip_batch call on a CSR polygon set
 // holding only the pieces they name; the metres found inside are added to their road's hits,
@@ -47,8 +49,10 @@ class PipBatcher {
                  double t1, double seg_m);
   // An edge of the job begun last: (lon[v], lat[v]) - (lon[v + 1], lat[v + 1]) of the layer's areas.
   void cut_edge(uint64_t v) {
-    const AreaLayer& l = layers_[jobs_.back().layer].areas;
+    const LayerData& d = layers_[jobs_.back().layer];
+    const AreaLayer& l = d.areas;
     ux_.push_back(l.lon[v]), uy_.push_back(l.lat[v]), vx_.push_back(l.lon[v + 1]), vy_.push_back(l.lat[v + 1]);
+    left_.push_back(d.area_left[v]);
     edge_job_.push_back(static_cast<uint32_t>(jobs_.size() - 1));
   }
   // A hit of the road in hand settled without tests; a road's hits come in (layer, area) order.
@@ -79,6 +83,7 @@ class PipBatcher {
     std::vector<uint32_t> local;  // per test: its piece's index in the packed set
   };
   void cut();         // the jobs' cuts as one batch, then their entries and tests
+  int hugged_side(size_t job, size_t e0, size_t e1, double mid, double x, double y) const;
   void run(size_t li);  // layer li's tests as one batch
 
   const std::vector<LayerData>& layers_;
@@ -89,6 +94,7 @@ class PipBatcher {
   std::vector<Job> jobs_;
   std::vector<double> ax_, ay_, bx_, by_, t0_, t1_;
   std::vector<double> ux_, uy_, vx_, vy_;
+  std::vector<int8_t> left_;  // per edge: LayerData::area_left of its first vertex
   std::vector<uint32_t> edge_job_;
   std::vector<EdgeCut> cuts_;
   std::vector<double> ts_;

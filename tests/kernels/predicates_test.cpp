@@ -70,6 +70,38 @@ TEST(Orient2d, NearlyCollinearMatchesExactArithmetic) {
   RecordProperty("naive_wrong", naive_wrong);
 }
 
+// orient2d_accurate's value within 2^-40 of the exact determinant (int128, as above), sign
+// exact: c on the line to within rounding, a little off it (1e-9 to 1e-3 of |b - a|: the
+// filter's band, where a plain double determinant is off by more than 2^-40), and anywhere.
+TEST(Orient2d, AccurateValueWithin2ToTheMinus40) {
+  std::mt19937_64 rng(40);
+  int checked = 0, plain_off = 0;
+  while (checked < kCases) {
+    const double ax = uniform(rng, 1.0, 2.0), ay = uniform(rng, 1.0, 2.0);
+    const double bx = uniform(rng, 1.0, 2.0), by = uniform(rng, 1.0, 2.0);
+    const double s = uniform(rng, 0.0, 1.0);
+    double cx = ax + s * (bx - ax), cy = ay + s * (by - ay);
+    const int kind = checked % 3;
+    if (kind == 1) {
+      const double off = std::pow(10.0, uniform(rng, -9.0, -3.0)) * (uniform_int(rng, 0, 1) ? 1 : -1);
+      cx -= off * (by - ay), cy += off * (bx - ax);
+    } else if (kind == 2) {
+      cx = uniform(rng, 1.0, 2.0), cy = uniform(rng, 1.0, 2.0);
+    }
+    if (cx < 1.0 || cx >= 2.0 || cy < 1.0 || cy >= 2.0) continue;
+    auto q = [](double v) { return static_cast<__int128>(std::ldexp(v, 52)); };
+    const __int128 det = (q(bx) - q(ax)) * (q(cy) - q(ay)) - (q(by) - q(ay)) * (q(cx) - q(ax));
+    const double want = std::ldexp(static_cast<double>(det), -104);
+    const double got = orient2d_accurate(ax, ay, bx, by, cx, cy);
+    ASSERT_EQ((got > 0) - (got < 0), (det > 0) - (det < 0)) << checked;
+    ASSERT_LE(std::fabs(got - want), 0x1p-40 * std::fabs(want)) << checked << " kind " << kind;
+    const double plain = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+    plain_off += std::fabs(plain - want) > 0x1p-40 * std::fabs(want);
+    ++checked;
+  }
+  EXPECT_GT(plain_off, kCases / 10);  // the cases need it
+}
+
 TEST(Orient2d, PermutationInvarianceAcrossMagnitudes) {
   std::mt19937_64 rng(22);
   for (int i = 0; i < kCases; ++i) {
