@@ -157,8 +157,8 @@ void S2Localiser::segment(double ax, double ay, double bx, double by, Accumulato
     // Each candidate area: the segment cut by the area's edges indexed in any of the cells (the
     // shared exact cuts, cuts.h, batched: pip_batcher.h), every sub-interval's midpoint decided
     // by the midpoint's leaf (resolve in localise()).
-    // An edge through several of the cells is cut once (a second copy would be a coinciding cut,
-    // which keeps the batcher from deciding a sub-interval by the edge it crosses or hugs).
+    // An edge through several of the cells is cut once (a second copy would be a second edge
+    // near a hugging sub-interval, which keeps the batcher from deciding it by that edge).
     thread_local std::vector<uint64_t> vs;
     for (uint32_t a : candidates) {
       pip.begin_cut(li, a, -1, ax, ay, bx, by, 0.0, 1.0, seg_m);
