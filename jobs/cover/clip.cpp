@@ -1,6 +1,7 @@
 #include "jobs/cover/clip.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace geoshard::cover {
 
@@ -97,7 +98,21 @@ bool has_area_inside(const Rings& rings, const geohash::Bounds& b) {
       prev = s;
     }
   }
-  return false;
+  // Every edge runs along the boundary: each ring is a closed walk around the perimeter, and its
+  // signed area is a whole number of cells -- how often it winds around the open cell. Even-odd:
+  // inside when the sum is odd. A ring along two edges winds 0 times, a hole equal to the cell
+  // next to its shell's outline makes 1 - 1; the cell's own outline (a crossing that rounded
+  // onto the cell's edge line, while GEOS says the closed cell is not covered) winds once.
+  const double cell = (b.east - b.west) * (b.north - b.south);
+  long long winds = 0;
+  for (size_t r = 0; r < rings.rings(); ++r) {
+    const size_t v0 = rings.offset[r], v1 = rings.offset[r + 1];
+    double twice = 0;
+    for (size_t v = v0, u = v1 - 1; v < v1; u = v++)
+      twice += (rings.x[u] - b.west) * (rings.y[v] - b.south) - (rings.x[v] - b.west) * (rings.y[u] - b.south);
+    winds += std::llround(twice / (2 * cell));
+  }
+  return (winds & 1) != 0;
 }
 
 void clip_rings(const Rings& in, const geohash::Bounds& b, Rings& out, ClipScratch& sc) {

@@ -49,11 +49,13 @@ struct ClipScratch {
   std::vector<double> ax, ay, bx, by;
 };
 
-// False when every edge of every ring lies on the rectangle's boundary (each edge's end points
-// share an edge line of the rectangle): the ring set then has no area inside the open
-// rectangle -- e.g. a hole that is exactly the cell next to the shell clipped to the cell, or a
+// Whether the ring set has area inside the open rectangle. True when a vertex lies inside or an
+// edge runs through it; when every edge of every ring lies on the rectangle's boundary (each
+// edge's end points share an edge line), true when the rings wind around the cell an odd number
+// of times in all (the cell's own outline: a crossing rounded onto the cell's edge line), false
+// otherwise -- e.g. a hole that is exactly the cell next to the shell clipped to the cell, or a
 // ring running along two edges of the cell. Precondition: all vertices in the closed rectangle
-// (as clip_rings produces them). Exact comparisons only.
+// (as clip_rings produces them).
 bool has_area_inside(const Rings& rings, const geohash::Bounds& b);
 
 // True when some vertex lies strictly inside the open rectangle.

@@ -211,7 +211,9 @@ class AreaCoverer : public detail::Coverer {
     if (clip_first_) {
       // Clip first (cheap): no ring left means the cell is outside, or touched along an edge or
       // at a corner, or overlapped by a sliver below rounding -- no entry in all three cases.
-      // A covered cell always keeps a ring (its own outline), so INTERIOR cannot be missed.
+      // A covered cell always keeps a ring (its own outline), so INTERIOR cannot be missed. The
+      // outline can also come from rounding (a crossing a fraction of an ulp from the cell's edge
+      // line lands on it) while GEOS says not covered: has_area_inside keeps that cell BOUNDARY.
       piece.clear();
       clip_rings(parent, b, piece, scratch_);
       if (piece.empty()) return;

@@ -89,6 +89,29 @@ TEST(Clip, RingOutsideOrOnlyTouchingVanishes) {
   EXPECT_TRUE(out.empty());
 }
 
+// Rings all of whose edges run along the cell's boundary: area inside when they wind around the
+// cell an odd number of times. The cell's own outline with a vertex on an edge is what clipping
+// gives when a crossing a fraction of an ulp from the edge line rounds onto it (found on an area
+// whose edge crosses a grid line at ~1e-16 rad: the cell was dropped as "touching" and a road along
+// that grid line lost an eighth of its share; LocaliseExact.RoadAlongAGridLineAnEdgeCrossesAtASubUlpAngle).
+TEST(Clip, AreaInsideWhenEdgesOnTheBoundaryWindAroundTheCell) {
+  EXPECT_TRUE(has_area_inside(one_ring({0, 1, 1, 0}, {0, 0, 1, 1}), kUnit));              // the outline
+  EXPECT_TRUE(has_area_inside(one_ring({0, 1, 1, 0.3, 0}, {0, 0, 1, 1, 1}), kUnit));      // with a vertex on the north edge
+  EXPECT_TRUE(has_area_inside(one_ring({0, 0, 1, 1}, {0, 1, 1, 0}), kUnit));              // clockwise
+  EXPECT_FALSE(has_area_inside(one_ring({0, 1, 1, 1, 0}, {0, 0, 0.5, 0, 0}), kUnit));     // along two edges and back
+  EXPECT_FALSE(has_area_inside(one_ring({1, 1, 1}, {0, 1, 0.5}), kUnit));                 // along one edge
+  Rings shell_and_hole = one_ring({0, 1, 1, 0}, {0, 0, 1, 1});
+  const Rings hole = one_ring({0, 0, 1, 1}, {0, 1, 1, 0});
+  shell_and_hole.x.insert(shell_and_hole.x.end(), hole.x.begin(), hole.x.end());
+  shell_and_hole.y.insert(shell_and_hole.y.end(), hole.y.begin(), hole.y.end());
+  shell_and_hole.offset.push_back(shell_and_hole.x.size());
+  EXPECT_FALSE(has_area_inside(shell_and_hole, kUnit));                                  // 1 - 1 = 0
+  EXPECT_FALSE(has_area_inside(one_ring({0, 1, 1, 0, 0, 1, 1, 0}, {0, 0, 1, 1, 0, 0, 1, 1}), kUnit));  // twice around
+  const geohash::Bounds b{7.25 * 0.0439453125, 7.875 * 0.0439453125, 7.5 * 0.0439453125, 8 * 0.0439453125};
+  EXPECT_TRUE(has_area_inside(one_ring({b.west, b.west, b.east, b.east, 7.3333 * 0.0439453125},
+                                       {b.north, b.south, b.south, b.north, b.north}), b));
+}
+
 TEST(Clip, SameEdgeBothWaysGivesTheSameCrossing) {
   Rings a, b;
   ClipScratch sc;

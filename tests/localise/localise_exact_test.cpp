@@ -321,6 +321,43 @@ double exact_inside_fraction(const AreaLayer& l, uint32_t a, Pt A, Pt B) {
   return static_cast<double>(inside);
 }
 
+// Roads along grid lines (precision 5 and finer) that area edges cross at ~1e-16 rad, or hug
+// to within a few ulps on either side. Cover once dropped the precision-6 cell below the line
+// where "below"'s top edge crosses it: clipped, the cell kept only its own outline (a crossing
+// half an ulp from the line rounded onto it) and counted as merely touching, so the road lost
+// that cell's stretch (0.656 of it inside instead of 0.708). Against the GEOS oracle (right here)
+// at P5-P8, and against exact arithmetic on both grids.
+TEST(LocaliseExact, RoadAlongAGridLineAnEdgeCrossesAtASubUlpAngle) {
+  const double w = kW;
+  const AreaLayer areas = make_layer(
+      "sliver", {{"above", {{Ring{{6 * w, 8 * w}, {8.5 * w, 8 * w + 1e-15}, {8.5 * w, 10 * w}, {6 * w, 10 * w}}}}},
+                 {"below", {{Ring{{6 * w, 6 * w}, {9 * w, 6 * w}, {9 * w, 8 * w - 3e-16}, {6 * w, 8 * w + 2e-16}}}}},
+                 {"right", {{Ring{{8 * w + 1e-16, 6 * w}, {10 * w, 6 * w}, {10 * w, 10 * w}, {8 * w - 1e-16, 10 * w}}}}}});
+  const std::vector<Ring> lines{{{6.2 * w, 8 * w}, {7.8 * w, 8 * w}},
+                                {{6.2 * w, 8 * w}, {9.5 * w, 8 * w}},
+                                {{8 * w, 6.3 * w}, {8 * w, 9.7 * w}},
+                                {{9.7 * w, 8 * w}, {6.1 * w, 8 * w}}};
+  const RoadTable roads = make_roads(lines);
+  for (int p : {5, 6, 7, 8}) testing::expect_exact(roads, {areas}, p, "grid line, sub-ulp crossing");
+  for (const auto& [grid, precision] : std::vector<std::pair<std::string, int>>{{"geohash", 6}, {"geohash", 7}, {"s2", 12}, {"s2", 16}}) {
+    testing::TempDir dir;
+    const localise::GridLocaliser loc(grid_coverage(dir, areas, grid, precision));
+    std::vector<localise::Hit> hits;
+    std::vector<double> len;
+    loc.localise(roads, hits, len);
+    for (uint64_t row = 0; row < roads.rows(); ++row) {
+      const size_t k = static_cast<size_t>(roads.id[row] - 1);
+      for (uint32_t a = 0; a < areas.areas(); ++a) {
+        double got = 0;
+        for (const auto& h : hits)
+          if (h.row == row && h.area == a) got = h.length_m / len[row];
+        EXPECT_NEAR(got, exact_inside_fraction(areas, a, lines[k][0], lines[k][1]), 1e-9)
+            << grid << " " << precision << " road " << k << " area " << areas.id[a];
+      }
+    }
+  }
+}
+
 // Roads of one segment each that hug an area's edge: both ends are combinations of one edge's
 // two vertices (on its line to within rounding, on either side, some beyond its ends), so the
 // segment meets the edge, if at all, at an angle of ~1e-15 rad. Found by a convex-area test
