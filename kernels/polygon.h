@@ -110,6 +110,15 @@ GEOSHARD_HD_INLINE PipResult point_in_rings(const RingSet& rings, double x, doub
   return inside ? PipResult::kInside : PipResult::kOutside;
 }
 
+// Twice the signed area of the ring x[0, n), y[0, n) (the last vertex joins the first; a closed
+// ring's repeated vertex adds nothing), in double, about the origin (ox, oy) (a vertex of the ring
+// or a corner near it keeps the products small): positive when the ring turns counter-clockwise.
+GEOSHARD_HD_INLINE double twice_signed_area(const double* x, const double* y, uint64_t n, double ox, double oy) {
+  double twice = 0;
+  for (uint64_t v = 0, u = n - 1; v < n; u = v++) twice += (x[u] - ox) * (y[v] - oy) - (x[v] - ox) * (y[u] - oy);
+  return twice;
+}
+
 struct TInterval {
   double t0, t1;
 };

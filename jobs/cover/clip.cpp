@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/polygon.h"
+
 namespace geoshard::cover {
 
 void Rings::add_ring(const double* rx, const double* ry, size_t n) {
@@ -107,9 +109,7 @@ bool has_area_inside(const Rings& rings, const geohash::Bounds& b) {
   long long winds = 0;
   for (size_t r = 0; r < rings.rings(); ++r) {
     const size_t v0 = rings.offset[r], v1 = rings.offset[r + 1];
-    double twice = 0;
-    for (size_t v = v0, u = v1 - 1; v < v1; u = v++)
-      twice += (rings.x[u] - b.west) * (rings.y[v] - b.south) - (rings.x[v] - b.west) * (rings.y[u] - b.south);
+    const double twice = twice_signed_area(rings.x.data() + v0, rings.y.data() + v0, v1 - v0, b.west, b.south);
     winds += std::llround(twice / (2 * cell));
   }
   return (winds & 1) != 0;

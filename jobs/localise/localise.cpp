@@ -111,9 +111,7 @@ std::vector<int8_t> area_sides(const AreaLayer& l) {
     for (uint64_t r = l.ring_offset[p]; r < l.ring_offset[p + 1]; ++r) {
       const uint64_t v0 = l.vertex_offset[r], v1 = l.vertex_offset[r + 1];
       if (v1 - v0 < 3) continue;
-      double twice = 0;  // twice the signed area, about the first vertex
-      for (uint64_t v = v0 + 1; v + 1 < v1; ++v)
-        twice += (l.lon[v] - l.lon[v0]) * (l.lat[v + 1] - l.lat[v0]) - (l.lon[v + 1] - l.lon[v0]) * (l.lat[v] - l.lat[v0]);
+      const double twice = twice_signed_area(l.lon.data() + v0, l.lat.data() + v0, v1 - v0, l.lon[v0], l.lat[v0]);
       if (!(twice != 0)) continue;  // degenerate or NaN: no side
       const bool shell = r == l.ring_offset[p];
       const int8_t side = (twice > 0) == shell ? 1 : -1;

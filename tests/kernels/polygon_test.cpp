@@ -199,6 +199,47 @@ TEST(PointInPolygon, NearEdgePointsMatchExactIntegerReference) {
   EXPECT_GT(counts[2], 1000);
 }
 
+// twice_signed_area on dyadic rings (integers / 1024, so every product and sum is exact in
+// double) against an exact int64 shoelace: the value, its sign flipping with the ring's
+// direction, and its independence of the first vertex, of a repeated closing vertex and of the
+// origin the products are taken about.
+TEST(TwiceSignedArea, DyadicRingsMatchExactIntegerShoelace) {
+  std::mt19937_64 rng(41);
+  int positive = 0, negative = 0;
+  for (int k = 0; k < kCases / 10; ++k) {
+    const size_t n = static_cast<size_t>(uniform_int(rng, 3, 12));
+    std::vector<int64_t> ix(n), iy(n);
+    for (size_t v = 0; v < n; ++v) {
+      ix[v] = uniform_int(rng, -4096, 4096);
+      iy[v] = uniform_int(rng, -4096, 4096);
+    }
+    int64_t want = 0;  // exact, in units of 2^-20
+    for (size_t v = 0, u = n - 1; v < n; u = v++) want += ix[u] * iy[v] - ix[v] * iy[u];
+    std::vector<double> x(n + 1), y(n + 1);
+    for (size_t v = 0; v <= n; ++v) {
+      x[v] = std::ldexp(static_cast<double>(ix[v % n]), -10);
+      y[v] = std::ldexp(static_cast<double>(iy[v % n]), -10);
+    }
+    const double exact = std::ldexp(static_cast<double>(want), -20);
+    ASSERT_EQ(twice_signed_area(x.data(), y.data(), n, 0, 0), exact) << k;
+    ASSERT_EQ(twice_signed_area(x.data(), y.data(), n + 1, 0, 0), exact) << k;  // closed
+    ASSERT_EQ(twice_signed_area(x.data(), y.data(), n, x[0], y[0]), exact) << k;
+    ASSERT_EQ(twice_signed_area(x.data(), y.data(), n, -1.5, 2.25), exact) << k;
+    std::vector<double> rx(x.rbegin() + 1, x.rend()), ry(y.rbegin() + 1, y.rend());  // reversed
+    ASSERT_EQ(twice_signed_area(rx.data(), ry.data(), n, 0, 0), -exact) << k;
+    std::rotate(x.begin(), x.begin() + 1, x.end() - 1);  // starts at the second vertex
+    std::rotate(y.begin(), y.begin() + 1, y.end() - 1);
+    ASSERT_EQ(twice_signed_area(x.data(), y.data(), n, 0, 0), exact) << k;
+    positive += want > 0;
+    negative += want < 0;
+  }
+  EXPECT_GT(positive, 1000);
+  EXPECT_GT(negative, 1000);
+  const double sx[] = {0, 2, 2, 0}, sy[] = {0, 0, 3, 3};  // counter-clockwise 2 x 3 rectangle
+  EXPECT_EQ(twice_signed_area(sx, sy, 4, 0, 0), 12.0);
+  EXPECT_EQ(twice_signed_area(sx, sy, 0, 0, 0), 0.0);
+}
+
 TEST(PointInPolygon, EvenOddOverRings) {
   // Multipolygon: two disjoint squares; an island inside a hole.
   RingSetData rs;
