@@ -580,16 +580,37 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       if (cov.entry_area[e1 + k] != cov.entry_area[e2 + k]) return false;
     return true;
   };
-  // Segment A-B misses the box of every entry of intervals [j0, j1) of layer li, all BOUNDARY
-  // (false when an entry is INTERIOR or there are more than 8 intervals).
-  auto misses_boxes = [&](size_t li, size_t j0, size_t j1, double ax, double ay, double bx, double by) {
+  // Every vertex of the polyline x[0, n), y[0, n) lies strictly on the outer side of one edge's
+  // line of convex area a of layer li (exact orient2d; convex_ says which side is inner): the
+  // polyline then lies in that open half-plane, and the closed area in the other closed one.
+  auto separated = [&](size_t li, uint32_t a, const double* x, const double* y, size_t n) {
+    const int sign = convex_[li][a];
+    if (sign == 0) return false;
+    const AreaLayer& al = layers_[li].areas;
+    const uint64_t r = al.ring_offset[al.polygon_offset[a]];
+    const double* rx = al.lon.data() + al.vertex_offset[r];
+    const double* ry = al.lat.data() + al.vertex_offset[r];
+    const size_t m = al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;  // edges
+    for (size_t q = 0; q < m; ++q) {
+      size_t k = 0;
+      while (k < n && orient2d_sign(rx[q], ry[q], rx[q + 1], ry[q + 1], x[k], y[k]) == -sign) ++k;
+      if (k == n) return true;
+    }
+    return false;
+  };
+  // The polyline x[0, n), y[0, n) (n >= 2; bounding box [x0, x1] x [y0, y1]) meets no area of the
+  // entries of intervals [j0, j1) of layer li, all BOUNDARY: it misses each entry's box, or is
+  // separated from the entry's area, a convex one, by one of its edge lines (a street along a
+  // gated community whose rotated outline's box it runs through). False when an entry is
+  // INTERIOR or there are more than 8 intervals.
+  auto misses_boxes = [&](size_t li, size_t j0, size_t j1, double x0, double y0, double x1, double y1,
+                          const double* x, const double* y, size_t n) {
     if (j1 - j0 > 8) return false;
     const CoverageLayer& cov = layers_[li].coverage;
-    const double x0 = std::min(ax, bx), x1 = std::max(ax, bx), y0 = std::min(ay, by), y1 = std::max(ay, by);
     for (uint64_t e = cov.entry_offset[j0]; e < cov.entry_offset[j1]; ++e) {
       if (cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) return false;
       const EntryBox& b = entry_box_[li][e];
-      if (!(x1 < b.w || x0 > b.e || y1 < b.s || y0 > b.n)) return false;
+      if (!(x1 < b.w || x0 > b.e || y1 < b.s || y0 > b.n) && !separated(li, cov.entry_area[e], x, y, n)) return false;
     }
     return true;
   };
@@ -615,15 +636,17 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   };
   // The intervals of layer li meeting the key range of the rectangle of cells from key k0 to key
   // k1 are at most 8, hold only BOUNDARY entries, and the box [box[0], box[2]] x [box[1], box[3]]
-  // misses the box of each (misses_boxes). Off the rectangle's west and south edges, every piece
-  // of a walk of a segment inside the box has its cells in the rectangle: it would find nothing.
-  auto rect_misses = [&](size_t li, uint64_t k0, uint64_t k1, const double* box) {
+  // misses the box of each, or the polyline x[0, n), y[0, n) in it misses its convex area
+  // (misses_boxes). Off the rectangle's west and south edges, every piece of a walk of a segment
+  // inside the box has its cells in the rectangle: it would find nothing.
+  auto rect_misses = [&](size_t li, uint64_t k0, uint64_t k1, const double* box, const double* x, const double* y,
+                         size_t n) {
     const CoverageLayer& cov = layers_[li].coverage;
     const uint64_t zhi = k1 | cell_span;
     const size_t j0 = first_hi_at_least(li, k0), ni = cov.intervals();
     size_t j1 = j0;  // past the intervals starting at or before zhi, or past 9 of them
     while (j1 < ni && j1 - j0 <= 8 && cov.lo[j1] <= zhi) ++j1;
-    return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3]);
+    return misses_boxes(li, j0, j1, box[0], box[1], box[2], box[3], x, y, n);
   };
   // The area of layer li that a run of a road (vertices x[0, n), y[0, n), bounding box `box`)
   // lies in wholly, found without a walk, or -1: the first entry of the intervals meeting the
@@ -853,7 +876,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
                   continue;
                 }
               }
-              if (!chunk_off || !rect_misses(li, ck0, ck1, cbox)) chunk_active.push_back(li);
+              if (!chunk_off || !rect_misses(li, ck0, ck1, cbox, lon + c0, lat + c0, c1 - c0 + 1)) chunk_active.push_back(li);
               continue;
             }
             if (c == 2) {
@@ -923,9 +946,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
             slo[li] = j0;
             shi[li] = overlap ? search(j0, rhi[li], j0, [&](size_t k) { return lo[k] <= sbhi; }) : j0;
             // Off the block's west and south edges, every piece of the walk (on a grid line too)
-            // has its cells in the block: when the segment misses the box of every entry there,
-            // all BOUNDARY, the walk would find nothing.
-            if (off && misses_boxes(li, slo[li], shi[li], ax, ay, bx, by)) continue;
+            // has its cells in the block: when the segment misses the box (or the convex area) of
+            // every entry there, all BOUNDARY, the walk would find nothing.
+            if (off && misses_boxes(li, slo[li], shi[li], std::min(ax, bx), std::min(ay, by), std::max(ax, bx),
+                                    std::max(ay, by), lon + v, lat + v, 2))
+              continue;
             walk[li] = 1;
             any_walk = true;
           }
