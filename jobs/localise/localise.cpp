@@ -583,14 +583,19 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   // Every vertex of the polyline x[0, n), y[0, n) lies strictly on the outer side of one edge's
   // line of convex area a of layer li (exact orient2d; convex_ says which side is inner): the
   // polyline then lies in that open half-plane, and the closed area in the other closed one.
+  // The one ring of convex area a of layer li: its vertices from *rx, *ry; returns its edge count.
+  auto convex_ring = [&](size_t li, uint32_t a, const double** rx, const double** ry) -> size_t {
+    const AreaLayer& al = layers_[li].areas;
+    const uint64_t r = al.ring_offset[al.polygon_offset[a]];
+    *rx = al.lon.data() + al.vertex_offset[r];
+    *ry = al.lat.data() + al.vertex_offset[r];
+    return al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;
+  };
   auto separated = [&](size_t li, uint32_t a, const double* x, const double* y, size_t n) {
     const int sign = convex_[li][a];
     if (sign == 0) return false;
-    const AreaLayer& al = layers_[li].areas;
-    const uint64_t r = al.ring_offset[al.polygon_offset[a]];
-    const double* rx = al.lon.data() + al.vertex_offset[r];
-    const double* ry = al.lat.data() + al.vertex_offset[r];
-    const size_t m = al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;  // edges
+    const double *rx, *ry;
+    const size_t m = convex_ring(li, a, &rx, &ry);
     for (size_t q = 0; q < m; ++q) {
       size_t k = 0;
       while (k < n && orient2d_sign(rx[q], ry[q], rx[q + 1], ry[q + 1], x[k], y[k]) == -sign) ++k;
@@ -676,10 +681,8 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       for (uint64_t e = cov.entry_offset[j]; e < cov.entry_offset[j + 1]; ++e)
         if (cov.entry_area[e] != area) return -1;
     }
-    const uint64_t r = al.ring_offset[al.polygon_offset[area]];
-    const double* rx = al.lon.data() + al.vertex_offset[r];
-    const double* ry = al.lat.data() + al.vertex_offset[r];
-    const size_t m = al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;  // edges
+    const double *rx, *ry;
+    const size_t m = convex_ring(li, area, &rx, &ry);
     for (size_t k = 0; k < n; ++k)
       for (size_t q = 0; q < m; ++q)
         if (orient2d_sign(rx[q], ry[q], rx[q + 1], ry[q + 1], x[k], y[k]) != sign) return -1;
