@@ -285,6 +285,8 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     for (uint32_t a = 0; a < cv.size(); ++a) cv[a] = static_cast<int8_t>(convex_orientation(d.areas, a, kConvexMaxVertices));
     any_convex_.push_back(std::any_of(cv.begin(), cv.end(), [](int8_t v) { return v != 0; }));
     convex_.push_back(std::move(cv));
+    BoxGrid grid(d.areas.min_lon, d.areas.min_lat, d.areas.max_lon, d.areas.max_lat);
+    box_grid_.push_back(grid.usable() && grid.fill() < kSparseFill ? std::move(grid) : BoxGrid());
     entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
   }
@@ -303,6 +305,7 @@ uint64_t Localiser::bytes() const {
   for (const auto& v : hi_summary_) b += v.size() * 8;
   for (const auto& v : entry_edges_) b += v.size() * 8;
   for (const auto& v : entry_box_) b += v.size() * sizeof(EntryBox);
+  for (const auto& g : box_grid_) b += g.bytes();
   return b;
 }
 
@@ -486,6 +489,11 @@ void Localiser::segment(double ax, double ay, double bx, double by, uint64_t a_k
 //     run of kChunk segments; a chunk settled in a layer adds its metres to the layer's run. A
 //     chunk whose rectangle meets only BOUNDARY entries whose boxes its bounding box misses
 //     (rect_misses) is settled as nothing.
+//   - sparse layers (box_grid_), at road level: a road the rectangle test leaves, off its
+//     rectangle's west and south edges, whose box meets no area's box is settled as nothing;
+//     else it keeps the areas whose boxes it meets (up to kMaxBoxAreas), and its chunks and
+//     segments that miss each of their boxes, or are separated from a convex one, are settled
+//     as nothing before any interval is looked up (misses_areas).
 //   - convex areas, at road and chunk level: a road or chunk the rectangle test leaves, off its
 //     rectangle's west and south edges, whose cells list one convex area only and whose vertices
 //     are all strictly inside its ring, goes wholly to that area (convex_area).
@@ -522,6 +530,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   std::vector<size_t> chunk_active;  // per chunk of a long road: the layers of `active` its rectangle leaves
   chunk_active.reserve(nl);
   constexpr size_t kChunk = 8;  // segments per chunk
+  // Per layer: the areas whose boxes meet the road's box (box_grid_) in cand[li * kMaxBoxAreas,
+  // + ncand[li]), or ncand[li] = -1 when not known (not a sparse layer, a road near a grid line,
+  // too many).
+  std::vector<uint32_t> cand(nl * kMaxBoxAreas);
+  std::vector<int> ncand(nl, -1);
   std::vector<int64_t> run_iv(nl);  // INTERIOR-only interval of the current run of segments, or -1
   std::vector<double> run_m(nl);    // metres of that run
   // Per layer, a key range [known_lo, known_hi] whose cells are settled: no interval there
@@ -616,6 +629,20 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       if (cov.entry_kind[e] == static_cast<uint8_t>(CoverKind::kInterior)) return false;
       const EntryBox& b = entry_box_[li][e];
       if (!(x1 < b.w || x0 > b.e || y1 < b.s || y0 > b.n) && !separated(li, cov.entry_area[e], x, y, n)) return false;
+    }
+    return true;
+  };
+  // The polyline x[0, n), y[0, n) (bounding box `box`), which lies in the road's box, touches
+  // no area of layer li: it misses the box of each area whose box the road's box meets (the
+  // others' boxes the road's misses), or a convex one's edge line separates them (separated).
+  auto misses_areas = [&](size_t li, const double* box, const double* x, const double* y, size_t n) {
+    const AreaLayer& al = layers_[li].areas;
+    const uint32_t* c = cand.data() + li * kMaxBoxAreas;
+    for (int k = 0; k < ncand[li]; ++k) {
+      const uint32_t a = c[k];
+      if (!(box[2] < al.min_lon[a] || box[0] > al.max_lon[a] || box[3] < al.min_lat[a] || box[1] > al.max_lat[a]) &&
+          !separated(li, a, x, y, n))
+        return false;
     }
     return true;
   };
@@ -794,12 +821,18 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       walk[li] = 0;
       run_iv[li] = -1;
       run_m[li] = 0;
+      ncand[li] = -1;
       if (road_off) {
         int64_t iv = -1;
         const int c = rect_state(li, kmin, kmax, &iv);
         if (c != 0) {
           if (c == 2) add_interval(li, iv, len);  // wholly inside the intervals' areas
           continue;                               // (c == 1: no area anywhere in the rectangle)
+        }
+        size_t k;
+        if (box_grid_[li].query(minx, miny, maxx, maxy, cand.data() + li * kMaxBoxAreas, kMaxBoxAreas, &k)) {
+          if (k == 0) continue;  // no area's box meets the road's
+          ncand[li] = static_cast<int>(k);
         }
         const int64_t ca = convex_area(li, kmin, kmax, lon, lat, n, box);
         if (ca >= 0) {
@@ -869,6 +902,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           };
           for (const size_t li : active) {
             walk[li] = 0;
+            if (chunk_off && ncand[li] >= 0 && misses_areas(li, cbox, lon + c0, lat + c0, c1 - c0 + 1)) continue;
             int64_t iv = -1;
             const int c = chunk_off ? rect_state(li, ck0, ck1, &iv) : 0;
             if (c == 0) {  // segment by segment, unless the chunk misses every area's part of its cells
@@ -902,13 +936,13 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
           const double sm = seg_m[v];
           uint64_t sblo, sbhi;
           z_block(s.zk[v], s.zk[v] ^ s.zk[v + 1], cell_bits, &sblo, &sbhi);
-          const bool off =
-              !(s.near[v] || s.near[v + 1]) ||
-              off_block_edges(sblo, std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by));
+          const double sbox[4] = {std::min(ax, bx), std::min(ay, by), std::max(ax, bx), std::max(ay, by)};
+          const bool off = !(s.near[v] || s.near[v + 1]) || off_block_edges(sblo, sbox[0], sbox[1], sbox[2], sbox[3]);
           bool any_walk = false;
           int two = -1;  // two_cells(), computed when first needed
           for (const size_t li : chunk_active) {
             walk[li] = 0;
+            if (off && ncand[li] >= 0 && misses_areas(li, sbox, lon + v, lat + v, 2)) continue;
             int c = 0;
             size_t j0 = 0;
             if (off && known_lo[li] <= sblo && sbhi <= known_hi[li]) {
@@ -951,8 +985,7 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
             // Off the block's west and south edges, every piece of the walk (on a grid line too)
             // has its cells in the block: when the segment misses the box (or the convex area) of
             // every entry there, all BOUNDARY, the walk would find nothing.
-            if (off && misses_boxes(li, slo[li], shi[li], std::min(ax, bx), std::min(ay, by), std::max(ax, bx),
-                                    std::max(ay, by), lon + v, lat + v, 2))
+            if (off && misses_boxes(li, slo[li], shi[li], sbox[0], sbox[1], sbox[2], sbox[3], lon + v, lat + v, 2))
               continue;
             walk[li] = 1;
             any_walk = true;

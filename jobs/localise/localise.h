@@ -35,6 +35,7 @@
 #include "io/coverage_table.h"
 #include "io/road_table.h"
 #include "jobs/backend/backend.h"
+#include "jobs/localise/box_grid.h"
 
 namespace geoshard::localise {
 
@@ -72,6 +73,10 @@ std::vector<int8_t> area_sides(const AreaLayer& l);
 
 class Localiser {
  public:
+  // A layer whose areas' boxes fill less than kSparseFill of their extent gets a grid over them
+  // (box_grid_); a road keeps up to kMaxBoxAreas areas whose boxes its box meets.
+  static constexpr double kSparseFill = 0.25;
+  static constexpr size_t kMaxBoxAreas = 16;
   // Loads the named layers (all when empty) of a coverage file. Throws naming the file.
   // The boundary cells' point-in-polygon tests run in batches on `backend` (backend::pip_batch).
   explicit Localiser(const std::string& coverage_path, const std::vector<std::string>& layers = {},
@@ -135,6 +140,12 @@ class Localiser {
   static constexpr uint64_t kConvexMaxVertices = 64, kConvexMaxIntervals = 32;
   std::vector<std::vector<int8_t>> convex_;
   std::vector<char> any_convex_;  // per layer: some area has convex_ != 0
+  // Per layer: a grid over its areas' boxes when they fill less than kSparseFill of their extent
+  // (a sparse layer: gated communities), else unusable. A road whose key range meets the layer's
+  // intervals but whose box meets no area's box touches no area of it; a road meeting at most
+  // kMaxBoxAreas areas' boxes keeps them, and its runs and segments that miss those boxes (or
+  // are separated from a convex one by an edge line) are settled as touching nothing.
+  std::vector<BoxGrid> box_grid_;
   std::vector<LayerData> layers_;
   int precision_ = 0;
 };

@@ -17,6 +17,7 @@
 #include "kernels/cpu.h"
 #include "kernels/geodesic.h"
 #include "kernels/geohash.h"
+#include "jobs/localise/box_grid.h"
 #include "jobs/localise/cell_keys.h"
 #include "jobs/localise/lengths.h"
 #include "jobs/localise/localise_s2.h"
@@ -251,6 +252,74 @@ TEST(LocaliseExact, RandomConvexAreasRoadsInsideAndAcross) {
   lines.push_back({{8.5 * w, 7.2 * w}, {9.5 * w, 8.8 * w}, {9 * w, 9.5 * w}});   // inside "grid" only
   const RoadTable roads = make_roads(lines);
   for (int p : {5, 6, 7}) testing::expect_exact(roads, {areas}, p, "convex random");
+}
+
+// A sparse layer (small areas far apart: the localiser settles roads by its grid over the areas'
+// boxes, jobs/localise/box_grid.h): roads drawn exactly along the four sides of axis-aligned
+// rectangles (the road's box then meets the area's box only on that side), along a rotated
+// square's sides, through a corner only, one ulp outside a side, and long roads (chunked) that
+// pass some areas, run along one side for a while and cross others.
+TEST(LocaliseExact, SparseLayerRoadsAlongAreaBoxSides) {
+  std::mt19937_64 rng(1207);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<std::pair<std::string, std::vector<Poly>>> defs;
+  std::vector<Ring> rings;
+  std::vector<double> x0s, y0s, x1s, y1s;
+  for (int i = 0; i < 40; ++i) {  // a 10 x 4 lattice of areas 0.05 degrees apart, each at most 0.012 wide
+    const double cx = 0.013 + 0.05 * (i % 10) + 0.01 * u(rng), cy = 0.017 + 0.05 * (i / 10) + 0.01 * u(rng);
+    const double hw = 0.002 + 0.004 * u(rng), hh = 0.002 + 0.004 * u(rng);
+    Ring r;
+    if (i % 4 == 3) {  // a rotated square (convex): its box's sides touch it at its corners only
+      const double t = u(rng);
+      for (int k = 0; k < 4; ++k) r.push_back({cx + hw * std::cos(t + k * M_PI / 2), cy + hw * std::sin(t + k * M_PI / 2)});
+    } else {
+      r = square(cx - hw, cy - hh, cx + hw, cy + hh);
+    }
+    double a = INFINITY, b = INFINITY, c = -INFINITY, d = -INFINITY;
+    for (const Pt& p : r) a = std::min(a, p.first), b = std::min(b, p.second), c = std::max(c, p.first), d = std::max(d, p.second);
+    x0s.push_back(a), y0s.push_back(b), x1s.push_back(c), y1s.push_back(d);
+    rings.push_back(r);
+    defs.push_back({"s" + std::to_string(i), {Poly{r}}});
+  }
+  const AreaLayer areas = make_layer("sparse", defs);
+  ASSERT_LT(localise::BoxGrid(x0s, y0s, x1s, y1s).fill(), localise::Localiser::kSparseFill) << "the layer must be sparse";
+  std::vector<Ring> lines;
+  for (size_t a = 0; a < rings.size(); ++a) {
+    const double X0 = x0s[a], Y0 = y0s[a], X1 = x1s[a], Y1 = y1s[a], w = X1 - X0, h = Y1 - Y0;
+    // Along each side of the box, from beyond one corner to inside the side or beyond the other.
+    lines.push_back({{X0, Y0 - h * u(rng)}, {X0, Y0 + h * (0.2 + u(rng))}});  // west
+    lines.push_back({{X1, Y1 + h * u(rng)}, {X1, Y0 + h * u(rng)}});          // east
+    lines.push_back({{X0 - w * u(rng), Y0}, {X0 + w * (0.2 + u(rng)), Y0}});  // south
+    lines.push_back({{X1 + w * u(rng), Y1}, {X0 + w * u(rng), Y1}});          // north
+    // One ulp outside the west and north sides; through the south-west corner only.
+    lines.push_back({{std::nextafter(X0, -1.0), Y0 - h}, {std::nextafter(X0, -1.0), Y1 + h}});
+    lines.push_back({{X0 - w, std::nextafter(Y1, 2.0)}, {X1 + w, std::nextafter(Y1, 2.0)}});
+    lines.push_back({{X0 - w, Y0 + h}, {X0 + w, Y0 - h}});
+    // Along two sides of the ring itself, vertex to vertex (the rotated squares' sides are not
+    // their boxes'; a point between vertices would be off the side by rounding, where GEOS rounds
+    // too: RoadsHuggingAnEdgeMatchExactArithmetic has those).
+    const Ring& r = rings[a];
+    const size_t k = rng() % r.size();
+    lines.push_back({r[k], r[(k + 1) % r.size()], r[(k + 2) % r.size()]});
+  }
+  for (int i = 0; i < 60; ++i) {  // long roads of 10 to 60 vertices: wander, sometimes along a side
+    Ring l{{0.5 * u(rng), 0.2 * u(rng)}};
+    const int n = 10 + static_cast<int>(rng() % 50);
+    size_t side = 0;
+    for (int v = 1; v < n; ++v) {
+      Pt next{l.back().first + 0.02 * (u(rng) - 0.5), l.back().second + 0.02 * (u(rng) - 0.5)};
+      if (v % 7 == 0) {  // onto a west side, then along it past its north end
+        side = rng() % rings.size();
+        next = {x0s[side], y0s[side] + (y1s[side] - y0s[side]) * u(rng)};
+      } else if (v % 7 == 1) {
+        next = {x0s[side], y1s[side] + 0.003 * u(rng)};
+      }
+      if (next != l.back()) l.push_back(next);
+    }
+    lines.push_back(l);
+  }
+  const RoadTable roads = make_roads(lines);
+  for (int p : {5, 6, 7}) testing::expect_exact(roads, {areas}, p, "sparse layer, roads along box sides");
 }
 
 // `areas` covered on `grid` at `precision` into dir/c.h5; returns that path.
