@@ -74,8 +74,10 @@ std::vector<int8_t> area_sides(const AreaLayer& l);
 class Localiser {
  public:
   // A layer whose areas' boxes fill less than kSparseFill of their extent gets a grid over them
-  // (box_grid_); a road keeps up to kMaxBoxAreas areas whose boxes its box meets.
-  static constexpr double kSparseFill = 0.25;
+  // (box_grid_); a road keeps up to kMaxBoxAreas areas whose boxes its box meets. Measured on the
+  // 30M synthetic region: gated communities (fill 0.0003) 10-30 % faster with it; cities (fill
+  // 0.043, but most roads lie in a city) 2-5 % slower, hence 0.01 (docs/benchmarks.md).
+  static constexpr double kSparseFill = 0.01;
   static constexpr size_t kMaxBoxAreas = 16;
   // Loads the named layers (all when empty) of a coverage file. Throws naming the file.
   // The boundary cells' point-in-polygon tests run in batches on `backend` (backend::pip_batch).

@@ -265,9 +265,9 @@ TEST(LocaliseExact, SparseLayerRoadsAlongAreaBoxSides) {
   std::vector<std::pair<std::string, std::vector<Poly>>> defs;
   std::vector<Ring> rings;
   std::vector<double> x0s, y0s, x1s, y1s;
-  for (int i = 0; i < 40; ++i) {  // a 10 x 4 lattice of areas 0.05 degrees apart, each at most 0.012 wide
+  for (int i = 0; i < 40; ++i) {  // a 10 x 4 lattice of areas 0.05 degrees apart, each at most 0.005 wide
     const double cx = 0.013 + 0.05 * (i % 10) + 0.01 * u(rng), cy = 0.017 + 0.05 * (i / 10) + 0.01 * u(rng);
-    const double hw = 0.002 + 0.004 * u(rng), hh = 0.002 + 0.004 * u(rng);
+    const double hw = 0.001 + 0.0015 * u(rng), hh = 0.001 + 0.0015 * u(rng);
     Ring r;
     if (i % 4 == 3) {  // a rotated square (convex): its box's sides touch it at its corners only
       const double t = u(rng);
