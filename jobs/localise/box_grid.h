@@ -27,11 +27,12 @@ class BoxGrid {
   // when there are more than `max` (out then holds some of them) or a coordinate is not finite.
   bool query(double x0, double y0, double x1, double y1, uint32_t* out, size_t max, size_t* count) const;
   size_t bytes() const { return offset_.size() * 4 + ids_.size() * 4 + box_.size() * sizeof(Box); }
-
- private:
   struct Box {
     double x0, y0, x1, y1;
   };
+  const Box& box(uint32_t i) const { return box_[i]; }  // box i as given (usable() only)
+
+ private:
   // The column / row of x / y, clamped to the grid: monotone in x / y, so two closed boxes that
   // meet share a cell.
   int col(double x) const;

@@ -285,7 +285,20 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     for (uint32_t a = 0; a < cv.size(); ++a) cv[a] = static_cast<int8_t>(convex_orientation(d.areas, a, kConvexMaxVertices));
     any_convex_.push_back(std::any_of(cv.begin(), cv.end(), [](int8_t v) { return v != 0; }));
     convex_.push_back(std::move(cv));
-    BoxGrid grid(d.areas.min_lon, d.areas.min_lat, d.areas.max_lon, d.areas.max_lat);
+    // The areas' boxes from their vertices (not the stored boxes: a grid that trusted a wrong
+    // box would settle a road that meets the area).
+    const AreaLayer& al = d.areas;
+    std::vector<double> bx0(al.areas(), INFINITY), by0(al.areas(), INFINITY), bx1(al.areas(), -INFINITY),
+        by1(al.areas(), -INFINITY);
+    for (uint32_t a = 0; a < al.areas(); ++a)
+      for (uint64_t v = al.vertex_offset[al.ring_offset[al.polygon_offset[a]]];
+           v < al.vertex_offset[al.ring_offset[al.polygon_offset[a + 1]]]; ++v) {
+        bx0[a] = std::min(bx0[a], al.lon[v]);
+        by0[a] = std::min(by0[a], al.lat[v]);
+        bx1[a] = std::max(bx1[a], al.lon[v]);
+        by1[a] = std::max(by1[a], al.lat[v]);
+      }
+    BoxGrid grid(bx0, by0, bx1, by1);
     box_grid_.push_back(grid.usable() && grid.fill() < kSparseFill ? std::move(grid) : BoxGrid());
     entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
@@ -636,13 +649,11 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
   // no area of layer li: it misses the box of each area whose box the road's box meets (the
   // others' boxes the road's misses), or a convex one's edge line separates them (separated).
   auto misses_areas = [&](size_t li, const double* box, const double* x, const double* y, size_t n) {
-    const AreaLayer& al = layers_[li].areas;
     const uint32_t* c = cand.data() + li * kMaxBoxAreas;
     for (int k = 0; k < ncand[li]; ++k) {
       const uint32_t a = c[k];
-      if (!(box[2] < al.min_lon[a] || box[0] > al.max_lon[a] || box[3] < al.min_lat[a] || box[1] > al.max_lat[a]) &&
-          !separated(li, a, x, y, n))
-        return false;
+      const BoxGrid::Box& b = box_grid_[li].box(a);
+      if (!(box[2] < b.x0 || box[0] > b.x1 || box[3] < b.y0 || box[1] > b.y1) && !separated(li, a, x, y, n)) return false;
     }
     return true;
   };

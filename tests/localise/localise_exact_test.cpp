@@ -320,6 +320,14 @@ TEST(LocaliseExact, SparseLayerRoadsAlongAreaBoxSides) {
   }
   const RoadTable roads = make_roads(lines);
   for (int p : {5, 6, 7}) testing::expect_exact(roads, {areas}, p, "sparse layer, roads along box sides");
+  // The stored boxes are not trusted (the grid's come from the vertices): all of them wrong, a
+  // point far off, and the answers stay exact.
+  AreaLayer wrong = areas;
+  for (size_t a = 0; a < wrong.areas(); ++a) {
+    wrong.min_lon[a] = wrong.max_lon[a] = 179;
+    wrong.min_lat[a] = wrong.max_lat[a] = 89;
+  }
+  testing::expect_exact(roads, {wrong}, 7, "sparse layer, wrong stored boxes");
 }
 
 // `areas` covered on `grid` at `precision` into dir/c.h5; returns that path.
