@@ -286,20 +286,23 @@ Localiser::Localiser(const std::string& coverage_path, const std::vector<std::st
     any_convex_.push_back(std::any_of(cv.begin(), cv.end(), [](int8_t v) { return v != 0; }));
     convex_.push_back(std::move(cv));
     // The areas' boxes from their vertices (not the stored boxes: a grid that trusted a wrong
-    // box would settle a road that meets the area).
+    // box would settle a road that meets the area). A non-finite vertex (the coverage's areas
+    // are checked for structure only) would be passed over by min / max: no grid then.
     const AreaLayer& al = d.areas;
     std::vector<double> bx0(al.areas(), INFINITY), by0(al.areas(), INFINITY), bx1(al.areas(), -INFINITY),
         by1(al.areas(), -INFINITY);
+    bool finite = true;
     for (uint32_t a = 0; a < al.areas(); ++a)
       for (uint64_t v = al.vertex_offset[al.ring_offset[al.polygon_offset[a]]];
            v < al.vertex_offset[al.ring_offset[al.polygon_offset[a + 1]]]; ++v) {
+        finite &= std::isfinite(al.lon[v]) && std::isfinite(al.lat[v]);
         bx0[a] = std::min(bx0[a], al.lon[v]);
         by0[a] = std::min(by0[a], al.lat[v]);
         bx1[a] = std::max(bx1[a], al.lon[v]);
         by1[a] = std::max(by1[a], al.lat[v]);
       }
     BoxGrid grid(bx0, by0, bx1, by1);
-    box_grid_.push_back(grid.usable() && grid.fill() < kSparseFill ? std::move(grid) : BoxGrid());
+    box_grid_.push_back(finite && grid.usable() && grid.fill() < kSparseFill ? std::move(grid) : BoxGrid());
     entry_edges_.push_back(std::move(ee));
     layers_.push_back(std::move(d));
   }
@@ -606,9 +609,6 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
       if (cov.entry_area[e1 + k] != cov.entry_area[e2 + k]) return false;
     return true;
   };
-  // Every vertex of the polyline x[0, n), y[0, n) lies strictly on the outer side of one edge's
-  // line of convex area a of layer li (exact orient2d; convex_ says which side is inner): the
-  // polyline then lies in that open half-plane, and the closed area in the other closed one.
   // The one ring of convex area a of layer li: its vertices from *rx, *ry; returns its edge count.
   auto convex_ring = [&](size_t li, uint32_t a, const double** rx, const double** ry) -> size_t {
     const AreaLayer& al = layers_[li].areas;
@@ -617,6 +617,9 @@ void Localiser::localise(const RoadTable& roads, std::vector<Hit>& hits, std::ve
     *ry = al.lat.data() + al.vertex_offset[r];
     return al.vertex_offset[r + 1] - al.vertex_offset[r] - 1;
   };
+  // Every vertex of the polyline x[0, n), y[0, n) lies strictly on the outer side of one edge's
+  // line of convex area a of layer li (exact orient2d; convex_ says which side is inner): the
+  // polyline then lies in that open half-plane, and the closed area in the other closed one.
   auto separated = [&](size_t li, uint32_t a, const double* x, const double* y, size_t n) {
     const int sign = convex_[li][a];
     if (sign == 0) return false;

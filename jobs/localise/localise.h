@@ -75,7 +75,7 @@ class Localiser {
  public:
   // A layer whose areas' boxes fill less than kSparseFill of their extent gets a grid over them
   // (box_grid_); a road keeps up to kMaxBoxAreas areas whose boxes its box meets. Measured on the
-  // 30M synthetic region: gated communities (fill 0.0003) 10-30 % faster with it; cities (fill
+  // 30M synthetic region: gated communities (fill 0.0003) alone 13-29 % faster with it; cities (fill
   // 0.043, but most roads lie in a city) 2-5 % slower, hence 0.01 (docs/benchmarks.md).
   static constexpr double kSparseFill = 0.01;
   static constexpr size_t kMaxBoxAreas = 16;
