@@ -471,6 +471,15 @@ inline bool put_symbol(BitWriter& w, Encoder& e, int sym) {
   return true;
 }
 
+// Symbol `sym`'s code followed by the low `nb` (<= 11) bits of `bits`, in one put (a code has at
+// most 16 bits). As put_symbol otherwise.
+inline bool put_symbol_bits(BitWriter& w, Encoder& e, int sym, uint32_t bits, int nb) {
+  if (!e.len[sym] && !e.add(sym)) return false;
+  if (e.freq) ++e.freq[sym];
+  w.put(static_cast<uint32_t>(e.code[sym]) << nb | (bits & ((1u << nb) - 1)), e.len[sym] + nb);
+  return true;
+}
+
 inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
 inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }
 

@@ -8,36 +8,75 @@
 namespace geoshard::jpeg::detail {
 namespace {
 
-// Decodes one block: `pred` is the component's DC predictor; coefficients into `coef` (natural
-// order). False on a bad code or a coefficient index past the block.
-inline bool decode_block(BitReader& r, const Decoder& dc, const Decoder& ac, int& pred, int16_t* coef) {
-  // (coef is never null; the checks below keep it usable for a plain skip too)
+// The next >= 27 bits of an unstuffed stream (a symbol takes at most 16 + 11 bits) in a 64-bit
+// window, kept across symbols, blocks and MCUs and reloaded only when it runs low.
+struct Window {
+  const uint8_t* data;
+  size_t pos;
+  uint64_t win;
+  int avail;
+  explicit Window(const BitReader& r) : data(r.data), pos(r.pos) { load(); }
+  inline void load() {
+    win = load_be64(data + (pos >> 3)) << (pos & 7);
+    avail = 64 - static_cast<int>(pos & 7);
+  }
+  inline void need() {
+    if (avail < 27) load();
+  }
+  inline void drop(int n) { win <<= n, avail -= n, pos += n; }
+};
+
+// A block's DC difference: added to `pred`. False on a bad code or size (as libjpeg).
+[[gnu::always_inline]] inline bool skip_dc(Window& x, const Decoder& dc, int& pred) {
+  x.need();
   int l;
-  uint32_t w = r.peek32();
-  int s = dc.decode(w, &l);
+  const uint32_t w = static_cast<uint32_t>(x.win >> 32);
+  const int s = dc.decode(w, &l);
   if (s < 0 || s > 11) return false;
   if (s) pred += extend(static_cast<int>((w << l) >> (32 - s)), s);
-  r.pos += l + s;
-  if (coef) {
-    std::memset(coef, 0, 64 * sizeof(int16_t));
-    coef[0] = static_cast<int16_t>(pred);
-  }
+  x.drop(l + s);
+  return true;
+}
+
+// A block's AC symbols, skipped: several short ones per lookup (Decoder::multi), else one
+// symbol's code + extra-bit length and its coefficient advance in one lookup (Decoder::skip).
+// False on a bad code or a coefficient index past the block (ZRL is not checked, as libjpeg).
+[[gnu::always_inline]] inline bool skip_ac(Window& x, const Decoder& ac) {
   for (int k = 1; k < 64;) {
-    w = r.peek32();
+    x.need();
+    // Several symbols at once when they keep within the block (k + advance < 64: none of
+    // them ends it by reaching coefficient 63, so each would pass the checks below).
+    const uint16_t mu = ac.multi[x.win >> (64 - kMultiBits)];
+    const int madv = (mu >> 4) & 0x7F;
+    if (mu && k + madv < 64) {
+      x.drop(mu & 15);
+      if (mu & 0x800) break;  // ended by EOB
+      k += madv;
+      continue;
+    }
+    const uint16_t e = ac.skip[x.win >> (64 - kLutBits)];
+    if (e) {
+      const int adv = e & 0x7F;
+      x.drop(e >> 8);
+      if (adv == 0) break;                                  // EOB
+      if (!(e & 0x80) && k + adv > 64) return false;        // past the block
+      k += adv;
+      continue;
+    }
+    int l;
+    const uint32_t w = static_cast<uint32_t>(x.win >> 32);  // a long code or an unusual symbol
     const int sym = ac.decode(w, &l);
     if (sym < 0) return false;
-    const int run = sym >> 4;
-    s = sym & 15;
+    const int run = sym >> 4, s = sym & 15;
     if (s == 0) {
-      r.pos += l;
+      x.drop(l);
       if (run != 15) break;  // EOB
       k += 16;               // ZRL
       continue;
     }
     k += run;
     if (k > 63 || s > 10) return false;
-    if (coef) coef[kNatural[k]] = static_cast<int16_t>(extend(static_cast<int>((w << l) >> (32 - s)), s));
-    r.pos += l + s;
+    x.drop(l + s);
     ++k;
   }
   return true;
@@ -52,75 +91,16 @@ struct BlockCode {
 
 enum class Skip { kOk, kCorrupt, kPastEnd };
 
-// Skips `mcus` MCUs of `nb` blocks each (only the DC predictors are updated), as decode_block
-// on each block would but faster: the next >= 27 bits are kept in a 64-bit window across
-// symbols, blocks and MCUs (reloaded only when it runs low), several short AC symbols are
-// skipped per lookup (Decoder::multi), else one symbol gives its code + extra-bit length and its
-// coefficient advance in one lookup (Decoder::skip). Same acceptance as decode_block; kPastEnd
-// when an MCU ends past r.nbits (checked after each MCU: the data has kPad bytes of slack).
+// Skips `mcus` MCUs of `nb` blocks each (only the DC predictors are updated). kPastEnd when an
+// MCU ends past r.nbits (checked after each MCU: the data has kPad bytes of slack).
 inline Skip skip_mcus(BitReader& r, uint64_t mcus, const BlockCode* codes, int nb, int* pred) {
-  size_t pos = r.pos;
-  uint64_t win = load_be64(r.data + (pos >> 3)) << (pos & 7);
-  int avail = 64 - static_cast<int>(pos & 7);
+  Window x(r);
   for (uint64_t m = 0; m < mcus; ++m) {
-    for (int b = 0; b < nb; ++b) {
-      const Decoder& dc = *codes[b].dc;
-      const Decoder& ac = *codes[b].ac;
-      if (avail < 27) {  // a symbol takes at most 16 + 11 bits
-        win = load_be64(r.data + (pos >> 3)) << (pos & 7);
-        avail = 64 - static_cast<int>(pos & 7);
-      }
-      int l;
-      uint32_t w = static_cast<uint32_t>(win >> 32);
-      int s = dc.decode(w, &l);
-      if (s < 0 || s > 11) return Skip::kCorrupt;
-      if (s) pred[codes[b].comp] += extend(static_cast<int>((w << l) >> (32 - s)), s);
-      win <<= l + s, avail -= l + s, pos += l + s;
-      for (int k = 1; k < 64;) {
-        if (avail < 27) {
-          win = load_be64(r.data + (pos >> 3)) << (pos & 7);
-          avail = 64 - static_cast<int>(pos & 7);
-        }
-        // Several symbols at once when they keep within the block (k + advance < 64: none of
-        // them ends it by reaching coefficient 63, so each would pass the checks below).
-        const uint16_t mu = ac.multi[win >> (64 - kMultiBits)];
-        const int madv = (mu >> 4) & 0x7F;
-        if (mu && k + madv < 64) {
-          const int n = mu & 15;
-          win <<= n, avail -= n, pos += n;
-          if (mu & 0x800) break;  // ended by EOB
-          k += madv;
-          continue;
-        }
-        const uint16_t e = ac.skip[win >> (64 - kLutBits)];
-        if (e) {
-          const int n = e >> 8, adv = e & 0x7F;
-          win <<= n, avail -= n, pos += n;
-          if (adv == 0) break;                                       // EOB
-          if (!(e & 0x80) && k + adv > 64) return Skip::kCorrupt;  // past the block (ZRL is not checked, as in decode_block)
-          k += adv;
-          continue;
-        }
-        w = static_cast<uint32_t>(win >> 32);  // a long code or an unusual symbol: as decode_block
-        const int sym = ac.decode(w, &l);
-        if (sym < 0) return Skip::kCorrupt;
-        const int run = sym >> 4;
-        s = sym & 15;
-        if (s == 0) {
-          win <<= l, avail -= l, pos += l;
-          if (run != 15) break;  // EOB
-          k += 16;               // ZRL
-          continue;
-        }
-        k += run;
-        if (k > 63 || s > 10) return Skip::kCorrupt;
-        win <<= l + s, avail -= l + s, pos += l + s;
-        ++k;
-      }
-    }
-    if (pos > r.nbits) return Skip::kPastEnd;
+    for (int b = 0; b < nb; ++b)
+      if (!skip_dc(x, *codes[b].dc, pred[codes[b].comp]) || !skip_ac(x, *codes[b].ac)) return Skip::kCorrupt;
+    if (x.pos > r.nbits) return Skip::kPastEnd;
   }
-  r.pos = pos;
+  r.pos = x.pos;
   return Skip::kOk;
 }
 
@@ -128,30 +108,35 @@ inline Skip skip_mcus(BitReader& r, uint64_t mcus, const BlockCode* codes, int n
 // most 16 + 10 bits and an EOB (a ZRL stands for 16 coefficients, so it does not add to that).
 constexpr size_t kMaxBlockBytes = (27 + 63 * 26 + 16) / 8 + 1;
 
-// Encodes one block (natural order) against `pred`, the way libjpeg's encode_one_block does.
-// A symbol the file's tables lack is added to them (put_symbol). False if a table has no code left
-// for it or a value is out of the baseline range.
-inline bool encode_block(BitWriter& w, Encoder& dc, Encoder& ac, int& pred, const int16_t* coef) {
-  int diff = coef[0] - pred;
-  pred = coef[0];
-  int nbits = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
-  if (nbits > 11 || !put_symbol(w, dc, nbits)) return false;
-  if (nbits) w.put(static_cast<uint32_t>(diff < 0 ? diff - 1 : diff) & ((1u << nbits) - 1), nbits);
-  int run = 0;
-  for (int k = 1; k < 64; ++k) {
-    const int v = coef[kNatural[k]];
-    if (v == 0) {
-      ++run;
-      continue;
-    }
+// A block's DC value against `pred` (libjpeg's encode_one_block). False if the table has no code
+// left for its size or the difference is out of the baseline range.
+inline bool encode_dc(BitWriter& w, Encoder& dc, int& pred, int value) {
+  const int diff = value - pred;
+  pred = value;
+  const int nbits = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
+  return nbits <= 11 && put_symbol_bits(w, dc, nbits, static_cast<uint32_t>(diff < 0 ? diff - 1 : diff), nbits);
+}
+
+// Encodes one block (zigzag order) against `pred`, the way libjpeg's encode_one_block does,
+// visiting the nonzero AC values only. A symbol the file's tables lack is added to them
+// (put_symbol). False if a table has no code left for it or a value is out of the baseline range.
+inline bool encode_block(BitWriter& w, Encoder& dc, Encoder& ac, int& pred, const int16_t* zz) {
+  if (!encode_dc(w, dc, pred, zz[0])) return false;
+  uint64_t nz = nonzero_mask(zz) & ~uint64_t{1};
+  int last = 0;  // the last coefficient coded
+  while (nz) {
+    const int k = __builtin_ctzll(nz);
+    nz &= nz - 1;
+    int run = k - last - 1;
+    last = k;
     for (; run > 15; run -= 16)
       if (!put_symbol(w, ac, 0xF0)) return false;
-    nbits = bit_length(static_cast<unsigned>(v < 0 ? -v : v));
-    if (nbits > 10 || !put_symbol(w, ac, (run << 4) | nbits)) return false;
-    w.put(static_cast<uint32_t>(v < 0 ? v - 1 : v) & ((1u << nbits) - 1), nbits);
-    run = 0;
+    const int v = zz[k];
+    const int nbits = bit_length(static_cast<unsigned>(v < 0 ? -v : v));
+    if (nbits > 10 || !put_symbol_bits(w, ac, (run << 4) | nbits, static_cast<uint32_t>(v < 0 ? v - 1 : v), nbits))
+      return false;
   }
-  return run == 0 || put_symbol(w, ac, 0);
+  return last == 63 || put_symbol(w, ac, 0);
 }
 
 // The DHT segments of the header d[0, end) (which ends with the SOS segment).
@@ -283,7 +268,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   clean.swap(scratch_in);
   w.buf.swap(scratch_out);
   Keep keep_in{clean, scratch_in}, keep_out{w.buf, scratch_out};
-  int16_t coef[10][64];
+  alignas(16) int16_t coef[64], zz[64];
   const uint8_t* data = in.data();
   const size_t size = in.size();
   size_t p = h.scan_offset, tail = size;
@@ -330,24 +315,33 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
         m = next - 1;
         continue;
       }
+      // An MCU with a touched block, or whose predictors are out of step with the output's: each
+      // touched block re-encoded from the edit, each other block's DC difference coded anew
+      // against the output's predictor and its AC bits copied verbatim.
+      if (in_run) w.copy(r, run_start, r.pos), in_run = false;
       const int n = blocks_of(m, refs);
-      {
-        if (in_run) w.copy(r, run_start, r.pos), in_run = false;
-        for (int b = 0; b < n; ++b) {
-          const auto& c = h.comps[refs[b].comp];
-          if (!decode_block(r, dec_dc[c.dc_tbl], dec_ac[c.ac_tbl], pred_in[refs[b].comp], coef[b])) return fail(st, "corrupt data");
-          if (refs[b].bx < c.width_in_blocks && refs[b].by < c.height_in_blocks &&
-              edits.touched(c.index, refs[b].bx, refs[b].by))
-            edits.coefficients(c.index, refs[b].bx, refs[b].by, c.quant, coef[b]);
+      for (int b = 0; b < n; ++b) {
+        const auto& c = h.comps[refs[b].comp];
+        const int bx = refs[b].bx, by = refs[b].by;
+        const bool edit = mcu_touched[m] && bx < c.width_in_blocks && by < c.height_in_blocks && edits.touched(c.index, bx, by);
+        Window x(r);
+        if (!skip_dc(x, dec_dc[c.dc_tbl], pred_in[refs[b].comp])) return fail(st, "corrupt data");
+        const size_t ac_at = x.pos;
+        if (!skip_ac(x, dec_ac[c.ac_tbl])) return fail(st, "corrupt data");
+        r.pos = x.pos;
+        w.ensure(kMaxBlockBytes + 8);
+        bool ok;
+        if (edit) {
+          edits.coefficients(c.index, bx, by, c.quant, coef);
+          for (int k = 0; k < 64; ++k) zz[k] = coef[kNatural[k]];
+          ok = encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], zz);
+        } else {
+          ok = encode_dc(w, enc_dc[c.dc_tbl], pred_out[refs[b].comp], pred_in[refs[b].comp]);
+          if (ok) w.copy(r, ac_at, r.pos);
         }
-        w.ensure(static_cast<size_t>(n) * kMaxBlockBytes + 8);
-        for (int b = 0; b < n; ++b) {
-          const auto& c = h.comps[refs[b].comp];
-          if (!encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], coef[b]))
-            return fail(st, "a Huffman table with no free code for a symbol it lacks, or a value out of range");
-        }
-        ++st.mcus_reencoded;
+        if (!ok) return fail(st, "a Huffman table with no free code for a symbol it lacks, or a value out of range");
       }
+      ++st.mcus_reencoded;
       if (r.pos > nbits) return fail(st, "corrupt data (past the end)");
     }
     // The interval must end with its last MCU (+ < 8 padding bits): more data means the
