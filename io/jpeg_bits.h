@@ -112,10 +112,12 @@ GEOSHARD_TARGET_HW_BITS inline int select_bit_hw(uint64_t x, int n) {
 
 // kernels/dct.h forward_dct_quantise_basis in AVX2 (io/jpeg_region.cpp), from the transposed
 // basis ct[x][u] = c[u][x]: four lanes where the SSE2 build has two, the same roundings (no FMA),
-// so the same coefficients; for the re-encoded blocks, called only when cpu_has_avx2()
-// (kernels/cpu.h).
+// so the same coefficients; quantised by quantise_avx2 with r[k] = 1.0 / q[k] (kernels/dct.h
+// quantise's integers: a multiply, and the division where the product leaves the rounding in
+// doubt). For the re-encoded blocks, called only when cpu_has_avx2() (kernels/cpu.h).
 #ifdef GEOSHARD_HOST_AVX2
-void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q, int16_t* out);
+void quantise_avx2(const double* f, const uint16_t* q, const double* r, int16_t* out);
+void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q, const double* r, int16_t* out);
 #endif
 
 // Whether this CPU has POPCNT and BMI2 (checked once) and the walk uses them; set_hw_bits(false)

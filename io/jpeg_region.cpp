@@ -22,12 +22,41 @@ namespace geoshard::jpeg {
 namespace detail {
 
 #ifdef GEOSHARD_HOST_AVX2
+// kernels/dct.h quantise with the reciprocals r[k] = 1.0 / q[k] (a multiply instead of a divide, 64
+// of which were a fifth of the transform's time). F·r differs from the correctly rounded F / Q by
+// at most a few units in the last place: for |F / Q + 0.5| <= 2^15.1 by less than 2^-35, and
+// beyond that the clamps give both the same answer. So the floor of F·r + 0.5 is floor(F / Q +
+// 0.5) unless F·r + 0.5 lies within 2^-30 of a whole number (a quotient on or near a half): those
+// coefficients are quantised again by quantise_one, with the division. The same integers.
+__attribute__((target("avx2"))) void quantise_avx2(const double* f, const uint16_t* q, const double* r, int16_t* out) {
+  const __m256d half = _mm256_set1_pd(0.5), lo = _mm256_set1_pd(-40000.0), hi = _mm256_set1_pd(40000.0);
+  const __m256d near0 = _mm256_set1_pd(0x1p-30), near1 = _mm256_set1_pd(1.0 - 0x1p-30);
+  uint64_t redo = 0;
+  for (int i = 0; i < 64; i += 8) {
+    __m128i k[2];
+    for (int h = 0; h < 2; ++h) {
+      __m256d y = _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(f + i + 4 * h), _mm256_loadu_pd(r + i + 4 * h)), half);
+      y = _mm256_min_pd(_mm256_max_pd(y, lo), hi);
+      const __m256d fl = _mm256_floor_pd(y), frac = _mm256_sub_pd(y, fl);
+      const __m256d odd = _mm256_or_pd(_mm256_cmp_pd(frac, near0, _CMP_LT_OQ), _mm256_cmp_pd(frac, near1, _CMP_GT_OQ));
+      redo |= static_cast<uint64_t>(_mm256_movemask_pd(odd)) << (i + 4 * h);
+      k[h] = _mm256_cvtpd_epi32(fl);  // whole numbers within ±40000: exact
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi32(k[0], k[1]));
+  }
+  for (; redo; redo &= redo - 1) {
+    const int i = __builtin_ctzll(redo);
+    out[i] = dct::quantise_one(f[i], q[i]);
+  }
+}
+
 // kernels/dct.h forward_dct_quantise_basis's sums with the eight of a row (then of a column) in
 // two 4-lane registers: each sum starts at 0 and adds its products in the same order, and without
-// FMA in the target each product and sum is rounded as there, so the same doubles. Only this
-// function is compiled for AVX2 (quantise() inlined into it), never a function shared with other files.
+// FMA in the target each product and sum is rounded as there, so the same doubles; quantised by
+// quantise_avx2 (r: the reciprocals of q). Only these functions are compiled for AVX2, never a
+// function shared with other files (the inline quantise_one they call is compiled without it).
 __attribute__((target("avx2"))) void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q,
-                                                     int16_t* out) {
+                                                     const double* r, int16_t* out) {
   alignas(32) double tmp[8][8];  // rows transformed: tmp[y][u]
   alignas(32) double f[64];      // F(u, v), natural order
   for (int y = 0; y < 8; ++y) {
@@ -50,7 +79,7 @@ __attribute__((target("avx2"))) void forward_dct_avx2(const double ct[8][8], con
     _mm256_store_pd(f + v * 8, a0);
     _mm256_store_pd(f + v * 8 + 4, a1);
   }
-  dct::quantise(f, q, out);
+  quantise_avx2(f, q, r, out);
 }
 #endif
 
@@ -170,12 +199,22 @@ class Edits final : public detail::BlockEdits {
     else if (inside && img_.channels == 3 && sx == 2 && sy == 1) with_component<2, 1>(ci, x0, y0, s);
     else samples_any(ci, sx, sy, x0, y0, s);
 #ifdef GEOSHARD_HOST_AVX2
-    if (avx2_) return detail::forward_dct_avx2(basis_t_, s, quant, out);
+    if (avx2_) return detail::forward_dct_avx2(basis_t_, s, quant, reciprocals(quant), out);
 #endif
     dct::forward_dct_quantise_basis(basis_, s, quant, out);
   }
 
  private:
+  // 1.0 / q[k] for the table q (forward_dct_avx2), kept for the last four tables seen (compared by
+  // content: the libjpeg path passes each component's table in the same array).
+  const double* reciprocals(const uint16_t* q) const {
+    for (int i = 0; i < nrecip_; ++i)
+      if (std::memcmp(recip_[i].q, q, sizeof recip_[i].q) == 0) return recip_[i].r;
+    Recip& e = recip_[nrecip_ < 4 ? nrecip_++ : oldest_++ % 4];
+    std::memcpy(e.q, q, sizeof e.q);
+    for (int k = 0; k < DCTSIZE2; ++k) e.r[k] = 1.0 / q[k];
+    return e.r;
+  }
   // Component ci's value of the pixel at p (gray: CI < 0).
   template <int CI>
   static double value(const uint8_t* p) {
@@ -238,6 +277,12 @@ class Edits final : public detail::BlockEdits {
   double basis_t_[8][8];  // transposed: basis_t_[x][u] = basis_[u][x] (forward_dct_avx2)
   bool avx2_ = cpu_has_avx2();
   double prod_[3][3][256];  // see value_tabled
+  struct Recip {
+    uint16_t q[DCTSIZE2];
+    double r[DCTSIZE2];
+  };
+  mutable Recip recip_[4];  // see reciprocals
+  mutable int nrecip_ = 0, oldest_ = 0;
 };
 
 // A zero divisor: libjpeg decodes such a table (every coefficient dequantises to 0) but a block

@@ -51,15 +51,17 @@ GEOSHARD_HD_INLINE void dct_basis(double c[8][8]) {
 // less where truncation rounded up (y negative, not whole) -- the integer floor() gives, for
 // every y. On the host with SSE2 two lanes at a time (divpd: the same quotients), the clamp
 // a saturating pack.
+GEOSHARD_HD_INLINE int16_t quantise_one(double f, uint16_t q) {
+  double y = f / q + 0.5;
+  y = y < -40000.0 ? -40000.0 : y > 40000.0 ? 40000.0 : y;
+  int32_t k = static_cast<int32_t>(y);
+  k -= static_cast<double>(k) > y;
+  k = k < -32768 ? -32768 : k > 32767 ? 32767 : k;
+  return static_cast<int16_t>(k);
+}
+
 GEOSHARD_HD_INLINE void quantise_scalar(const double* f, const uint16_t* q, int16_t* out) {
-  for (int i = 0; i < 64; ++i) {
-    double y = f[i] / q[i] + 0.5;
-    y = y < -40000.0 ? -40000.0 : y > 40000.0 ? 40000.0 : y;
-    int32_t k = static_cast<int32_t>(y);
-    k -= static_cast<double>(k) > y;
-    k = k < -32768 ? -32768 : k > 32767 ? 32767 : k;
-    out[i] = static_cast<int16_t>(k);
-  }
+  for (int i = 0; i < 64; ++i) out[i] = quantise_one(f[i], q[i]);
 }
 
 GEOSHARD_HD_INLINE void quantise(const double* f, const uint16_t* q, int16_t* out) {

@@ -402,7 +402,9 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
       double ct[8][8];
       for (int u = 0; u < 8; ++u)
         for (int x = 0; x < 8; ++x) ct[x][u] = c[u][x];
-      detail::forward_dct_avx2(ct, s, q, got2);
+      double r[64];
+      for (int k = 0; k < 64; ++k) r[k] = 1.0 / q[k];
+      detail::forward_dct_avx2(ct, s, q, r, got2);
       ASSERT_TRUE(std::equal(got2, got2 + 64, want)) << "AVX2, block " << t;
       ++avx2_checked;
     }
@@ -412,25 +414,34 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
   else EXPECT_EQ(avx2_checked, 2000);
 }
 
-// kernels/dct.h's quantise (SSE2 on the host: divpd, truncation, saturating pack) and its scalar
-// form against std::floor(F / Q + 0.5) clamped: every divisor 1..255 and wide ones, quotients
-// landing exactly on halves (the rounding boundary, both signs), whole numbers, near the ±40000
-// limit and far beyond the int16 range.
+// kernels/dct.h's quantise (SSE2 on the host: divpd, truncation, saturating pack), its scalar
+// form and the AVX2 quantise with reciprocals (a multiply; the division where the product leaves
+// the rounding in doubt) against std::floor(F / Q + 0.5) clamped: every divisor 1..255 and wide
+// ones, quotients landing exactly on halves (the rounding boundary, both signs) and a few ulps
+// either side of them, whole numbers, near the ±40000 limit and far beyond the int16 range.
 TEST(SpliceDct, QuantiseEqualsFloor) {
   std::mt19937_64 rng(5);
-  uint64_t halves = 0;
+  uint64_t halves = 0, product_wrong = 0;
+  [[maybe_unused]] const bool avx2 = cpu_has_avx2();
   for (int t = 0; t < 20000; ++t) {
-    double f[64];
+    double f[64], r[64];
     uint16_t q[64];
     for (int i = 0; i < 64; ++i) {
       q[i] = static_cast<uint16_t>(t % 4 == 3 ? 1 + rng() % 65535 : 1 + (t * 64 + i) % 255);
+      r[i] = 1.0 / q[i];
       const double sign = rng() % 2 ? 1.0 : -1.0;
-      switch ((t + i) % 6) {
+      switch ((t + i) % 7) {
         case 0: f[i] = sign * (static_cast<double>(rng() % 2000) + 0.5) * q[i]; break;  // quotient on a half
         case 1: f[i] = sign * static_cast<double>(rng() % 3000) * q[i]; break;          // whole quotient
         case 2: f[i] = sign * (rng() % 100000000) / 1000.0; break;
         case 3: f[i] = sign * (40000.0 + (rng() % 100) / 8.0 - 6.0) * q[i]; break;       // about the limit
         case 4: f[i] = sign * 1e12 * (1 + rng() % 7); break;                              // far beyond
+        case 5: {  // a few ulps from a half: where F·(1/Q) and F / Q can round to different sides
+          double v = sign * (static_cast<double>(rng() % 2000) + 0.5) * q[i];
+          for (int k = static_cast<int>(rng() % 9) - 4; k; k += k > 0 ? -1 : 1) v = std::nextafter(v, k > 0 ? 1e300 : -1e300);
+          f[i] = v;
+          break;
+        }
         default: f[i] = sign * (rng() % 1000) / 7.0; break;
       }
     }
@@ -441,13 +452,25 @@ TEST(SpliceDct, QuantiseEqualsFloor) {
       const double y = f[i] / q[i] + 0.5;
       halves += y == std::floor(y);
       want[i] = static_cast<int16_t>(std::min(32767.0, std::max(-32768.0, std::floor(y))));
+      product_wrong += std::min(32767.0, std::max(-32768.0, std::floor(f[i] * r[i] + 0.5))) != want[i];
     }
     for (int i = 0; i < 64; ++i) {
       ASSERT_EQ(got[i], want[i]) << "F " << f[i] << " Q " << q[i];
       ASSERT_EQ(got_scalar[i], want[i]) << "F " << f[i] << " Q " << q[i];
     }
+#ifdef GEOSHARD_HOST_AVX2
+    if (avx2) {
+      int16_t got_avx2[64];
+      detail::quantise_avx2(f, q, r, got_avx2);
+      for (int i = 0; i < 64; ++i) ASSERT_EQ(got_avx2[i], want[i]) << "AVX2: F " << f[i] << " Q " << q[i];
+    }
+#endif
   }
   EXPECT_GT(halves, 100000u);  // the boundary case was exercised
+  // ... and the product alone would have got some of them wrong: the division fallback is needed
+  // and was exercised.
+  EXPECT_GT(product_wrong, 100u);
+  if (!avx2) std::printf("no AVX2 here: the AVX2 quantise not checked\n");
 }
 
 // Fills every AC table of every DHT segment of `b` (whose data stays valid): symbols that never
