@@ -118,6 +118,11 @@ GEOSHARD_TARGET_HW_BITS inline int select_bit_hw(uint64_t x, int n) {
 #ifdef GEOSHARD_HOST_AVX2
 void quantise_avx2(const double* f, const uint16_t* q, const double* r, int16_t* out);
 void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q, const double* r, int16_t* out);
+// The samples s[y·8 + x] of component ci (0 Y, 1 Cb, 2 Cr) of a block of an RGB image wholly
+// inside it: kernels/dct.h's rgb_to_y/cb/cr of each pixel, averaged over sx × sy pixels (1×1, 2×1
+// or 2×2), left to right then top to bottom, from the block's first pixel `base` (rows `stride`
+// bytes apart); the same doubles as that plain loop (io/jpeg_region.cpp).
+void rgb_block_samples_avx2(const uint8_t* base, size_t stride, int sx, int sy, int ci, double* s);
 #endif
 
 // Whether this CPU has POPCNT and BMI2 (checked once) and the walk uses them; set_hw_bits(false)

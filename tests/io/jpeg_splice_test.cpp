@@ -414,6 +414,57 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
   else EXPECT_EQ(avx2_checked, 2000);
 }
 
+// The AVX2 colour conversion of a re-encoded block against the plain loop it must equal bit for
+// bit: kernels/dct.h's rgb_to_y/cb/cr of each pixel, summed over the sx × sy pixels of a sample
+// (left to right, top to bottom, from 0), divided by sx·sy. Random images, blocks at every
+// position up to the image's last byte (the buffer is exactly the image: an over-read is an ASan
+// finding in the sanitizer build), every component and sampling the rewrite uses it for.
+TEST(SpliceDct, RgbBlockSamplesEqualThePlainLoop) {
+#ifdef GEOSHARD_HOST_AVX2
+  if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 here: the AVX2 colour conversion is not used";
+  std::mt19937_64 rng(11);
+  int checked = 0;
+  for (int t = 0; t < 300; ++t) {
+    const int W = 16 + static_cast<int>(rng() % 40), H = 16 + static_cast<int>(rng() % 20);
+    std::vector<uint8_t> px(static_cast<size_t>(W) * H * 3);
+    for (auto& v : px) v = t % 5 == 0 ? static_cast<uint8_t>(rng() % 2 ? 255 : 0) : static_cast<uint8_t>(rng());
+    const int samplings[3][2] = {{1, 1}, {2, 1}, {2, 2}};
+    for (const auto& sxy : samplings) {
+      const int sx = sxy[0], sy = sxy[1];
+      for (int k = 0; k < 6; ++k) {
+        // the last block that fits, then random ones
+        const int x0 = k == 0 ? W - 8 * sx : static_cast<int>(rng() % (W - 8 * sx + 1));
+        const int y0 = k == 0 ? H - 8 * sy : static_cast<int>(rng() % (H - 8 * sy + 1));
+        for (int ci = 0; ci < 3; ++ci) {
+          double want[64], got[64];
+          for (int y = 0; y < 8; ++y)
+            for (int x = 0; x < 8; ++x) {
+              double acc = 0;
+              for (int j = 0; j < sy; ++j)
+                for (int i = 0; i < sx; ++i) {
+                  const uint8_t* p = &px[(static_cast<size_t>(y0 + y * sy + j) * W + x0 + x * sx + i) * 3];
+                  const double r = p[0], g = p[1], b = p[2];
+                  acc += ci == 0 ? dct::rgb_to_y(r, g, b) : ci == 1 ? dct::rgb_to_cb(r, g, b) : dct::rgb_to_cr(r, g, b);
+                }
+              want[y * 8 + x] = acc / (sx * sy);
+            }
+          detail::rgb_block_samples_avx2(&px[(static_cast<size_t>(y0) * W + x0) * 3], static_cast<size_t>(W) * 3, sx, sy, ci,
+                                         got);
+          for (int i = 0; i < 64; ++i)
+            ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(double)), 0)
+                << "sampling " << sx << "x" << sy << " component " << ci << " block at " << x0 << "," << y0 << " sample " << i
+                << ": " << got[i] << " vs " << want[i];
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 300 * 3 * 6 * 3);
+#else
+  GTEST_SKIP() << "not an x86-64 build: the AVX2 colour conversion is not compiled";
+#endif
+}
+
 // kernels/dct.h's quantise (SSE2 on the host: divpd, truncation, saturating pack), its scalar
 // form and the AVX2 quantise with reciprocals (a multiply; the division where the product leaves
 // the rounding in doubt) against std::floor(F / Q + 0.5) clamped: every divisor 1..255 and wide
