@@ -85,7 +85,7 @@ struct State {
   std::vector<std::vector<int32_t>> slot;   // per component, per block (row-major): index of its new coefficients, or -1
   std::vector<std::vector<uint64_t>> hist;  // per component, per block: bit k set when zigzag coefficient k is nonzero so far
   std::vector<uint8_t> mcu_any;              // per MCU of the frame (an interleaved scan's MCU): 1 when a block of it is touched
-  std::vector<int16_t> coefs;               // 64 per touched block, natural order
+  std::vector<int16_t> coefs;               // 64 per touched block, zigzag order
   std::vector<uint8_t> clean;               // the scan's entropy-coded data, unstuffed, + kPad zero bytes
   std::vector<uint8_t> wbuf;                // BitWriter buffer
   std::vector<uint64_t> hist_saved;         // a component's history before an AC scan that may be walked twice
@@ -620,20 +620,40 @@ bool ScanSplicer::encode_refine(BitWriter& w, Encoder& e, int ss, int se, const 
 }
 
 void ScanSplicer::new_values(int32_t slot, const Scan& sc, int16_t* v) const {
-  const int16_t* c = &s_.coefs[static_cast<size_t>(slot) * 64];
-  // Without branches on the values (their signs and sizes mispredict): s = -1 for a negative
-  // coefficient, else 0.
-  if (sc.ah == 0) {  // the magnitude at the scan's precision, with the sign
+  const int16_t* c = &s_.coefs[static_cast<size_t>(slot) * 64];  // zigzag order, like v
+  // Without branches on the values (their signs and sizes mispredict), all 64 at once (the
+  // encoders use the band only): s = -1 for a negative coefficient, else 0; a = |x|, as an
+  // unsigned 16-bit value (|-32768| = 32768), shifted logically.
+#if defined(__SSE2__)
+  const __m128i al = _mm_cvtsi32_si128(sc.al), ah = _mm_cvtsi32_si128(sc.ah), one = _mm_set1_epi16(1);
+  for (int k = 0; k < 64; k += 8) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + k));
+    const __m128i sg = _mm_srai_epi16(x, 15), a = _mm_sub_epi16(_mm_xor_si128(x, sg), sg);
+    __m128i out;
+    if (sc.ah == 0) {  // the magnitude at the scan's precision, with the sign
+      const __m128i m = _mm_srl_epi16(a, al);
+      out = _mm_sub_epi16(_mm_xor_si128(m, sg), sg);
+    } else {  // 2 + the correction bit where an earlier scan made it nonzero, else -1 / 0 / +1
+      const __m128i bit = _mm_and_si128(_mm_srl_epi16(a, al), one);
+      const __m128i hist = _mm_cmpeq_epi16(_mm_srl_epi16(a, ah), _mm_setzero_si128());  // all ones: no history
+      const __m128i fresh = _mm_and_si128(_mm_cmpeq_epi16(bit, one), _mm_or_si128(sg, one));  // bit · (s | 1)
+      out = _mm_or_si128(_mm_and_si128(hist, fresh), _mm_andnot_si128(hist, _mm_add_epi16(bit, _mm_set1_epi16(2))));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(v + k), out);
+  }
+#else
+  if (sc.ah == 0) {
     for (int k = sc.ss; k <= sc.se; ++k) {
-      const int x = c[kNatural[k]], s = x < 0 ? -1 : 0, m = ((x ^ s) - s) >> sc.al;
+      const int x = c[k], s = x < 0 ? -1 : 0, m = ((x ^ s) - s) >> sc.al;
       v[k] = static_cast<int16_t>((m ^ s) - s);
     }
-  } else {  // 2 + the correction bit where an earlier scan made it nonzero, else -1 / 0 / +1
+  } else {
     for (int k = sc.ss; k <= sc.se; ++k) {
-      const int x = c[kNatural[k]], s = x < 0 ? -1 : 0, a = (x ^ s) - s, bit = (a >> sc.al) & 1;
+      const int x = c[k], s = x < 0 ? -1 : 0, a = (x ^ s) - s, bit = (a >> sc.al) & 1;
       v[k] = static_cast<int16_t>((a >> sc.ah) ? 2 + bit : bit * (s | 1));
     }
   }
+#endif
 }
 
 bool ScanSplicer::ac(const Scan& sc, const Decoder& dec, Encoder& enc, BitReader& r, BitWriter& w,
@@ -813,7 +833,9 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         if (!edits.touched(c.index, bx, by)) continue;
         const size_t k = s.coefs.size() / 64;
         s.coefs.resize(s.coefs.size() + 64);
-        edits.coefficients(c.index, bx, by, c.quant, &s.coefs[k * 64]);
+        int16_t natural[64];
+        edits.coefficients(c.index, bx, by, c.quant, natural);
+        for (int z = 0; z < 64; ++z) s.coefs[k * 64 + z] = natural[kNatural[z]];
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
         ++touched[i];
         s.mcu_any[static_cast<size_t>(by / c.v) * mcus_x + bx / c.h] = 1;
