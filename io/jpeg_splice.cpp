@@ -216,8 +216,9 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
     }
   }
 
-  // Which MCUs hold a touched block (blocks beyond the image -- MCU padding -- never are).
-  std::vector<uint8_t> mcu_touched(mcus, 0);
+  // Which blocks of each MCU are touched, bit b for its b-th block in coding order (blocks beyond
+  // the image -- MCU padding -- never are); 0: none.
+  std::vector<uint16_t> mcu_touched(mcus, 0);
   BlockRef refs[10];
   for (uint64_t m = 0; m < mcus; ++m) {
     if (m % mcus_x == 0) {  // a row of MCUs: skipped whole when none of its blocks is touched
@@ -240,7 +241,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
       const auto& c = h.comps[refs[b].comp];
       if (refs[b].bx < c.width_in_blocks && refs[b].by < c.height_in_blocks &&
           edits.touched(c.index, refs[b].bx, refs[b].by)) {
-        mcu_touched[m] = 1;
+        mcu_touched[m] |= static_cast<uint16_t>(1u << b);
         ++st.blocks_rewritten;
       }
     }
@@ -323,7 +324,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
       for (int b = 0; b < n; ++b) {
         const auto& c = h.comps[refs[b].comp];
         const int bx = refs[b].bx, by = refs[b].by;
-        const bool edit = mcu_touched[m] && bx < c.width_in_blocks && by < c.height_in_blocks && edits.touched(c.index, bx, by);
+        const bool edit = mcu_touched[m] >> b & 1;
         Window x(r);
         if (!skip_dc(x, dec_dc[c.dc_tbl], pred_in[refs[b].comp])) return fail(st, "corrupt data");
         const size_t ac_at = x.pos;
