@@ -6,9 +6,10 @@
 // (APP0..APP15: JFIF, EXIF, XMP/GPano, ICC; COM) unchanged. Two paths (docs/jpeg_rewrite.md):
 //
 //  * splice (io/jpeg_splice.h), for baseline files -- sequential Huffman, 8-bit, one scan with
-//    all components, with or without restart intervals: only the MCUs holding a touched block
-//    (and the MCU after each touched run, whose DC differences change) are Huffman re-encoded,
-//    with the file's own tables; all other entropy-coded bits, and every byte before and after
+//    all components, with or without restart intervals: only the touched blocks are Huffman
+//    re-encoded, with the file's own tables, and the other blocks of their MCUs (and of the MCU
+//    after each touched run, whose DC differences change) get their DC difference coded anew
+//    and keep their AC bits; all other entropy-coded bits, and every byte before and after
 //    the scan (markers, DQT, DHT, SOF, SOS, EOI, trailing data), are copied verbatim. An empty
 //    edit returns the input byte for byte. Progressive files (Huffman, no restart intervals)
 //    are spliced scan by scan (io/jpeg_splice_progressive.cpp): in each scan only the blocks

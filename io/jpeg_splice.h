@@ -1,7 +1,8 @@
 // The entropy-coded-segment splice behind jpeg::rewrite_blocks (io/jpeg_region.h): for a
-// baseline (sequential, Huffman, 8-bit, one interleaved scan) JPEG, only the MCUs that contain a
-// touched block -- and the first MCU after each touched run, whose DC differences change -- are
-// Huffman re-encoded, with the file's own tables; every other MCU's bits are copied verbatim, and
+// baseline (sequential, Huffman, 8-bit, one interleaved scan) JPEG, only the touched blocks are
+// Huffman re-encoded, with the file's own tables; the other blocks of the MCUs that contain one
+// -- and of the first MCU after each touched run, whose DC differences change -- get their DC
+// difference coded anew and keep their AC bits; every other MCU's bits are copied verbatim, and
 // every byte before the scan (all marker segments, DQT, DHT, SOF, SOS) and after it (EOI, trailing
 // data) is copied as is -- except a DHT whose table lacked a symbol a re-encoded block needs
 // (optimised tables hold only what the file used): the table gains a free code of length 16,
