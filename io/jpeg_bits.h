@@ -24,6 +24,11 @@ constexpr int kNatural[64] = {0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18
                               41, 34, 27, 20, 13, 6,  7,  14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
                               30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
 
+// A block's 64 values from natural (row-major) into zigzag order, as the entropy coders visit them.
+inline void to_zigzag(const int16_t* natural, int16_t* zz) {
+  for (int k = 0; k < 64; ++k) zz[k] = natural[kNatural[k]];
+}
+
 inline uint64_t load_be64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
@@ -471,21 +476,15 @@ struct BitWriter {
 
 // Writes symbol `sym`'s code; a symbol the table lacks is added to it first (Encoder::add; the
 // caller writes the grown table: OutTables). False if the table has no code left for it.
-inline bool put_symbol(BitWriter& w, Encoder& e, int sym) {
-  if (!e.len[sym] && !e.add(sym)) return false;
-  if (e.freq) ++e.freq[sym];
-  w.put(e.code[sym], e.len[sym]);
-  return true;
-}
-
-// Symbol `sym`'s code followed by the low `nb` (<= 11) bits of `bits`, in one put (a code has at
-// most 16 bits). As put_symbol otherwise.
+// put_symbol_bits writes the code followed by the low `nb` (<= 11) bits of `bits` in one put (a
+// code has at most 16 bits).
 inline bool put_symbol_bits(BitWriter& w, Encoder& e, int sym, uint32_t bits, int nb) {
   if (!e.len[sym] && !e.add(sym)) return false;
   if (e.freq) ++e.freq[sym];
   w.put(static_cast<uint32_t>(e.code[sym]) << nb | (bits & ((1u << nb) - 1)), e.len[sym] + nb);
   return true;
 }
+inline bool put_symbol(BitWriter& w, Encoder& e, int sym) { return put_symbol_bits(w, e, sym, 0, 0); }
 
 inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
 inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }

@@ -269,7 +269,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   clean.swap(scratch_in);
   w.buf.swap(scratch_out);
   Keep keep_in{clean, scratch_in}, keep_out{w.buf, scratch_out};
-  alignas(16) int16_t coef[64], zz[64];
+  int16_t coef[64], zz[64];
   const uint8_t* data = in.data();
   const size_t size = in.size();
   size_t p = h.scan_offset, tail = size;
@@ -334,7 +334,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
         bool ok;
         if (edit) {
           edits.coefficients(c.index, bx, by, c.quant, coef);
-          for (int k = 0; k < 64; ++k) zz[k] = coef[kNatural[k]];
+          to_zigzag(coef, zz);
           ok = encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], zz);
         } else {
           ok = encode_dc(w, enc_dc[c.dc_tbl], pred_out[refs[b].comp], pred_in[refs[b].comp]);

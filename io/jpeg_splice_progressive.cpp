@@ -835,7 +835,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         s.coefs.resize(s.coefs.size() + 64);
         int16_t natural[64];
         edits.coefficients(c.index, bx, by, c.quant, natural);
-        for (int z = 0; z < 64; ++z) s.coefs[k * 64 + z] = natural[kNatural[z]];
+        to_zigzag(natural, &s.coefs[k * 64]);
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
         ++touched[i];
         s.mcu_any[static_cast<size_t>(by / c.v) * mcus_x + bx / c.h] = 1;
