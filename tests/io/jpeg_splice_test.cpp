@@ -416,9 +416,10 @@ TEST(SpliceDct, ForwardDctEqualsThePlainLoop) {
 
 // The AVX2 colour conversion of a re-encoded block against the plain loop it must equal bit for
 // bit: kernels/dct.h's rgb_to_y/cb/cr of each pixel, summed over the sx × sy pixels of a sample
-// (left to right, top to bottom, from 0), divided by sx·sy. Random images, blocks at every
-// position up to the image's last byte (the buffer is exactly the image: an over-read is an ASan
-// finding in the sanitizer build), every component and sampling the rewrite uses it for.
+// (left to right, top to bottom, from 0), divided by sx·sy. Random images, blocks at random
+// positions and the last one that fits, which ends at the buffer's last byte (the buffer is
+// exactly the image: an over-read is an ASan finding in the sanitizer build), every component
+// and sampling the rewrite uses it for.
 TEST(SpliceDct, RgbBlockSamplesEqualThePlainLoop) {
 #ifdef GEOSHARD_HOST_AVX2
   if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2 here: the AVX2 colour conversion is not used";
