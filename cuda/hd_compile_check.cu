@@ -77,15 +77,15 @@ __global__ void hd_compile_check_kernel(RingSet rings, const double* lon, const 
     acc += projection::camera_border_ray(cam, 5).z + px[2];
   }
   // JPEG block re-encoding
-  double blk[64], yy, cb, cr;
+  int32_t blk[64], t[64];
   uint16_t qt[64];
   int16_t coef[64];
-  for (int k = 0; k < 64; ++k) blk[k] = lon[i] + k, qt[k] = static_cast<uint16_t>(k + 1);
-  dct::rgb_to_ycbcr(lon[i], lat[i], 3.0, &yy, &cb, &cr);
-  yy += dct::rgb_to_y(1, 2, 3) + dct::rgb_to_cb(1, 2, 3) + dct::rgb_to_cr(1, 2, 3);
+  for (int k = 0; k < 64; ++k) blk[k] = dct::rgb_to_component(k % 3, k, 2 * k, 255 - k) + dct::downsample(4 * k, 2, 2, k), qt[k] = static_cast<uint16_t>(k + 1);
   dct::forward_dct_quantise(blk, qt, coef);
-  dct::inverse_dct(coef, qt, blk);
-  acc += yy + cb + cr + blk[5] + coef[0];
+  dct::forward_dct_islow(blk, t);
+  double back[64];
+  dct::inverse_dct(coef, qt, back);
+  acc += dct::rgb_to_y(1, 2, 3) + dct::rgb_to_cb(1, 2, 3) + dct::rgb_to_cr(1, 2, 3) + back[5] + coef[0] + t[3];
   // segment x edge cuts
   const EdgeCut ec = edge_cut(lon[i], lat[i], lon[i + 1], lat[i + 1], 0.5, 0.5, 1.5, 2.5, 0.25, 1.0);
   acc += ec.ta + ec.tb + ec.kind;

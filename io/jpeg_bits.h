@@ -115,20 +115,30 @@ GEOSHARD_TARGET_HW_BITS inline int select_bit_hw(uint64_t x, int n) {
 #define GEOSHARD_TARGET_HW_BITS
 #endif
 
-// kernels/dct.h forward_dct_quantise_basis in AVX2 (io/jpeg_region.cpp), from the transposed
-// basis ct[x][u] = c[u][x]: four lanes where the SSE2 build has two, the same roundings (no FMA),
-// so the same coefficients; quantised by quantise_avx2 with r[k] = 1.0 / q[k] (kernels/dct.h
-// quantise's integers: a multiply, and the division where the product leaves the rounding in
-// doubt). For the re-encoded blocks, called only when cpu_has_avx2() (kernels/cpu.h).
+// kernels/dct.h forward_dct_quantise in AVX2 (io/jpeg_region.cpp): the islow transform in 32-bit
+// lanes (the same integers), quantised with the divisions done as multiplies by IslowDivisors
+// (exact: the proof is at forward_dct_avx2), for tables whose entries are all 1..255
+// (IslowDivisors::simd; other tables take the scalar code). For the re-encoded blocks, called
+// only when cpu_has_avx2() (kernels/cpu.h).
 #ifdef GEOSHARD_HOST_AVX2
-void quantise_avx2(const double* f, const uint16_t* q, const double* r, int16_t* out);
-void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q, const double* r, int16_t* out);
+struct IslowDivisors {
+  explicit IslowDivisors(const uint16_t* q);
+  alignas(32) int32_t half[64], m[64], shift[64];  // per coefficient: d/2, the multiplier, 16 + l (d = 8·q)
+  bool simd;                                        // every q in 1..255
+};
+void forward_dct_avx2(const int32_t* s, const IslowDivisors& dv, int16_t* out);
+// Its quantisation alone: t[64] (kernels/dct.h forward_dct_islow's outputs, |t| <= 16384) -> out.
+void quantise_avx2(const int32_t* t, const IslowDivisors& dv, int16_t* out);
 // The samples s[y·8 + x] of component ci (0 Y, 1 Cb, 2 Cr) of a block of an RGB image wholly
-// inside it: kernels/dct.h's rgb_to_y/cb/cr of each pixel, averaged over sx × sy pixels (1×1, 2×1
-// or 2×2), left to right then top to bottom, from the block's first pixel `base` (rows `stride`
-// bytes apart); the same doubles as that plain loop (io/jpeg_region.cpp).
-void rgb_block_samples_avx2(const uint8_t* base, size_t stride, int sx, int sy, int ci, double* s);
+// inside it: kernels/dct.h's rgb_to_y/cb/cr of each pixel, downsampled over sx × sy pixels (1×1,
+// 2×1 or 2×2) by kernels/dct.h downsample, from the block's first pixel `base` (rows `stride`
+// bytes apart); the same integers as that plain loop (io/jpeg_region.cpp).
+void rgb_block_samples_avx2(const uint8_t* base, size_t stride, int sx, int sy, int ci, int32_t* s);
 #endif
+
+// Whether re-encoded blocks use the AVX2 code (where the CPU has it, cpu_has_avx2());
+// set_simd_blocks(false) makes them use kernels/dct.h's portable code (tests run both ways).
+void set_simd_blocks(bool on);
 
 // Whether this CPU has POPCNT and BMI2 (checked once) and the walk uses them; set_hw_bits(false)
 // makes it use the portable counts (tests run both ways). False on other architectures.

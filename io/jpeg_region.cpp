@@ -2,6 +2,7 @@
 
 // jpeglib.h needs size_t and FILE declared first.
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -21,97 +22,130 @@ namespace geoshard::jpeg {
 
 namespace detail {
 
+namespace {
+std::atomic<bool> g_simd_blocks_allowed{true};
+}  // namespace
+void set_simd_blocks(bool on) { g_simd_blocks_allowed.store(on, std::memory_order_relaxed); }
+
 #ifdef GEOSHARD_HOST_AVX2
-// kernels/dct.h quantise with the reciprocals r[k] = 1.0 / q[k] (a multiply instead of a divide, 64
-// of which were a fifth of the transform's time). F·r differs from the correctly rounded F / Q by
-// at most a few units in the last place: for |F / Q + 0.5| <= 2^15.1 by less than 2^-35, and
-// beyond that the clamps give both the same answer. So the floor of F·r + 0.5 is floor(F / Q +
-// 0.5) unless F·r + 0.5 lies within 2^-30 of a whole number (a quotient on or near a half): those
-// coefficients are quantised again by quantise_one, with the division. The same integers.
-__attribute__((target("avx2"))) void quantise_avx2(const double* f, const uint16_t* q, const double* r, int16_t* out) {
-  const __m256d half = _mm256_set1_pd(0.5), lo = _mm256_set1_pd(-40000.0), hi = _mm256_set1_pd(40000.0);
-  const __m256d near0 = _mm256_set1_pd(0x1p-30), near1 = _mm256_set1_pd(1.0 - 0x1p-30);
-  uint64_t redo = 0;
-  for (int i = 0; i < 64; i += 8) {
-    __m128i k[2];
-    for (int h = 0; h < 2; ++h) {
-      __m256d y = _mm256_add_pd(_mm256_mul_pd(_mm256_loadu_pd(f + i + 4 * h), _mm256_loadu_pd(r + i + 4 * h)), half);
-      y = _mm256_min_pd(_mm256_max_pd(y, lo), hi);
-      const __m256d fl = _mm256_floor_pd(y), frac = _mm256_sub_pd(y, fl);
-      const __m256d odd = _mm256_or_pd(_mm256_cmp_pd(frac, near0, _CMP_LT_OQ), _mm256_cmp_pd(frac, near1, _CMP_GT_OQ));
-      redo |= static_cast<uint64_t>(_mm256_movemask_pd(odd)) << (i + 4 * h);
-      k[h] = _mm256_cvtpd_epi32(fl);  // whole numbers within ±40000: exact
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi32(k[0], k[1]));
-  }
-  for (; redo; redo &= redo - 1) {
-    const int i = __builtin_ctzll(redo);
-    out[i] = dct::quantise_one(f[i], q[i]);
+IslowDivisors::IslowDivisors(const uint16_t* q) {
+  simd = true;
+  for (int k = 0; k < 64; ++k) {
+    const int32_t d = 8 * q[k];
+    // 2^l < d <= 2^(l+1); m = ceil(2^(16+l) / d) < 2^16 (see forward_dct_avx2)
+    const int l = d > 1 ? 31 - __builtin_clz(static_cast<uint32_t>(d - 1)) : 0;
+    half[k] = d / 2;
+    m[k] = static_cast<int32_t>(((int64_t{1} << (16 + l)) + d - 1) / d);
+    shift[k] = 16 + l;
+    simd &= q[k] >= 1 && q[k] <= 255;
   }
 }
 
 namespace {
 
-// Component CI's values (kernels/dct.h rgb_to_y/cb/cr, the same operations in the same order) of
-// the four RGB pixels in bytes 0..11 of p.
-template <int CI>
-__attribute__((target("avx2"), always_inline)) inline __m256d component4(__m128i p) {
-  const __m128i mr = _mm_setr_epi8(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1);
-  const __m128i mg = _mm_setr_epi8(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1);
-  const __m128i mb = _mm_setr_epi8(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1);
-  const __m256d r = _mm256_cvtepi32_pd(_mm_shuffle_epi8(p, mr));
-  const __m256d g = _mm256_cvtepi32_pd(_mm_shuffle_epi8(p, mg));
-  const __m256d b = _mm256_cvtepi32_pd(_mm_shuffle_epi8(p, mb));
-  if constexpr (CI == 0)
-    return _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(dct::kYr), r), _mm256_mul_pd(_mm256_set1_pd(dct::kYg), g)),
-                         _mm256_mul_pd(_mm256_set1_pd(dct::kYb), b));
-  const double kr = CI == 1 ? dct::kCbR : dct::kCrR, kg = CI == 1 ? dct::kCbG : dct::kCrG, kb = CI == 1 ? dct::kCbB : dct::kCrB;
-  return _mm256_add_pd(_mm256_sub_pd(_mm256_sub_pd(_mm256_mul_pd(_mm256_set1_pd(kr), r), _mm256_mul_pd(_mm256_set1_pd(kg), g)),
-                                     _mm256_mul_pd(_mm256_set1_pd(kb), b)),
-                       _mm256_set1_pd(128.0));
+#define GEOSHARD_AVX2_INLINE __attribute__((target("avx2"), always_inline)) inline
+GEOSHARD_AVX2_INLINE __m256i add(__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }
+GEOSHARD_AVX2_INLINE __m256i sub(__m256i a, __m256i b) { return _mm256_sub_epi32(a, b); }
+GEOSHARD_AVX2_INLINE __m256i mul(__m256i a, int32_t k) { return _mm256_mullo_epi32(a, _mm256_set1_epi32(k)); }
+template <int kBits>
+GEOSHARD_AVX2_INLINE __m256i descale(__m256i x) {  // (x + 2^(bits-1)) >> bits
+  return _mm256_srai_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(1 << (kBits - 1))), kBits);
 }
 
-// Component CI of the eight RGB pixels at p (24 bytes, read exactly): pixels 0-3 in lo, 4-7 in hi.
+// The eight 32-bit lanes of eight registers transposed (r[i] lane j <- r[j] lane i).
+__attribute__((target("avx2"), always_inline)) inline void transpose8(__m256i* r) {
+  __m256i t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+  }
+}
+
+// kernels/dct.h islow_1d over registers: d[i] holds point i of eight rows (or columns), one per
+// lane. 32-bit integers as there (no value comes near 2^31), so the same integers.
+template <bool kPass1>
+__attribute__((target("avx2"), always_inline)) inline void islow_avx2(__m256i* d) {
+  using namespace dct;
+  constexpr int n = kPass1 ? kConstBits - kPass1Bits : kConstBits + kPass1Bits;
+  const __m256i tmp0 = add(d[0], d[7]), tmp7 = sub(d[0], d[7]), tmp1 = add(d[1], d[6]), tmp6 = sub(d[1], d[6]);
+  const __m256i tmp2 = add(d[2], d[5]), tmp5 = sub(d[2], d[5]), tmp3 = add(d[3], d[4]), tmp4 = sub(d[3], d[4]);
+  const __m256i tmp10 = add(tmp0, tmp3), tmp13 = sub(tmp0, tmp3), tmp11 = add(tmp1, tmp2), tmp12 = sub(tmp1, tmp2);
+  d[0] = kPass1 ? _mm256_slli_epi32(add(tmp10, tmp11), kPass1Bits) : descale<kPass1Bits>(add(tmp10, tmp11));
+  d[4] = kPass1 ? _mm256_slli_epi32(sub(tmp10, tmp11), kPass1Bits) : descale<kPass1Bits>(sub(tmp10, tmp11));
+  const __m256i z1 = mul(add(tmp12, tmp13), kF0_541);
+  d[2] = descale<n>(add(z1, mul(tmp13, kF0_765)));
+  d[6] = descale<n>(sub(z1, mul(tmp12, kF1_847)));
+  const __m256i z5 = mul(add(add(tmp4, tmp6), add(tmp5, tmp7)), kF1_175);
+  const __m256i o1 = mul(add(tmp4, tmp7), -kF0_899), o2 = mul(add(tmp5, tmp6), -kF2_562);
+  const __m256i o3 = sub(z5, mul(add(tmp4, tmp6), kF1_961)), o4 = sub(z5, mul(add(tmp5, tmp7), kF0_390));
+  d[7] = descale<n>(add(add(mul(tmp4, kF0_298), o1), o3));
+  d[5] = descale<n>(add(add(mul(tmp5, kF2_053), o2), o4));
+  d[3] = descale<n>(add(add(mul(tmp6, kF3_072), o2), o3));
+  d[1] = descale<n>(add(add(mul(tmp7, kF1_501), o1), o4));
+}
+
+// Bytes C, C + 3, C + 6, C + 9 of each 128-bit half of v (one channel of four RGB pixels), one per
+// 32-bit lane.
+template <char C>
+GEOSHARD_AVX2_INLINE __m256i channel(__m256i v) {
+  const __m128i m = _mm_setr_epi8(C, -1, -1, -1, C + 3, -1, -1, -1, C + 6, -1, -1, -1, C + 9, -1, -1, -1);
+  return _mm256_shuffle_epi8(v, _mm256_broadcastsi128_si256(m));
+}
+
+// Component CI (kernels/dct.h rgb_to_y/cb/cr: the same integers) of the eight RGB pixels at p
+// (24 bytes, read exactly), one per 32-bit lane.
 template <int CI>
-__attribute__((target("avx2"), always_inline)) inline void component8(const uint8_t* p, __m256d& lo, __m256d& hi) {
+__attribute__((target("avx2"), always_inline)) inline __m256i component8(const uint8_t* p) {
   const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));        // bytes 0..15
   const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 16));  // bytes 16..23
-  lo = component4<CI>(a);
-  hi = component4<CI>(_mm_alignr_epi8(b, a, 12));  // bytes 12..23
+  const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(a), _mm_alignr_epi8(b, a, 12), 1);  // px 0-3 | 4-7
+  const __m256i r = channel<0>(v), g = channel<1>(v), bl = channel<2>(v);
+  __m256i s;
+  if constexpr (CI == 0)
+    s = _mm256_add_epi32(_mm256_add_epi32(mul(r, dct::kYr), mul(g, dct::kYg)),
+                         _mm256_add_epi32(mul(bl, dct::kYb), _mm256_set1_epi32(dct::kYOffset)));
+  else if constexpr (CI == 1)
+    s = _mm256_sub_epi32(_mm256_add_epi32(mul(bl, dct::kHalf), _mm256_set1_epi32(dct::kCOffset)),
+                         _mm256_add_epi32(mul(r, dct::kCbR), mul(g, dct::kCbG)));
+  else
+    s = _mm256_sub_epi32(_mm256_add_epi32(mul(r, dct::kHalf), _mm256_set1_epi32(dct::kCOffset)),
+                         _mm256_add_epi32(mul(g, dct::kCrG), mul(bl, dct::kCrB)));
+  return _mm256_srli_epi32(s, 16);
 }
 
 template <int SX, int SY, int CI>
-__attribute__((target("avx2"))) void rgb_samples(const uint8_t* base, size_t stride, double* s) {
+__attribute__((target("avx2"))) void rgb_samples(const uint8_t* base, size_t stride, int32_t* s) {
+  // kernels/dct.h downsample: 2×1 bias 0, 1; 2×2 bias 1, 2 (even, odd columns)
+  const __m256i bias = SX * SY == 2 ? _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1) : _mm256_setr_epi32(1, 2, 1, 2, 1, 2, 1, 2);
   for (int y = 0; y < 8; ++y) {
-    __m256d acc[2];  // samples x = 0..3 and 4..7 (for SX = 2 in the order 0, 2, 1, 3 until the end)
+    __m256i acc;
     for (int j = 0; j < SY; ++j) {
       const uint8_t* row = base + static_cast<size_t>(y * SY + j) * stride;
+      __m256i v;
       if constexpr (SX == 1) {
-        __m256d lo, hi;
-        component8<CI>(row, lo, hi);
-        acc[0] = j ? _mm256_add_pd(acc[0], lo) : lo;
-        acc[1] = j ? _mm256_add_pd(acc[1], hi) : hi;
-      } else {  // 16 pixels: the even ones (i = 0) added before the odd ones (i = 1)
-        __m256d v0, v1, v2, v3;
-        component8<CI>(row, v0, v1);
-        component8<CI>(row + 24, v2, v3);
-        const __m256d e0 = _mm256_unpacklo_pd(v0, v1), o0 = _mm256_unpackhi_pd(v0, v1);  // samples 0, 2, 1, 3
-        const __m256d e1 = _mm256_unpacklo_pd(v2, v3), o1 = _mm256_unpackhi_pd(v2, v3);  // samples 4, 6, 5, 7
-        acc[0] = _mm256_add_pd(j ? _mm256_add_pd(acc[0], e0) : e0, o0);
-        acc[1] = _mm256_add_pd(j ? _mm256_add_pd(acc[1], e1) : e1, o1);
+        v = component8<CI>(row);
+      } else {  // pixel pairs summed: samples 0, 1, 4, 5 | 2, 3, 6, 7, then put in order
+        v = _mm256_permute4x64_epi64(_mm256_hadd_epi32(component8<CI>(row), component8<CI>(row + 24)), 0xD8);
       }
+      acc = j ? _mm256_add_epi32(acc, v) : v;
     }
-    for (int h = 0; h < 2; ++h) {
-      __m256d v = acc[h];
-      if constexpr (SX == 2) v = _mm256_permute4x64_pd(v, 0xD8);  // 0, 2, 1, 3 -> 0, 1, 2, 3
-      if constexpr (SX * SY > 1) v = _mm256_mul_pd(v, _mm256_set1_pd(1.0 / (SX * SY)));  // = acc / (SX·SY): a power of two
-      _mm256_storeu_pd(s + y * 8 + 4 * h, v);
-    }
+    if constexpr (SX * SY > 1) acc = _mm256_srli_epi32(_mm256_add_epi32(acc, bias), SX * SY == 2 ? 1 : 2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(s + y * 8), acc);
   }
 }
 
 template <int SX, int SY>
-__attribute__((target("avx2"))) void rgb_samples_of(int ci, const uint8_t* base, size_t stride, double* s) {
+__attribute__((target("avx2"))) void rgb_samples_of(int ci, const uint8_t* base, size_t stride, int32_t* s) {
   if (ci == 0) rgb_samples<SX, SY, 0>(base, stride, s);
   else if (ci == 1) rgb_samples<SX, SY, 1>(base, stride, s);
   else rgb_samples<SX, SY, 2>(base, stride, s);
@@ -119,48 +153,56 @@ __attribute__((target("avx2"))) void rgb_samples_of(int ci, const uint8_t* base,
 
 }  // namespace
 
-// Edits::samples for an RGB block wholly inside the image in AVX2: four pixels' component from
-// their bytes (shuffled apart, converted, multiplied and added in rgb_to_y/cb/cr's order), the
-// sx × sy pixels of a sample added in the same order (left then right, top row then bottom), the
-// sum scaled by 1 / (sx·sy), a power of two, exactly as divided: the same doubles. (The tabled
-// scalar products were a fifth of a re-encoded block's time.) sx × sy in {1×1, 2×1, 2×2}.
 __attribute__((target("avx2"))) void rgb_block_samples_avx2(const uint8_t* base, size_t stride, int sx, int sy, int ci,
-                                                          double* s) {
+                                                          int32_t* s) {
   if (sx == 1 && sy == 1) rgb_samples_of<1, 1>(ci, base, stride, s);
   else if (sx == 2 && sy == 1) rgb_samples_of<2, 1>(ci, base, stride, s);
   else rgb_samples_of<2, 2>(ci, base, stride, s);
 }
 
-// kernels/dct.h forward_dct_quantise_basis's sums with the eight of a row (then of a column) in
-// two 4-lane registers: each sum starts at 0 and adds its products in the same order, and without
-// FMA in the target each product and sum is rounded as there, so the same doubles; quantised by
-// quantise_avx2 (r: the reciprocals of q). Only these functions are compiled for AVX2, never a
-// function shared with other files (the inline quantise_one they call is compiled without it).
-__attribute__((target("avx2"))) void forward_dct_avx2(const double ct[8][8], const double* s, const uint16_t* q,
-                                                     const double* r, int16_t* out) {
-  alignas(32) double tmp[8][8];  // rows transformed: tmp[y][u]
-  alignas(32) double f[64];      // F(u, v), natural order
-  for (int y = 0; y < 8; ++y) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    for (int x = 0; x < 8; ++x) {
-      const __m256d d = _mm256_set1_pd(s[y * 8 + x] - 128.0);
-      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_loadu_pd(&ct[x][0]), d));
-      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_loadu_pd(&ct[x][4]), d));
+namespace {
+
+// The transform outputs d[v] (row v, natural order) quantised into out[8·v ...]: see
+// forward_dct_avx2.
+__attribute__((target("avx2"), always_inline)) inline void quantise_rows(const __m256i* d, const IslowDivisors& dv, int16_t* out) {
+  for (int v = 0; v < 8; v += 2) {
+    __m256i k[2];
+    for (int h = 0; h < 2; ++h) {
+      const int i = 8 * (v + h);
+      const __m256i t = d[v + h];
+      const __m256i a = _mm256_add_epi32(_mm256_abs_epi32(t), _mm256_load_si256(reinterpret_cast<const __m256i*>(dv.half + i)));
+      const __m256i qa = _mm256_srlv_epi32(_mm256_mullo_epi32(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(dv.m + i))),
+                                           _mm256_load_si256(reinterpret_cast<const __m256i*>(dv.shift + i)));
+      k[h] = _mm256_sign_epi32(qa, t);
     }
-    _mm256_store_pd(&tmp[y][0], a0);
-    _mm256_store_pd(&tmp[y][4], a1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * v), _mm256_permute4x64_epi64(_mm256_packs_epi32(k[0], k[1]), 0xD8));
   }
-  for (int v = 0; v < 8; ++v) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-    for (int y = 0; y < 8; ++y) {
-      const __m256d cy = _mm256_set1_pd(ct[y][v]);
-      a0 = _mm256_add_pd(a0, _mm256_mul_pd(cy, _mm256_load_pd(&tmp[y][0])));
-      a1 = _mm256_add_pd(a1, _mm256_mul_pd(cy, _mm256_load_pd(&tmp[y][4])));
-    }
-    _mm256_store_pd(f + v * 8, a0);
-    _mm256_store_pd(f + v * 8 + 4, a1);
-  }
-  quantise_avx2(f, q, r, out);
+}
+
+}  // namespace
+
+// Rows first, as kernels/dct.h forward_dct_islow: the block transposed so that a register holds
+// one column of the eight rows, pass 1, transposed back, pass 2; then each row of coefficients
+// quantised in its register. Quantisation: a = |t| + d/2 (d = 8·q <= 2040, |t| <= 8192 + a few, so
+// a < 2^15) divided by d as (a·m) >> (16 + l), m = ceil(2^(16+l) / d), 2^l < d <= 2^(l+1): with
+// a = k·d + j, a·m / 2^(16+l) = k + j/d + a·e / 2^(16+l) for some 0 <= e < 1, and since
+// a·d < 2^15 · 2^(l+1), the last term is below 1/d: the floor is k, exactly. a·m < 2^31.
+__attribute__((target("avx2"))) void forward_dct_avx2(const int32_t* s, const IslowDivisors& dv, int16_t* out) {
+  __m256i d[8];
+  const __m256i centre = _mm256_set1_epi32(128);
+  for (int y = 0; y < 8; ++y)
+    d[y] = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 8 * y)), centre);
+  transpose8(d);
+  islow_avx2<true>(d);
+  transpose8(d);
+  islow_avx2<false>(d);  // d[v]: coefficients (0..7, v)
+  quantise_rows(d, dv, out);
+}
+
+__attribute__((target("avx2"))) void quantise_avx2(const int32_t* t, const IslowDivisors& dv, int16_t* out) {
+  __m256i d[8];
+  for (int v = 0; v < 8; ++v) d[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 8 * v));
+  quantise_rows(d, dv, out);
 }
 #endif
 
@@ -223,13 +265,6 @@ std::string where(const std::string& name) { return "JPEG '" + name + "': "; }
 class Edits final : public detail::BlockEdits {
  public:
   Edits(const Image& img, const std::vector<uint8_t>& changed) : img_(img), W_(img.width), H_(img.height) {
-    dct::dct_basis(basis_);
-    for (int u = 0; u < 8; ++u)
-      for (int x = 0; x < 8; ++x) basis_t_[x][u] = basis_[u][x];
-    const double k[3][3] = {{dct::kYr, dct::kYg, dct::kYb}, {dct::kCbR, dct::kCbG, dct::kCbB}, {dct::kCrR, dct::kCrG, dct::kCrB}};
-    for (int c = 0; c < 3; ++c)  // the products of kernels/dct.h's rgb_to_y/cb/cr, term by term
-      for (int i = 0; i < 3; ++i)
-        for (int v = 0; v < 256; ++v) prod_[c][i][v] = k[c][i] * static_cast<double>(v);
     cw_ = (W_ + 7) / 8, ch_ = (H_ + 7) / 8;
     cells_.assign(static_cast<size_t>(cw_) * ch_, 0);
     const int full = W_ / 8;
@@ -265,96 +300,64 @@ class Edits final : public detail::BlockEdits {
     return false;
   }
 
-  // The block's samples from the edited pixels: the component's value averaged over its sx × sy
-  // pixels, edges replicated beyond the image (as encoders pad); forward DCT, quantised.
+  // The block's samples from the edited pixels, as libjpeg's encoder makes them (kernels/dct.h):
+  // each pixel's component value rounded, downsampled over the sx × sy pixels of a sample, the
+  // image's edges replicated (see samples_any); islow DCT, quantised.
   void coefficients(int ci, int bx, int by, const uint16_t* quant, int16_t* out) const override {
     const int sx = sx_[ci], sy = sy_[ci], x0 = bx * 8 * sx, y0 = by * 8 * sy;
-    double s[DCTSIZE2];
-    // A block inside the image at a common sampling: the same sums with the loops' bounds and the
-    // component known at compile time (no edge clamps, no per-pixel branches): with the tabled
-    // products, the 400-region 16.6 MP baseline rewrite went from 0.135 s to ≈ 0.118 s (--profile).
-    const bool inside = x0 + 8 * sx <= W_ && y0 + 8 * sy <= H_;
+    alignas(32) int32_t s[DCTSIZE2];
 #ifdef GEOSHARD_HOST_AVX2
-    if (avx2_ && inside && img_.channels == 3 && ((sx == 1 && sy == 1) || (sx == 2 && sy <= 2))) {
-      const size_t stride = static_cast<size_t>(W_) * 3;
-      detail::rgb_block_samples_avx2(&img_.pixels[static_cast<size_t>(y0) * stride + static_cast<size_t>(x0) * 3], stride,
-                                     sx, sy, ci, s);
-      return detail::forward_dct_avx2(basis_t_, s, quant, reciprocals(quant), out);
+    if (avx2_) {
+      const bool inside = x0 + 8 * sx <= W_ && y0 + 8 * sy <= H_;
+      if (inside && img_.channels == 3 && ((sx == 1 && sy == 1) || (sx == 2 && sy <= 2))) {
+        const size_t stride = static_cast<size_t>(W_) * 3;
+        detail::rgb_block_samples_avx2(&img_.pixels[static_cast<size_t>(y0) * stride + static_cast<size_t>(x0) * 3], stride,
+                                       sx, sy, ci, s);
+      } else {
+        samples_any(ci, sx, sy, x0, y0, s);
+      }
+      const detail::IslowDivisors& dv = divisors(quant);
+      if (dv.simd) return detail::forward_dct_avx2(s, dv, out);
+      return dct::forward_dct_quantise(s, quant, out);
     }
 #endif
-    if (inside && img_.channels == 1 && sx == 1 && sy == 1) samples<1, 1, -1>(x0, y0, s);
-    else if (inside && img_.channels == 3 && sx == 1 && sy == 1) with_component<1, 1>(ci, x0, y0, s);
-    else if (inside && img_.channels == 3 && sx == 2 && sy == 2) with_component<2, 2>(ci, x0, y0, s);
-    else if (inside && img_.channels == 3 && sx == 2 && sy == 1) with_component<2, 1>(ci, x0, y0, s);
-    else samples_any(ci, sx, sy, x0, y0, s);
-#ifdef GEOSHARD_HOST_AVX2
-    if (avx2_) return detail::forward_dct_avx2(basis_t_, s, quant, reciprocals(quant), out);
-#endif
-    dct::forward_dct_quantise_basis(basis_, s, quant, out);
+    samples_any(ci, sx, sy, x0, y0, s);
+    dct::forward_dct_quantise(s, quant, out);
   }
 
  private:
-  // 1.0 / q[k] for the table q (forward_dct_avx2), kept for the last four tables seen (compared by
-  // content: the libjpeg path passes each component's table in the same array).
-  const double* reciprocals(const uint16_t* q) const {
-    for (int i = 0; i < nrecip_; ++i)
-      if (std::memcmp(recip_[i].q, q, sizeof recip_[i].q) == 0) return recip_[i].r;
-    Recip& e = recip_[nrecip_ < 4 ? nrecip_++ : oldest_++ % 4];
-    std::memcpy(e.q, q, sizeof e.q);
-    for (int k = 0; k < DCTSIZE2; ++k) e.r[k] = 1.0 / q[k];
-    return e.r;
+#ifdef GEOSHARD_HOST_AVX2
+  // The divisors of the table q (forward_dct_avx2), kept for the last four tables seen (compared
+  // by content: the libjpeg path passes each component's table in the same array).
+  const detail::IslowDivisors& divisors(const uint16_t* q) const {
+    for (size_t i = 0; i < divisors_.size(); ++i)
+      if (std::memcmp(divisors_[i].q, q, sizeof divisors_[i].q) == 0) return divisors_[i].dv;
+    if (divisors_.size() == 4) divisors_.erase(divisors_.begin());
+    divisors_.push_back(Divisors{{}, detail::IslowDivisors(q)});
+    std::memcpy(divisors_.back().q, q, sizeof divisors_.back().q);
+    return divisors_.back().dv;
   }
-  // Component ci's value of the pixel at p (gray: CI < 0).
-  template <int CI>
-  static double value(const uint8_t* p) {
-    if constexpr (CI < 0) return p[0];
-    else if constexpr (CI == 0) return dct::rgb_to_y(p[0], p[1], p[2]);
-    else if constexpr (CI == 1) return dct::rgb_to_cb(p[0], p[1], p[2]);
-    else return dct::rgb_to_cr(p[0], p[1], p[2]);
-  }
-  // The same from the products tabled (prod_[CI][channel][value], each the very product the
-  // expression computes): the same terms combined in the same order, so the same double (the
-  // products' conversions and multiplies were most of a re-encoded block's colour conversion).
-  template <int CI>
-  double value_tabled(const uint8_t* p) const {
-    if constexpr (CI < 0) return p[0];
-    else if constexpr (CI == 0) return prod_[0][0][p[0]] + prod_[0][1][p[1]] + prod_[0][2][p[2]];
-    else return prod_[CI][0][p[0]] - prod_[CI][1][p[1]] - prod_[CI][2][p[2]] + 128.0;
-  }
-  template <int SX, int SY>
-  void with_component(int ci, int x0, int y0, double* s) const {
-    if (ci == 0) samples<SX, SY, 0>(x0, y0, s);
-    else if (ci == 1) samples<SX, SY, 1>(x0, y0, s);
-    else samples<SX, SY, 2>(x0, y0, s);
-  }
-  // The samples of a block wholly inside the image.
-  template <int SX, int SY, int CI>
-  void samples(int x0, int y0, double* s) const {
-    constexpr int ch = CI < 0 ? 1 : 3;
-    const size_t stride = static_cast<size_t>(W_) * ch;
-    const uint8_t* base = &img_.pixels[static_cast<size_t>(y0) * stride + static_cast<size_t>(x0) * ch];
-    for (int y = 0; y < 8; ++y)
-      for (int x = 0; x < 8; ++x) {
-        double acc = 0;
-        for (int j = 0; j < SY; ++j)
-          for (int i = 0; i < SX; ++i) acc += value_tabled<CI>(base + static_cast<size_t>(y * SY + j) * stride + (x * SX + i) * ch);
-        s[y * 8 + x] = acc / (SX * SY);
-      }
-  }
-  // Any block at any sampling: edges replicated.
-  void samples_any(int ci, int sx, int sy, int x0, int y0, double* s) const {
+#endif
+  // Any block at any sampling, as libjpeg pads the image: columns beyond the image repeat its
+  // last column and rows its last row before downsampling, and sample rows wholly below the
+  // image repeat the last sample row that holds an image row (libjpeg pads the downsampled
+  // rows of the last MCU row with it).
+  void samples_any(int ci, int sx, int sy, int x0, int y0, int32_t* s) const {
     const int ch = img_.channels;
-    for (int y = 0; y < 8; ++y)
+    for (int y = 0; y < 8; ++y) {
+      const int ry = std::min(y0 / sy + y, (H_ - 1) / sy);  // sample row
       for (int x = 0; x < 8; ++x) {
-        double acc = 0;
+        const int cx = x0 / sx + x;  // sample column
+        int32_t sum = 0;
         for (int j = 0; j < sy; ++j)
           for (int i = 0; i < sx; ++i) {
-            const int px = std::min(W_ - 1, x0 + x * sx + i), py = std::min(H_ - 1, y0 + y * sy + j);
+            const int px = std::min(W_ - 1, cx * sx + i), py = std::min(H_ - 1, ry * sy + j);
             const uint8_t* p = &img_.pixels[(static_cast<size_t>(py) * W_ + px) * ch];
-            acc += ch == 1 ? value<-1>(p) : ci == 0 ? value<0>(p) : ci == 1 ? value<1>(p) : value<2>(p);
+            sum += ch == 1 ? p[0] : dct::rgb_to_component(ci, p[0], p[1], p[2]);
           }
-        s[y * 8 + x] = acc / (sx * sy);
+        s[y * 8 + x] = dct::downsample(sum, sx, sy, cx);
       }
+    }
   }
 
   const Image& img_;
@@ -362,16 +365,14 @@ class Edits final : public detail::BlockEdits {
   std::vector<uint8_t> cells_;
   std::vector<uint8_t> row_any_;  // per row of cells_: any cell set
   int sx_[4] = {1, 1, 1, 1}, sy_[4] = {1, 1, 1, 1};
-  double basis_[8][8];
-  double basis_t_[8][8];  // transposed: basis_t_[x][u] = basis_[u][x] (forward_dct_avx2)
-  bool avx2_ = cpu_has_avx2();
-  double prod_[3][3][256];  // see value_tabled
-  struct Recip {
+#ifdef GEOSHARD_HOST_AVX2
+  bool avx2_ = cpu_has_avx2() && detail::g_simd_blocks_allowed.load(std::memory_order_relaxed);
+  struct Divisors {
     uint16_t q[DCTSIZE2];
-    double r[DCTSIZE2];
+    detail::IslowDivisors dv;
   };
-  mutable Recip recip_[4];  // see reciprocals
-  mutable int nrecip_ = 0, oldest_ = 0;
+  mutable std::vector<Divisors> divisors_;  // see divisors()
+#endif
 };
 
 // A zero divisor: libjpeg decodes such a table (every coefficient dequantises to 0) but a block

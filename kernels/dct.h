@@ -1,10 +1,17 @@
 // The JPEG forward DCT of one 8×8 block, quantised with a file's own table, and the JFIF colour
-// conversion: what the lossless JPEG writer (io/jpeg_region.h) needs to re-encode only the
-// blocks a blur region touches. Plain double precision, one fixed operation order
-// (GEOSHARD_HD: the CUDA region blur may produce blocks with the same code).
+// conversion and chroma downsampling: what the lossless JPEG writer (io/jpeg_region.h) needs to
+// re-encode only the blocks a blur region touches. Integer arithmetic throughout -- the same
+// integers on every CPU, in every SIMD build and in device code (GEOSHARD_HD: the CUDA region
+// blur may produce blocks with this code) -- and the arithmetic of libjpeg's default encoder
+// (libjpeg-turbo, which cv::imencode uses): its colour conversion (16-bit fixed point, rounded to
+// 8-bit samples), its downsampling (the 2×1 and 2×2 averages with alternating rounding bias), its
+// "islow" DCT (Loeffler, Ligtenberg and Moschytz's factorisation in 13-bit fixed point,
+// outputs scaled by 8) and its quantisation (rounded half away from zero). A re-encoded block
+// therefore holds the coefficients libjpeg-turbo gives the same pixels with the same table
+// (tests/io/jpeg_region_test.cpp checks that against libjpeg-turbo itself).
 //
 //   F(u,v) = 1/4 C(u) C(v) Σx Σy (f(x,y) - 128) cos((2x+1)uπ/16) cos((2y+1)vπ/16),
-//   C(0) = 1/√2, C(k>0) = 1     (ITU-T T.81, A.3.3)
+//   C(0) = 1/√2, C(k>0) = 1     (ITU-T T.81, A.3.3); islow computes 8·F to within ±1 or so.
 //   coefficient = round(F(u,v) / Q(u,v))   (T.81 A.3.4), natural (row-major) order like libjpeg.
 #pragma once
 
@@ -13,128 +20,96 @@
 
 #include "kernels/hd.h"
 
-#if defined(__SSE2__) && !defined(__CUDACC__)
-#include <emmintrin.h>
-#endif
-
 namespace geoshard::dct {
 
-// JFIF (ITU-R BT.601 full range) RGB -> Y, Cb, Cr as doubles (not rounded).
-// One component alone (a caller that needs one computes only it): the same expressions.
-// The coefficients by magnitude, as scalars (usable in device code): a Cb or Cr value is
-// k_r·r - k_g·g - k_b·b + 128 (Cb: k_r negative, k_b = -0.5), in that order of operations.
-constexpr double kYr = 0.299, kYg = 0.587, kYb = 0.114;
-constexpr double kCbR = -0.168735892, kCbG = 0.331264108, kCbB = -0.5;
-constexpr double kCrR = 0.5, kCrG = 0.418687589, kCrB = 0.081312411;
-GEOSHARD_HD_INLINE double rgb_to_y(double r, double g, double b) { return kYr * r + kYg * g + kYb * b; }
-GEOSHARD_HD_INLINE double rgb_to_cb(double r, double g, double b) { return kCbR * r - kCbG * g - kCbB * b + 128.0; }
-GEOSHARD_HD_INLINE double rgb_to_cr(double r, double g, double b) { return kCrR * r - kCrG * g - kCrB * b + 128.0; }
-GEOSHARD_HD_INLINE void rgb_to_ycbcr(double r, double g, double b, double* y, double* cb, double* cr) {
-  *y = rgb_to_y(r, g, b);
-  *cb = rgb_to_cb(r, g, b);
-  *cr = rgb_to_cr(r, g, b);
+// JFIF (ITU-R BT.601 full range) RGB -> Y, Cb, Cr in 16-bit fixed point, rounded to 0..255:
+// the products k·v with k = round(coefficient · 2^16), summed with the offsets
+// (Y: +0.5, Cb and Cr: +128 +0.5 - 2^-16), shifted down. Every sum is >= 0.
+constexpr int32_t fix16(double x) { return static_cast<int32_t>(x * 65536.0 + 0.5); }
+constexpr int32_t kYr = fix16(0.29900), kYg = fix16(0.58700), kYb = fix16(0.11400);
+constexpr int32_t kCbR = fix16(0.16874), kCbG = fix16(0.33126), kHalf = fix16(0.5);  // Cb: -r, -g, +b/2
+constexpr int32_t kCrG = fix16(0.41869), kCrB = fix16(0.08131);                     // Cr: +r/2, -g, -b
+constexpr int32_t kYOffset = 1 << 15, kCOffset = (128 << 16) + (1 << 15) - 1;
+GEOSHARD_HD_INLINE int32_t rgb_to_y(int32_t r, int32_t g, int32_t b) { return (kYr * r + kYg * g + kYb * b + kYOffset) >> 16; }
+GEOSHARD_HD_INLINE int32_t rgb_to_cb(int32_t r, int32_t g, int32_t b) { return (kHalf * b - kCbR * r - kCbG * g + kCOffset) >> 16; }
+GEOSHARD_HD_INLINE int32_t rgb_to_cr(int32_t r, int32_t g, int32_t b) { return (kHalf * r - kCrG * g - kCrB * b + kCOffset) >> 16; }
+// Component ci (0 Y, 1 Cb, 2 Cr) of one pixel.
+GEOSHARD_HD_INLINE int32_t rgb_to_component(int ci, int32_t r, int32_t g, int32_t b) {
+  return ci == 0 ? rgb_to_y(r, g, b) : ci == 1 ? rgb_to_cb(r, g, b) : rgb_to_cr(r, g, b);
 }
 
-// The DCT basis c[u][x] = C(u)/2 cos((2x+1)uπ/16). forward_dct_quantise() computes it on every
-// call (64 cos); callers transforming many blocks compute it once and call
-// forward_dct_quantise_basis() -- the same numbers, so the same coefficients.
-GEOSHARD_HD_INLINE void dct_basis(double c[8][8]) {
-  const double kPi = 3.14159265358979323846;
-  for (int u = 0; u < 8; ++u)
-    for (int x = 0; x < 8; ++x) c[u][x] = (u == 0 ? 0.35355339059327373 : 0.5) * cos((2 * x + 1) * u * kPi / 16);
+// One sample of a component sampled sx × sy times more coarsely than the image, from the sum of
+// its sx·sy pixels' (rounded) values; `column`: the sample's column in the component. 2×1 and
+// 2×2 round with a bias that alternates by column (2×1: 0, 1; 2×2: 1, 2), so that rounding does
+// not drift; any other factors round to nearest, halves up.
+GEOSHARD_HD_INLINE int32_t downsample(int32_t sum, int sx, int sy, int column) {
+  if (sx == 1 && sy == 1) return sum;
+  if (sx == 2 && sy == 1) return (sum + (column & 1)) >> 1;
+  if (sx == 2 && sy == 2) return (sum + 1 + (column & 1)) >> 2;
+  return (sum + sx * sy / 2) / (sx * sy);
 }
 
-// round(F / Q) as floor(F / Q + 0.5) (T.81 A.3.4), clamped to the int16 range, for 64
-// coefficients in natural order. Without floor() (SSE2, the x86-64 baseline, has no rounding
-// instruction; the scalar divides, floors and clamps were ≈ 40 % of the transform's time):
-// y = F / Q + 0.5 limited to ±40000 (beyond, the clamp gives the same answer), truncated, one
-// less where truncation rounded up (y negative, not whole) -- the integer floor() gives, for
-// every y. On the host with SSE2 two lanes at a time (divpd: the same quotients), the clamp
-// a saturating pack.
-GEOSHARD_HD_INLINE int16_t quantise_one(double f, uint16_t q) {
-  double y = f / q + 0.5;
-  y = y < -40000.0 ? -40000.0 : y > 40000.0 ? 40000.0 : y;
-  int32_t k = static_cast<int32_t>(y);
-  k -= static_cast<double>(k) > y;
-  k = k < -32768 ? -32768 : k > 32767 ? 32767 : k;
-  return static_cast<int16_t>(k);
+// The islow constants: round(k · 2^13).
+constexpr int kConstBits = 13, kPass1Bits = 2;
+constexpr int32_t kF0_298 = 2446, kF0_390 = 3196, kF0_541 = 4433, kF0_765 = 6270, kF0_899 = 7373, kF1_175 = 9633,
+                  kF1_501 = 12299, kF1_847 = 15137, kF1_961 = 16069, kF2_053 = 16819, kF2_562 = 20995, kF3_072 = 25172;
+
+// One 1-D pass of the islow DCT over in[0], in[stride], ..., in[7·stride] (the 8 points of a row
+// or a column) into out[0], out[ostride], ...: pass 1 (rows) leaves its outputs scaled up by
+// 2^kPass1Bits, pass 2 (columns) removes that and the factorisation's own √8 · √8.
+// Descaling rounds half up: (x + 2^(n-1)) >> n.
+template <bool kPass1>
+GEOSHARD_HD_INLINE void islow_1d(const int32_t* in, int stride, int32_t* out, int ostride) {
+  const int32_t tmp0 = in[0] + in[7 * stride], tmp7 = in[0] - in[7 * stride];
+  const int32_t tmp1 = in[stride] + in[6 * stride], tmp6 = in[stride] - in[6 * stride];
+  const int32_t tmp2 = in[2 * stride] + in[5 * stride], tmp5 = in[2 * stride] - in[5 * stride];
+  const int32_t tmp3 = in[3 * stride] + in[4 * stride], tmp4 = in[3 * stride] - in[4 * stride];
+  constexpr int n = kPass1 ? kConstBits - kPass1Bits : kConstBits + kPass1Bits;
+  auto descale = [](int32_t x, int bits) { return (x + (int32_t{1} << (bits - 1))) >> bits; };
+  // even part
+  const int32_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+  out[0] = kPass1 ? (tmp10 + tmp11) * (1 << kPass1Bits) : descale(tmp10 + tmp11, kPass1Bits);
+  out[4 * ostride] = kPass1 ? (tmp10 - tmp11) * (1 << kPass1Bits) : descale(tmp10 - tmp11, kPass1Bits);
+  const int32_t z1 = (tmp12 + tmp13) * kF0_541;
+  out[2 * ostride] = descale(z1 + tmp13 * kF0_765, n);
+  out[6 * ostride] = descale(z1 - tmp12 * kF1_847, n);
+  // odd part
+  const int32_t z5 = (tmp4 + tmp6 + tmp5 + tmp7) * kF1_175;
+  const int32_t o1 = -(tmp4 + tmp7) * kF0_899, o2 = -(tmp5 + tmp6) * kF2_562;
+  const int32_t o3 = z5 - (tmp4 + tmp6) * kF1_961, o4 = z5 - (tmp5 + tmp7) * kF0_390;
+  out[7 * ostride] = descale(tmp4 * kF0_298 + o1 + o3, n);
+  out[5 * ostride] = descale(tmp5 * kF2_053 + o2 + o4, n);
+  out[3 * ostride] = descale(tmp6 * kF3_072 + o2 + o3, n);
+  out[ostride] = descale(tmp7 * kF1_501 + o1 + o4, n);
 }
 
-GEOSHARD_HD_INLINE void quantise_scalar(const double* f, const uint16_t* q, int16_t* out) {
-  for (int i = 0; i < 64; ++i) out[i] = quantise_one(f[i], q[i]);
+// The islow DCT of samples s[y·8 + x] (0..255; the level shift by 128 is applied here) into
+// t[v·8 + u] = 8·F(u, v) (natural order), rows first. |t| <= 8192 + a few.
+GEOSHARD_HD_INLINE void forward_dct_islow(const int32_t* s, int32_t* t) {
+  int32_t d[64], r[64];
+  for (int k = 0; k < 64; ++k) d[k] = s[k] - 128;
+  for (int y = 0; y < 8; ++y) islow_1d<true>(d + 8 * y, 1, r + 8 * y, 1);
+  for (int u = 0; u < 8; ++u) islow_1d<false>(r + u, 8, t + u, 8);
 }
 
-GEOSHARD_HD_INLINE void quantise(const double* f, const uint16_t* q, int16_t* out) {
-#if defined(__SSE2__) && !defined(__CUDACC__)
-  const __m128d half = _mm_set1_pd(0.5), lo = _mm_set1_pd(-40000.0), hi = _mm_set1_pd(40000.0);
-  const __m128i zero = _mm_setzero_si128();
-  for (int i = 0; i < 64; i += 8) {
-    const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i));
-    const __m128i qa = _mm_unpacklo_epi16(q16, zero), qb = _mm_unpackhi_epi16(q16, zero);  // 4 + 4 int32
-    __m128i k4[2];
-    for (int h = 0; h < 2; ++h) {
-      const __m128i q4 = h ? qb : qa;
-      __m128i k2[2];
-      for (int j = 0; j < 2; ++j) {
-        const __m128d qd = _mm_cvtepi32_pd(j ? _mm_shuffle_epi32(q4, 0x0E) : q4);
-        __m128d y = _mm_add_pd(_mm_div_pd(_mm_loadu_pd(f + i + 4 * h + 2 * j), qd), half);
-        y = _mm_min_pd(_mm_max_pd(y, lo), hi);
-        const __m128i t = _mm_cvttpd_epi32(y);                                   // lanes 0, 1
-        const __m128i up = _mm_castpd_si128(_mm_cmpgt_pd(_mm_cvtepi32_pd(t), y));  // 64-bit masks
-        k2[j] = _mm_add_epi32(t, _mm_shuffle_epi32(up, 0x08));                   // (-1 where rounded up)
-      }
-      k4[h] = _mm_unpacklo_epi64(k2[0], k2[1]);
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packs_epi32(k4[0], k4[1]));
-  }
-#else
-  quantise_scalar(f, q, out);
-#endif
+// round(t / (8·q)) with halves away from zero, for t from forward_dct_islow, clamped to the int16
+// range (a table of 16-bit entries can only shrink the values).
+GEOSHARD_HD_INLINE int16_t quantise_one(int32_t t, uint16_t q) {
+  const int32_t d = 8 * static_cast<int32_t>(q), a = ((t < 0 ? -t : t) + d / 2) / d;
+  const int32_t k = t < 0 ? -a : a;
+  return static_cast<int16_t>(k < -32768 ? -32768 : k > 32767 ? 32767 : k);
 }
 
-// Forward DCT of samples s[y*8 + x] (0..255, level shift applied here), quantised with q[k]
-// (natural order, > 0); out[k] in natural order, clamped to the int16 range (libjpeg's JCOEF
-// holds the quantised value; the baseline range is checked by the entropy coder).
-GEOSHARD_HD_INLINE void forward_dct_quantise_basis(const double c[8][8], const double* s, const uint16_t* q,
-                                                   int16_t* out) {
-  // Each sum runs over x (then y) in increasing order, from 0, exactly as the plain double loop
-  // "for u: acc = 0; for x: acc += c[u][x] * (s[x] - 128)" -- the loops are only nested the other
-  // way, so that the eight sums of a row are independent (pipelined / vectorised) rather than one
-  // 8-long dependency chain after another. Same operations, same order: same results.
-  // The eight sums are named variables, not an array, so that they stay in registers.
-  double tmp[8][8];  // rows transformed: tmp[y][u]
-  double f[64];      // the coefficients F(u,v), natural order
-  for (int y = 0; y < 8; ++y) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    for (int x = 0; x < 8; ++x) {
-      const double d = s[y * 8 + x] - 128.0;
-      a0 += c[0][x] * d, a1 += c[1][x] * d, a2 += c[2][x] * d, a3 += c[3][x] * d;
-      a4 += c[4][x] * d, a5 += c[5][x] * d, a6 += c[6][x] * d, a7 += c[7][x] * d;
-    }
-    tmp[y][0] = a0, tmp[y][1] = a1, tmp[y][2] = a2, tmp[y][3] = a3;
-    tmp[y][4] = a4, tmp[y][5] = a5, tmp[y][6] = a6, tmp[y][7] = a7;
-  }
-  for (int v = 0; v < 8; ++v) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    for (int y = 0; y < 8; ++y) {
-      const double cy = c[v][y];
-      a0 += cy * tmp[y][0], a1 += cy * tmp[y][1], a2 += cy * tmp[y][2], a3 += cy * tmp[y][3];
-      a4 += cy * tmp[y][4], a5 += cy * tmp[y][5], a6 += cy * tmp[y][6], a7 += cy * tmp[y][7];
-    }
-    double* fv = f + v * 8;
-    fv[0] = a0, fv[1] = a1, fv[2] = a2, fv[3] = a3, fv[4] = a4, fv[5] = a5, fv[6] = a6, fv[7] = a7;
-  }
-  quantise(f, q, out);
+// Forward DCT of samples s (0..255, row-major) quantised with q (natural order, every entry > 0)
+// into out (natural order).
+GEOSHARD_HD_INLINE void forward_dct_quantise(const int32_t* s, const uint16_t* q, int16_t* out) {
+  int32_t t[64];
+  forward_dct_islow(s, t);
+  for (int k = 0; k < 64; ++k) out[k] = quantise_one(t[k], q[k]);
 }
 
-GEOSHARD_HD_INLINE void forward_dct_quantise(const double* s, const uint16_t* q, int16_t* out) {
-  double c[8][8];
-  dct_basis(c);
-  forward_dct_quantise_basis(c, s, q, out);
-}
-
-// The inverse of the above without quantisation (for tests): samples from dequantised
-// coefficients, level shift added back, not rounded.
+// The inverse of the transform without quantisation (for tests): samples from dequantised
+// coefficients, level shift added back, not rounded (double precision, the textbook sum).
 GEOSHARD_HD_INLINE void inverse_dct(const int16_t* coef, const uint16_t* q, double* s) {
   const double kPi = 3.14159265358979323846;
   for (int y = 0; y < 8; ++y)

@@ -2,6 +2,7 @@
 // other block's coefficients, every marker segment, every pixel outside the touched MCUs -- is
 // unchanged; re-encoded blocks decode to the edited pixels; bad files are clear errors.
 #include "io/jpeg_region.h"
+#include "io/jpeg_bits.h"
 #include "tests/testing/jpeg_fixture.h"
 
 #include <gtest/gtest.h>
@@ -151,6 +152,53 @@ TEST_P(JpegRegion, OnlyTouchedBlocksChange) {
   EXPECT_EQ(none.blocks_rewritten, 0u);
   const Coefficients cs = read_coefficients(same, "same");
   for (size_t c = 0; c < ci.blocks.size(); ++c) EXPECT_EQ(cs.blocks[c], ci.blocks[c]);
+}
+
+// A re-encoded block holds exactly the coefficients libjpeg-turbo's own encoder (the library
+// this test links, its default islow DCT) gives the edited picture with the same quantisation
+// tables and sampling: kernels/dct.h's colour conversion, downsampling, transform and rounding,
+// and the image's edges padded as libjpeg pads them (the marked box at the bottom-right corner
+// touches the padded blocks). Both write paths, every sampling of the suite, with the AVX2 block
+// code (where the CPU has it) and the portable one.
+TEST_P(JpegRegion, TouchedBlocksAreLibjpegTurbosOwn) {
+  const EncodeOptions o = GetParam();
+  const int W = 203, H = 150;  // even: a 4:2:0 chroma row below the image repeats the last one, not row 149 alone
+  const std::vector<uint8_t> in = encode(picture(W, H, o.gray ? 1 : 3, 7), o);
+  Image edited = decode_memory(in, "in.jpg");
+  const std::vector<uint8_t> mask = edit(edited);
+  const Coefficients want = read_coefficients(encode(edited, o), "libjpeg-turbo");
+  for (const int variant : {0, 1, 2, 3}) {
+    const RewritePath path = variant % 2 ? RewritePath::libjpeg : RewritePath::automatic;
+    detail::set_simd_blocks(variant < 2);
+    std::vector<uint8_t> out;
+    RewriteOptions ro;
+    ro.path = path;
+    const RewriteStats st = rewrite_blocks(in, "in.jpg", edited, mask, out, ro);
+    detail::set_simd_blocks(true);
+    const Coefficients got = read_coefficients(out, "out");
+    ASSERT_EQ(got.blocks.size(), want.blocks.size());
+    const int max_h = *std::max_element(got.h_samp.begin(), got.h_samp.end());
+    const int max_v = *std::max_element(got.v_samp.begin(), got.v_samp.end());
+    uint64_t compared = 0, differ_from_input = 0;
+    const Coefficients before = read_coefficients(in, "in");
+    for (size_t c = 0; c < got.blocks.size(); ++c) {
+      const int sx = max_h / got.h_samp[c], sy = max_v / got.v_samp[c];
+      for (int by = 0; by < got.height_in_blocks[c]; ++by)
+        for (int bx = 0; bx < got.width_in_blocks[c]; ++bx) {
+          if (!block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy)) continue;
+          const size_t off = (static_cast<size_t>(by) * got.width_in_blocks[c] + bx) * 64;
+          for (int k = 0; k < 64; ++k)
+            ASSERT_EQ(got.blocks[c][off + k], want.blocks[c][off + k])
+                << (path == RewritePath::libjpeg ? "libjpeg path" : "splice") << (variant < 2 ? "" : ", portable") << ", component " << c << " block " << bx
+                << "," << by << " coefficient " << k;
+          differ_from_input += !std::equal(got.blocks[c].begin() + off, got.blocks[c].begin() + off + 64,
+                                           before.blocks[c].begin() + off);
+          ++compared;
+        }
+    }
+    EXPECT_EQ(compared, st.blocks_rewritten);
+    EXPECT_GT(differ_from_input, compared / 2);  // the edit changed them: equal to the reference, not to the input
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Sampling, JpegRegion,
