@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -264,6 +265,96 @@ TEST(JpegRegionRealData, RealPhotosKeepMarkersAndUntouchedBlocks) {
     ++files;
   }
   EXPECT_GT(files, 0);
+}
+
+// libjpeg-turbo's encoding of `img` with the quantisation tables, sampling and colour space of
+// the JPEG `like` (jpeg_copy_critical_parameters), its default islow DCT.
+std::vector<uint8_t> encode_like(const std::vector<uint8_t>& like, const Image& img) {
+  jpeg_decompress_struct d;
+  jpeg_compress_struct c;
+  jpeg_error_mgr ed, ec;
+  d.err = jpeg_std_error(&ed);
+  c.err = jpeg_std_error(&ec);
+  jpeg_create_decompress(&d);
+  jpeg_create_compress(&c);
+  jpeg_mem_src(&d, like.data(), static_cast<unsigned long>(like.size()));
+  jpeg_read_header(&d, TRUE);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buf, &size);
+  jpeg_copy_critical_parameters(&d, &c);  // takes the input colour space to be the file's: ours is RGB
+  c.in_color_space = img.channels == 3 ? JCS_RGB : JCS_GRAYSCALE;
+  c.input_components = img.channels;
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(&img.pixels[static_cast<size_t>(c.next_scanline) * img.width * img.channels]);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::vector<uint8_t> out(buf, buf + size);
+  std::free(buf);
+  jpeg_destroy_compress(&c);
+  jpeg_destroy_decompress(&d);
+  return out;
+}
+
+// On every real JPEG in ../shared/data (faces, plates, panoramas; each with its own tables,
+// sampling and size), a textured edit in the middle and at the bottom-right corner: every
+// re-encoded block holds libjpeg-turbo's own coefficients for the edited pixels with the file's
+// tables, and every other block the input's. Every other file with the portable block code.
+TEST(JpegRegionRealData, TouchedBlocksAreLibjpegTurbosOwn) {
+  const std::filesystem::path root(GEOSHARD_SHARED_DATA);
+  if (!std::filesystem::exists(root / "faces")) GTEST_SKIP() << "no " << root / "faces" << " (../shared/data absent)";
+  int files = 0;
+  uint64_t compared = 0;
+  for (const char* sub : {"faces", "plates", "plates/eu", "pano360"}) {
+    if (!std::filesystem::exists(root / sub)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(root / sub)) {
+      if (e.path().extension() != ".jpg" && e.path().extension() != ".jpeg") continue;
+      const std::string name = e.path().string();
+      const std::vector<uint8_t> in = read_file(name);
+      Image img = decode_memory(in, name);
+      const int W = img.width, H = img.height;
+      std::vector<uint8_t> mask(static_cast<size_t>(W) * H, 0);
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+          const bool in_box = (y >= H / 3 && y < H / 2 && x >= W / 3 && x < W / 2) || (x >= W - 11 && y >= H - 13);
+          if (!in_box) continue;
+          mask[static_cast<size_t>(y) * W + x] = 1;
+          uint8_t* p = &img.pixels[(static_cast<size_t>(y) * W + x) * img.channels];
+          for (int c = 0; c < img.channels; ++c) p[c] = static_cast<uint8_t>((p[c] + x * (c + 1) + 3 * y) / 2);
+        }
+      std::vector<uint8_t> out;
+      detail::set_simd_blocks(files % 2 == 0);  // every other file with the portable block code
+      const RewriteStats st = rewrite_blocks(in, name, img, mask, out);
+      detail::set_simd_blocks(true);
+      const Coefficients got = read_coefficients(out, "out"), want = read_coefficients(encode_like(in, img), "libjpeg-turbo"),
+                         before = read_coefficients(in, "in");
+      ASSERT_EQ(got.blocks.size(), want.blocks.size()) << name;
+      const int max_h = *std::max_element(got.h_samp.begin(), got.h_samp.end());
+      const int max_v = *std::max_element(got.v_samp.begin(), got.v_samp.end());
+      uint64_t here = 0;
+      for (size_t c = 0; c < got.blocks.size(); ++c) {
+        const int sx = max_h / got.h_samp[c], sy = max_v / got.v_samp[c];
+        for (int by = 0; by < got.height_in_blocks[c]; ++by)
+          for (int bx = 0; bx < got.width_in_blocks[c]; ++bx) {
+            const size_t off = (static_cast<size_t>(by) * got.width_in_blocks[c] + bx) * 64;
+            const bool t = block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy);
+            const std::vector<int16_t>& ref = t ? want.blocks[c] : before.blocks[c];
+            for (int k = 0; k < 64; ++k)
+              ASSERT_EQ(got.blocks[c][off + k], ref[off + k]) << name << ": component " << c << " block " << bx << "," << by
+                                                              << (t ? " (re-encoded)" : " (untouched)") << " coefficient " << k
+                                                              << (files % 2 ? ", portable" : "");
+            here += t;
+          }
+      }
+      EXPECT_EQ(here, st.blocks_rewritten) << name;
+      compared += here;
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 11);
+  std::printf("%d real JPEGs, %llu re-encoded blocks equal to libjpeg-turbo's\n", files, static_cast<unsigned long long>(compared));
 }
 
 }  // namespace
