@@ -2,7 +2,9 @@
 // edits pixels in a few regions and must leave the rest of the photo as it was, bit for bit.
 // rewrite_blocks() re-encodes ONLY the 8×8 blocks (per component, in its own sampling grid)
 // whose footprint touches a changed pixel -- forward DCT of the edited pixels, quantised with the
-// file's own tables -- and keeps every other block's coefficients and every marker segment
+// file's own tables, in libjpeg's own integer arithmetic (kernels/dct.h: a re-encoded block holds
+// exactly the coefficients libjpeg-turbo's encoder gives the edited picture with those tables)
+// -- and keeps every other block's coefficients and every marker segment
 // (APP0..APP15: JFIF, EXIF, XMP/GPano, ICC; COM) unchanged. Two paths (docs/jpeg_rewrite.md):
 //
 //  * splice (io/jpeg_splice.h), for baseline files -- sequential Huffman, 8-bit, one scan with
@@ -28,7 +30,8 @@
 // coefficients of every untouched block are identical; decoded without fancy chroma upsampling,
 // every pixel outside the touched MCUs is identical; with a decoder's default (fancy) upsampling,
 // a pixel next to a touched MCU may differ because it interpolates chroma from the touched block.
-// Both paths give the touched blocks the same coefficients.
+// Both paths give the touched blocks the same coefficients: libjpeg-turbo's for the edited pixels
+// (checked against libjpeg-turbo on synthetic files and on every real JPEG in ../shared/data).
 //
 // Colour spaces: YCbCr (any integral sampling factors) and grayscale. Others (CMYK, YCCK, Adobe
 // RGB) are refused with JpegError; the caller re-encodes those losslessly another way or
