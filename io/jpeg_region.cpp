@@ -27,6 +27,33 @@ std::atomic<bool> g_simd_blocks_allowed{true};
 }  // namespace
 void set_simd_blocks(bool on) { g_simd_blocks_allowed.store(on, std::memory_order_relaxed); }
 
+bool zigzag_avx512() {
+#ifdef GEOSHARD_HOST_AVX2
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return cpu && g_simd_blocks_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+#ifdef GEOSHARD_HOST_AVX2
+namespace {
+struct ZigzagIndex {  // kNatural as 16-bit permute indices (0..31: the first register, 32..63: the second)
+  alignas(64) int16_t v[64];
+  constexpr ZigzagIndex() : v() {
+    for (int k = 0; k < 64; ++k) v[k] = static_cast<int16_t>(kNatural[k]);
+  }
+};
+constexpr ZigzagIndex kZigzagIndex;
+}  // namespace
+
+__attribute__((target("avx512f,avx512bw"))) void to_zigzag_avx512(const int16_t* natural, int16_t* zz) {
+  const __m512i a = _mm512_loadu_si512(natural), b = _mm512_loadu_si512(natural + 32);
+  _mm512_storeu_si512(zz, _mm512_permutex2var_epi16(a, _mm512_load_si512(kZigzagIndex.v), b));
+  _mm512_storeu_si512(zz + 32, _mm512_permutex2var_epi16(a, _mm512_load_si512(kZigzagIndex.v + 32), b));
+}
+#endif
+
 #ifdef GEOSHARD_HOST_AVX2
 IslowDivisors::IslowDivisors(const uint16_t* q) {
   simd = true;

@@ -270,6 +270,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
   w.buf.swap(scratch_out);
   Keep keep_in{clean, scratch_in}, keep_out{w.buf, scratch_out};
   int16_t coef[64], zz[64];
+  [[maybe_unused]] const bool zz512 = zigzag_avx512();
   const uint8_t* data = in.data();
   const size_t size = in.size();
   size_t p = h.scan_offset, tail = size;
@@ -334,7 +335,11 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
         bool ok;
         if (edit) {
           edits.coefficients(c.index, bx, by, c.quant, coef);
-          to_zigzag(coef, zz);
+#ifdef GEOSHARD_HOST_AVX2
+          if (zz512) to_zigzag_avx512(coef, zz);
+          else
+#endif
+            to_zigzag(coef, zz);
           ok = encode_block(w, enc_dc[c.dc_tbl], enc_ac[c.ac_tbl], pred_out[refs[b].comp], zz);
         } else {
           ok = encode_dc(w, enc_dc[c.dc_tbl], pred_out[refs[b].comp], pred_in[refs[b].comp]);

@@ -817,6 +817,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   s.hist.resize(nc);
   s.coefs.clear();
   size_t touched[4] = {};  // per component: touched blocks
+  [[maybe_unused]] const bool zz512 = zigzag_avx512();
   if (h.hmax < 1 || h.vmax < 1) return fail(st, "unusual frame");
   const size_t mcus_x = (h.width + 8 * h.hmax - 1) / (8 * h.hmax), mcus_y = (h.height + 8 * h.vmax - 1) / (8 * h.vmax);
   s.mcu_any.assign(mcus_x * mcus_y, 0);
@@ -835,7 +836,11 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         s.coefs.resize(s.coefs.size() + 64);
         int16_t natural[64];
         edits.coefficients(c.index, bx, by, c.quant, natural);
-        to_zigzag(natural, &s.coefs[k * 64]);
+#ifdef GEOSHARD_HOST_AVX2
+        if (zz512) to_zigzag_avx512(natural, &s.coefs[k * 64]);
+        else
+#endif
+          to_zigzag(natural, &s.coefs[k * 64]);
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
         ++touched[i];
         s.mcu_any[static_cast<size_t>(by / c.v) * mcus_x + bx / c.h] = 1;

@@ -365,6 +365,28 @@ TEST(SpliceBits, NonzeroMaskEqualsThePlainLoop) {
   }
 }
 
+// The AVX-512BW natural-to-zigzag permute against the plain copy, on random blocks (every value
+// distinct in some, so a misplaced one shows).
+TEST(SpliceBits, ZigzagAvx512EqualsThePlainCopy) {
+#ifdef GEOSHARD_HOST_AVX2
+  if (!__builtin_cpu_supports("avx512bw")) GTEST_SKIP() << "no AVX-512BW here: the plain copy is used";
+  EXPECT_TRUE(detail::zigzag_avx512());
+  std::mt19937_64 rng(21);
+  for (int t = 0; t < 10000; ++t) {
+    int16_t natural[64], want[64], got[64];
+    for (int k = 0; k < 64; ++k) natural[k] = t % 2 ? static_cast<int16_t>(rng()) : static_cast<int16_t>(k * 37 - 1000);
+    detail::to_zigzag(natural, want);
+    detail::to_zigzag_avx512(natural, got);
+    ASSERT_TRUE(std::equal(got, got + 64, want)) << "block " << t;
+  }
+  detail::set_simd_blocks(false);
+  EXPECT_FALSE(detail::zigzag_avx512());
+  detail::set_simd_blocks(true);
+#else
+  GTEST_SKIP() << "not an x86-64 build: the AVX-512 permute is not compiled";
+#endif
+}
+
 // kernels/dct.h's islow transform computes 8·F(u, v), the DCT of T.81 A.3.3: against the
 // textbook double sum on random blocks (smooth, noisy, extreme), within its fixed-point error.
 // A wrong constant, a swapped output or a wrong descale is off by far more.
