@@ -11,7 +11,7 @@
 // (tests/io/jpeg_region_test.cpp checks that against libjpeg-turbo itself).
 //
 //   F(u,v) = 1/4 C(u) C(v) Σx Σy (f(x,y) - 128) cos((2x+1)uπ/16) cos((2y+1)vπ/16),
-//   C(0) = 1/√2, C(k>0) = 1     (ITU-T T.81, A.3.3); islow computes 8·F to within ±1 or so.
+//   C(0) = 1/√2, C(k>0) = 1     (ITU-T T.81, A.3.3); islow computes 8·F to within ±2 (SpliceDct.IslowIsTheDct).
 //   coefficient = round(F(u,v) / Q(u,v))   (T.81 A.3.4), natural (row-major) order like libjpeg.
 #pragma once
 
