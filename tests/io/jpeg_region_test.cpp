@@ -155,19 +155,57 @@ TEST_P(JpegRegion, OnlyTouchedBlocksChange) {
   for (size_t c = 0; c < ci.blocks.size(); ++c) EXPECT_EQ(cs.blocks[c], ci.blocks[c]);
 }
 
+// Every block of `got` against `want` where a marked pixel of `mask` touches it, against `before`
+// elsewhere; the first differing coefficient is a test failure naming `what`, the component, the
+// block and the coefficient. Returns how many blocks are touched and how many of those differ
+// from `before`.
+struct BlockCounts {
+  uint64_t touched = 0, touched_changed = 0;
+};
+BlockCounts compare_blocks(const Coefficients& got, const Coefficients& want, const Coefficients& before,
+                           const std::vector<uint8_t>& mask, int W, int H, const std::string& what) {
+  BlockCounts n;
+  if (got.blocks.size() != want.blocks.size() || got.blocks.size() != before.blocks.size()) {
+    ADD_FAILURE() << what << ": component counts differ";
+    return n;
+  }
+  const int max_h = *std::max_element(got.h_samp.begin(), got.h_samp.end());
+  const int max_v = *std::max_element(got.v_samp.begin(), got.v_samp.end());
+  for (size_t c = 0; c < got.blocks.size(); ++c) {
+    const int sx = max_h / got.h_samp[c], sy = max_v / got.v_samp[c];
+    for (int by = 0; by < got.height_in_blocks[c]; ++by)
+      for (int bx = 0; bx < got.width_in_blocks[c]; ++bx) {
+        const size_t off = (static_cast<size_t>(by) * got.width_in_blocks[c] + bx) * 64;
+        const bool t = block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy);
+        const std::vector<int16_t>& ref = t ? want.blocks[c] : before.blocks[c];
+        for (int k = 0; k < 64; ++k)
+          if (got.blocks[c][off + k] != ref[off + k]) {
+            ADD_FAILURE() << what << ": component " << c << " block " << bx << "," << by
+                          << (t ? " (re-encoded)" : " (untouched)") << " coefficient " << k << ": " << got.blocks[c][off + k]
+                          << ", want " << ref[off + k];
+            return n;
+          }
+        n.touched += t;
+        n.touched_changed += t && !std::equal(got.blocks[c].begin() + off, got.blocks[c].begin() + off + 64,
+                                              before.blocks[c].begin() + off);
+      }
+  }
+  return n;
+}
+
 // A re-encoded block holds exactly the coefficients libjpeg-turbo's own encoder (the library
 // this test links, its default islow DCT) gives the edited picture with the same quantisation
 // tables and sampling: kernels/dct.h's colour conversion, downsampling, transform and rounding,
 // and the image's edges padded as libjpeg pads them (the marked box at the bottom-right corner
-// touches the padded blocks). Both write paths, every sampling of the suite, with the AVX2 block
-// code (where the CPU has it) and the portable one.
+// touches the padded blocks); every other block keeps the input's. Both write paths, every
+// sampling of the suite, with the AVX2 block code (where the CPU has it) and the portable one.
 TEST_P(JpegRegion, TouchedBlocksAreLibjpegTurbosOwn) {
   const EncodeOptions o = GetParam();
   const int W = 203, H = 150;  // even: a 4:2:0 chroma row below the image repeats the last one, not row 149 alone
   const std::vector<uint8_t> in = encode(picture(W, H, o.gray ? 1 : 3, 7), o);
   Image edited = decode_memory(in, "in.jpg");
   const std::vector<uint8_t> mask = edit(edited);
-  const Coefficients want = read_coefficients(encode(edited, o), "libjpeg-turbo");
+  const Coefficients want = read_coefficients(encode(edited, o), "libjpeg-turbo"), before = read_coefficients(in, "in");
   for (const int variant : {0, 1, 2, 3}) {
     const RewritePath path = variant % 2 ? RewritePath::libjpeg : RewritePath::automatic;
     detail::set_simd_blocks(variant < 2);
@@ -176,29 +214,11 @@ TEST_P(JpegRegion, TouchedBlocksAreLibjpegTurbosOwn) {
     ro.path = path;
     const RewriteStats st = rewrite_blocks(in, "in.jpg", edited, mask, out, ro);
     detail::set_simd_blocks(true);
-    const Coefficients got = read_coefficients(out, "out");
-    ASSERT_EQ(got.blocks.size(), want.blocks.size());
-    const int max_h = *std::max_element(got.h_samp.begin(), got.h_samp.end());
-    const int max_v = *std::max_element(got.v_samp.begin(), got.v_samp.end());
-    uint64_t compared = 0, differ_from_input = 0;
-    const Coefficients before = read_coefficients(in, "in");
-    for (size_t c = 0; c < got.blocks.size(); ++c) {
-      const int sx = max_h / got.h_samp[c], sy = max_v / got.v_samp[c];
-      for (int by = 0; by < got.height_in_blocks[c]; ++by)
-        for (int bx = 0; bx < got.width_in_blocks[c]; ++bx) {
-          if (!block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy)) continue;
-          const size_t off = (static_cast<size_t>(by) * got.width_in_blocks[c] + bx) * 64;
-          for (int k = 0; k < 64; ++k)
-            ASSERT_EQ(got.blocks[c][off + k], want.blocks[c][off + k])
-                << (path == RewritePath::libjpeg ? "libjpeg path" : "splice") << (variant < 2 ? "" : ", portable") << ", component " << c << " block " << bx
-                << "," << by << " coefficient " << k;
-          differ_from_input += !std::equal(got.blocks[c].begin() + off, got.blocks[c].begin() + off + 64,
-                                           before.blocks[c].begin() + off);
-          ++compared;
-        }
-    }
-    EXPECT_EQ(compared, st.blocks_rewritten);
-    EXPECT_GT(differ_from_input, compared / 2);  // the edit changed them: equal to the reference, not to the input
+    const BlockCounts n = compare_blocks(read_coefficients(out, "out"), want, before, mask, W, H,
+                                         std::string(path == RewritePath::libjpeg ? "libjpeg path" : "splice") +
+                                             (variant < 2 ? "" : ", portable"));
+    EXPECT_EQ(n.touched, st.blocks_rewritten);
+    EXPECT_GT(n.touched_changed, n.touched / 2);  // the edit changed them: equal to the reference, not to the input
   }
 }
 
@@ -328,28 +348,10 @@ TEST(JpegRegionRealData, TouchedBlocksAreLibjpegTurbosOwn) {
       detail::set_simd_blocks(files % 2 == 0);  // every other file with the portable block code
       const RewriteStats st = rewrite_blocks(in, name, img, mask, out);
       detail::set_simd_blocks(true);
-      const Coefficients got = read_coefficients(out, "out"), want = read_coefficients(encode_like(in, img), "libjpeg-turbo"),
-                         before = read_coefficients(in, "in");
-      ASSERT_EQ(got.blocks.size(), want.blocks.size()) << name;
-      const int max_h = *std::max_element(got.h_samp.begin(), got.h_samp.end());
-      const int max_v = *std::max_element(got.v_samp.begin(), got.v_samp.end());
-      uint64_t here = 0;
-      for (size_t c = 0; c < got.blocks.size(); ++c) {
-        const int sx = max_h / got.h_samp[c], sy = max_v / got.v_samp[c];
-        for (int by = 0; by < got.height_in_blocks[c]; ++by)
-          for (int bx = 0; bx < got.width_in_blocks[c]; ++bx) {
-            const size_t off = (static_cast<size_t>(by) * got.width_in_blocks[c] + bx) * 64;
-            const bool t = block_touches(mask, W, H, bx * 8 * sx, by * 8 * sy, sx, sy);
-            const std::vector<int16_t>& ref = t ? want.blocks[c] : before.blocks[c];
-            for (int k = 0; k < 64; ++k)
-              ASSERT_EQ(got.blocks[c][off + k], ref[off + k]) << name << ": component " << c << " block " << bx << "," << by
-                                                              << (t ? " (re-encoded)" : " (untouched)") << " coefficient " << k
-                                                              << (files % 2 ? ", portable" : "");
-            here += t;
-          }
-      }
-      EXPECT_EQ(here, st.blocks_rewritten) << name;
-      compared += here;
+      const BlockCounts n = compare_blocks(read_coefficients(out, "out"), read_coefficients(encode_like(in, img), "libjpeg-turbo"),
+                                           read_coefficients(in, "in"), mask, W, H, name + (files % 2 ? ", portable" : ""));
+      EXPECT_EQ(n.touched, st.blocks_rewritten) << name;
+      compared += n.touched;
       ++files;
     }
   }
