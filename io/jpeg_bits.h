@@ -445,6 +445,35 @@ struct BitReader {
   const uint8_t* data;
   size_t nbits, pos = 0;
   inline uint32_t peek32() const { return static_cast<uint32_t>((load_be64(data + (pos >> 3)) << (pos & 7)) >> 32); }
+  inline void skip(size_t n) { pos += n; }
+};
+
+// A BitReader for walks: the next >= 27 bits (a symbol takes at most 16 + 11) kept in a 64-bit
+// register across symbols, blocks and MCUs and reloaded only when they run low, so that a
+// symbol's decode does not wait on a load from its bit position. BitReader's interface.
+struct BitWindow {
+  const uint8_t* data;
+  size_t nbits, pos;
+  uint64_t win;
+  int avail;  // bits of win that are the stream's (the rest are zero)
+  explicit BitWindow(const BitReader& r) : data(r.data), nbits(r.nbits), pos(r.pos) { load(); }
+  inline void load() {
+    win = load_be64(data + (pos >> 3)) << (pos & 7);
+    avail = 64 - static_cast<int>(pos & 7);
+  }
+  inline void need() {
+    if (avail < 27) load();
+  }
+  inline void drop(int n) { win <<= n, avail -= n, pos += static_cast<size_t>(n); }  // n <= 27 after need()
+  // (Up to 27 valid bits: as many as a code + extra bits need.)
+  inline uint32_t peek32() {
+    need();
+    return static_cast<uint32_t>(win >> 32);
+  }
+  inline void skip(size_t n) {
+    if (n < static_cast<size_t>(avail)) drop(static_cast<int>(n));
+    else pos += n, load();
+  }
 };
 
 // Writes an unstuffed bit stream into `buf[0, len)` (stuffing is added when the interval is

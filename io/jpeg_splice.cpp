@@ -8,23 +8,7 @@
 namespace geoshard::jpeg::detail {
 namespace {
 
-// The next >= 27 bits of an unstuffed stream (a symbol takes at most 16 + 11 bits) in a 64-bit
-// window, kept across symbols, blocks and MCUs and reloaded only when it runs low.
-struct Window {
-  const uint8_t* data;
-  size_t pos;
-  uint64_t win;
-  int avail;
-  explicit Window(const BitReader& r) : data(r.data), pos(r.pos) { load(); }
-  inline void load() {
-    win = load_be64(data + (pos >> 3)) << (pos & 7);
-    avail = 64 - static_cast<int>(pos & 7);
-  }
-  inline void need() {
-    if (avail < 27) load();
-  }
-  inline void drop(int n) { win <<= n, avail -= n, pos += n; }
-};
+using Window = BitWindow;
 
 // A block's DC difference: added to `pred`. False on a bad code or size (as libjpeg).
 [[gnu::always_inline]] inline bool skip_dc(Window& x, const Decoder& dc, int& pred) {

@@ -51,17 +51,20 @@ struct Scan {
 // 4) 16 more, and in a refinement scan 63 correction bits -- with room to spare.
 constexpr size_t kMaxBlockBytesAc = (64 * 26 + 4 * 16 + 63) / 8 + 16;
 
-inline uint32_t get_bits(BitReader& r, int n) {  // n <= 16
+// (R: a BitReader, or a BitWindow for walks.)
+template <class R>
+inline uint32_t get_bits(R& r, int n) {  // n <= 16
   if (n == 0) return 0;
   const uint32_t v = r.peek32() >> (32 - n);
-  r.pos += static_cast<size_t>(n);
+  r.skip(static_cast<size_t>(n));
   return v;
 }
 
-inline int get_symbol(BitReader& r, const Decoder& d) {
+template <class R>
+inline int get_symbol(R& r, const Decoder& d) {
   int l = 0;
   const int s = d.decode(r.peek32(), &l);
-  if (s >= 0) r.pos += static_cast<size_t>(l);
+  if (s >= 0) r.skip(static_cast<size_t>(l));
   return s;
 }
 
@@ -140,10 +143,12 @@ class ScanSplicer {
 #endif
   // Their bodies, called on local copies of r, eob and hist (which then stay in registers: through
   // the references every bit position would be stored and reloaded).
-  [[gnu::always_inline]] inline bool first_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
+  // (R: BitReader for the parses, BitWindow for the walks.)
+  template <class R>
+  [[gnu::always_inline]] inline bool first_body(R& r, const Decoder& d, int ss, int se, uint32_t& eob,
                                                  uint64_t& hist, int16_t* v);
-  template <class Bits>
-  [[gnu::always_inline]] inline bool refine_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob,
+  template <class Bits, class R>
+  [[gnu::always_inline]] inline bool refine_body(R& r, const Decoder& d, int ss, int se, uint32_t& eob,
                                                   uint64_t& hist, int16_t* v);
   // ac()'s fast path: from block t.b, outside a window, walks the untouched blocks (their values
   // not needed, runs' members at once) up to the next touched block or the scan's end; t keeps
@@ -228,27 +233,34 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
   for (int y = 0; y < my; ++y) {
     for (int x = 0; x < mx; ++x) {
       if (in_step && !whole && !mcu_touched(sc, static_cast<size_t>(y) * mx + x)) {
-        // An untouched MCU, the predictions in step: decoded only (its bits are copied with the
-        // next re-encoded MCU's or the scan's end), code and extra bits from one peek.
-        for (int b = 0; b < npat; ++b) {
-          const Decoder& dd = dec[pat[b]];
-          const uint32_t w32 = r.peek32();
-          const uint16_t e = dd.lut[w32 >> (32 - kLutBits)];
-          int s;
-          if (e) {
-            const int l = e >> 8;
-            s = e & 0xFF;
-            if (s > 11) return bad("corrupt data");
-            if (s) pred_in[pat[b]] += extend(static_cast<int>((w32 << l) >> (32 - s)), s);
-            r.pos += static_cast<size_t>(l + s);
-          } else {
-            s = get_symbol(r, dd);
-            if (s < 0 || s > 11) return bad("corrupt data");
-            if (s) pred_in[pat[b]] += extend(static_cast<int>(get_bits(r, s)), s);
+        // Untouched MCUs up to the next touched one or the row's end, the predictions in step:
+        // decoded only (their bits are copied with the next re-encoded MCU's or the scan's end),
+        // code and extra bits from one lookup.
+        BitWindow bw(r);
+        for (;;) {
+          for (int b = 0; b < npat; ++b) {
+            const Decoder& dd = dec[pat[b]];
+            const uint32_t w32 = bw.peek32();
+            const uint16_t e = dd.lut[w32 >> (32 - kLutBits)];
+            int s;
+            if (e) {
+              const int l = e >> 8;
+              s = e & 0xFF;
+              if (s > 11) return bad("corrupt data");
+              if (s) pred_in[pat[b]] += extend(static_cast<int>((w32 << l) >> (32 - s)), s);
+              bw.drop(l + s);
+            } else {
+              s = get_symbol(bw, dd);
+              if (s < 0 || s > 11) return bad("corrupt data");
+              if (s) pred_in[pat[b]] += extend(static_cast<int>(get_bits(bw, s)), s);
+            }
           }
+          if (bw.pos > r.nbits) return bad("corrupt data (past the end)");
+          ++st_.mcus;
+          if (x + 1 == mx || mcu_touched(sc, static_cast<size_t>(y) * mx + x + 1)) break;
+          ++x;
         }
-        if (r.pos > r.nbits) return bad("corrupt data (past the end)");
-        ++st_.mcus;
+        r.pos = bw.pos;
         continue;
       }
       if (in_step) std::memcpy(pred_out, pred_in, sizeof pred_in);
@@ -361,7 +373,8 @@ bool ScanSplicer::parse_refine_hw(BitReader& r0, const Decoder& d, int ss, int s
 }
 #endif
 
-bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
+template <class R>
+bool ScanSplicer::first_body(R& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
                              int16_t* v) {
   if (v) std::fill(v + ss, v + se + 1, int16_t{0});
   if (eob > 0) {
@@ -376,7 +389,7 @@ bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uin
         k += adv - 1;
         if (k > se) return bad("corrupt data");
         hist |= uint64_t{1} << k;
-        r.pos += e >> 8;
+        r.skip(e >> 8);
         continue;
       }
     }
@@ -400,8 +413,8 @@ bool ScanSplicer::first_body(BitReader& r, const Decoder& d, int ss, int se, uin
   return true;
 }
 
-template <class Bits>
-bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
+template <class Bits, class R>
+bool ScanSplicer::refine_body(R& r, const Decoder& d, int ss, int se, uint32_t& eob, uint64_t& hist,
                               int16_t* v) {
   int k = ss;
   if (eob == 0) {
@@ -414,7 +427,7 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       if (s) {
         if (s != 1) return bad("corrupt data");
         if (v) sign = get_bits(r, 1) ? 1 : -1;
-        else ++r.pos;
+        else r.skip(1);
       } else if (run != 15) {
         eob = (1u << run) + get_bits(r, run);
         break;
@@ -425,7 +438,7 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
         const uint64_t from = ~uint64_t{0} << k, band = se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1;
         const int z = Bits::select(~hist & band & from, run);
         const uint64_t upto = z < 64 ? (uint64_t{1} << z) - 1 : band;  // bits below that zero, or the band
-        r.pos += static_cast<size_t>(Bits::count(hist & from & upto));
+        r.skip(static_cast<size_t>(Bits::count(hist & from & upto)));
         k = z < 64 ? z : se + 1;
       } else {
         for (; k <= se; ++k) {
@@ -452,7 +465,7 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
       }
     } else if (k <= se) {
       const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & ~((uint64_t{1} << k) - 1);
-      r.pos += static_cast<size_t>(Bits::count(hist & band));
+      r.skip(static_cast<size_t>(Bits::count(hist & band)));
     }
     --eob;
   }
@@ -462,7 +475,7 @@ bool ScanSplicer::refine_body(BitReader& r, const Decoder& d, int ss, int se, ui
 template <bool Refine, class Bits>
 bool ScanSplicer::stretch_body(BitReader& r0, const Decoder& d, int ss, int se, const int32_t* slot, uint64_t* hist,
                                size_t nblocks, Stretch& t) {
-  BitReader r = r0;
+  BitWindow r(r0);
   uint32_t eob = t.eob;
   size_t b = t.b;
   const uint64_t band = (se == 63 ? ~uint64_t{0} : (uint64_t{1} << (se + 1)) - 1) & (~uint64_t{0} << ss);
@@ -485,16 +498,17 @@ bool ScanSplicer::stretch_body(BitReader& r0, const Decoder& d, int ss, int se, 
       if (Refine) {
         size_t bits = 0;
         for (; q < end && slot[q] < 0; ++q) bits += static_cast<size_t>(Bits::count(hist[q] & band));
-        r.pos += bits;
+        if (r.pos + bits > r.nbits) {  // (checked before the window loads from there)
+          r.pos += bits;
+          ok = bad("corrupt data (past the end)");
+          break;
+        }
+        r.skip(bits);
       } else {
         while (q < end && slot[q] < 0) ++q;
       }
       eob -= static_cast<uint32_t>(q - (b + 1));
       b = q - 1;
-      if (r.pos > r.nbits) {
-        ok = bad("corrupt data (past the end)");
-        break;
-      }
     }
   }
   r0.pos = r.pos;
