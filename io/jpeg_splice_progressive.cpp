@@ -89,6 +89,7 @@ struct State {
   std::vector<std::vector<uint64_t>> hist;  // per component, per block: bit k set when zigzag coefficient k is nonzero so far
   std::vector<uint8_t> mcu_any;              // per MCU of the frame (an interleaved scan's MCU): 1 when a block of it is touched
   std::vector<int16_t> coefs;               // 64 per touched block, zigzag order
+  std::vector<int16_t> dc;                  // per touched block: coefs[64 k] again, packed (all a DC scan reads)
   std::vector<uint8_t> clean;               // the scan's entropy-coded data, unstuffed, + kPad zero bytes
   std::vector<uint8_t> wbuf;                // BitWriter buffer
   std::vector<uint64_t> hist_saved;         // a component's history before an AC scan that may be walked twice
@@ -283,7 +284,7 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
       w.copy(r, copy_from, start);
       w.ensure(10 * 8);
       for (int b = 0; b < n; ++b) {
-        const int v = slot[b] >= 0 ? s_.coefs[static_cast<size_t>(slot[b]) * 64] >> sc.al : val[b];
+        const int v = slot[b] >= 0 ? s_.dc[static_cast<size_t>(slot[b])] >> sc.al : val[b];
         const int diff = v - pred_out[pos[b]];
         pred_out[pos[b]] = v;
         const int nb = bit_length(static_cast<unsigned>(diff < 0 ? -diff : diff));
@@ -323,7 +324,7 @@ bool ScanSplicer::dc_refine(const Scan& sc, BitReader& r, BitWriter& w, bool& ch
         if (slot[b] >= 0) {
           w.copy(r, copy_from, r.pos);
           w.ensure(8);
-          w.put(static_cast<uint32_t>(s_.coefs[static_cast<size_t>(slot[b]) * 64] >> sc.al) & 1u, 1);
+          w.put(static_cast<uint32_t>(s_.dc[static_cast<size_t>(slot[b])] >> sc.al) & 1u, 1);
           copy_from = r.pos + 1;
           any = true;
         }
@@ -830,6 +831,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
   s.slot.resize(nc);
   s.hist.resize(nc);
   s.coefs.clear();
+  s.dc.clear();
   size_t touched[4] = {};  // per component: touched blocks
   [[maybe_unused]] const bool zz512 = zigzag_avx512();
   if (h.hmax < 1 || h.vmax < 1) return fail(st, "unusual frame");
@@ -855,6 +857,7 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
         else
 #endif
           to_zigzag(natural, &s.coefs[k * 64]);
+        s.dc.push_back(natural[0]);
         s.slot[i][static_cast<size_t>(by) * c.width_in_blocks + bx] = static_cast<int32_t>(k);
         ++touched[i];
         s.mcu_any[static_cast<size_t>(by / c.v) * mcus_x + bx / c.h] = 1;
