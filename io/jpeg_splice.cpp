@@ -8,10 +8,8 @@
 namespace geoshard::jpeg::detail {
 namespace {
 
-using Window = BitWindow;
-
 // A block's DC difference: added to `pred`. False on a bad code or size (as libjpeg).
-[[gnu::always_inline]] inline bool skip_dc(Window& x, const Decoder& dc, int& pred) {
+[[gnu::always_inline]] inline bool skip_dc(BitWindow& x, const Decoder& dc, int& pred) {
   x.need();
   int l;
   const uint32_t w = static_cast<uint32_t>(x.win >> 32);
@@ -25,7 +23,7 @@ using Window = BitWindow;
 // A block's AC symbols, skipped: several short ones per lookup (Decoder::multi), else one
 // symbol's code + extra-bit length and its coefficient advance in one lookup (Decoder::skip).
 // False on a bad code or a coefficient index past the block (ZRL is not checked, as libjpeg).
-[[gnu::always_inline]] inline bool skip_ac(Window& x, const Decoder& ac) {
+[[gnu::always_inline]] inline bool skip_ac(BitWindow& x, const Decoder& ac) {
   for (int k = 1; k < 64;) {
     x.need();
     // Several symbols at once when they keep within the block (k + advance < 64: none of
@@ -78,7 +76,7 @@ enum class Skip { kOk, kCorrupt, kPastEnd };
 // Skips `mcus` MCUs of `nb` blocks each (only the DC predictors are updated). kPastEnd when an
 // MCU ends past r.nbits (checked after each MCU: the data has kPad bytes of slack).
 inline Skip skip_mcus(BitReader& r, uint64_t mcus, const BlockCode* codes, int nb, int* pred) {
-  Window x(r);
+  BitWindow x(r);
   for (uint64_t m = 0; m < mcus; ++m) {
     for (int b = 0; b < nb; ++b)
       if (!skip_dc(x, *codes[b].dc, pred[codes[b].comp]) || !skip_ac(x, *codes[b].ac)) return Skip::kCorrupt;
@@ -310,7 +308,7 @@ bool splice(const std::vector<uint8_t>& in, const SpliceHeader& h, const BlockEd
         const auto& c = h.comps[refs[b].comp];
         const int bx = refs[b].bx, by = refs[b].by;
         const bool edit = mcu_touched[m] >> b & 1;
-        Window x(r);
+        BitWindow x(r);
         if (!skip_dc(x, dec_dc[c.dc_tbl], pred_in[refs[b].comp])) return fail(st, "corrupt data");
         const size_t ac_at = x.pos;
         if (!skip_ac(x, dec_ac[c.ac_tbl])) return fail(st, "corrupt data");
