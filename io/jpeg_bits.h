@@ -174,6 +174,7 @@ inline bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, in
 // Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
 constexpr int kLutBits = 10;
 constexpr int kMultiBits = 13;
+constexpr int kFirstBits = 11, kFirstSpan = 21;
 struct Decoder {
   uint16_t lut[1 << kLutBits];  // (length << 8) | symbol; 0: code longer than kLutBits (or invalid)
   // For skipping AC coefficients: (code length + extra bits) << 8 | advance, where advance is
@@ -185,11 +186,21 @@ struct Decoder {
   // when the last of them is EOB; 0 when not even the first one fits (take `skip`). Built for
   // AC tables only (build(t, true)).
   uint16_t multi[1 << kMultiBits];
+  // For walking a block of a progressive AC first scan (T.81 G.1.2.2; io/jpeg_splice_progressive.cpp),
+  // which needs where its coefficients are, not only how many: the symbols (code + extra bits)
+  // that fit whole in the next kFirstBits bits, as far as the first one `skip` has no entry for
+  // (a long code, an EOB run of more than one block), an EOB, or a summed advance past
+  // kFirstSpan: bits 0-20 the coefficients they code (bit i: position k + i, k where they
+  // start); bits 21-25 their summed coefficient advance, plus one when the last of them is EOB
+  // (an EOB needs a position in the band, as a coefficient does: with k + this <= Se + 1 all of
+  // them belong to the block); bits 26-29 their total length; bit 30 set when the last of them
+  // is EOB; 0 when not even the first one fits (take `skip`). Built by build(t, false, true) only.
+  uint32_t first[1 << kFirstBits];
   int32_t maxcode[18];          // largest code of each length, -1 if none
   int32_t valoff[18];           // index into vals of the first code of each length, minus that code
   uint8_t vals[256];
 
-  bool build(const HuffTable& t, bool ac) {
+  bool build(const HuffTable& t, bool ac, bool first_scan = false) {
     uint16_t code[256];
     uint8_t len[256];
     int n = 0;
@@ -227,6 +238,23 @@ struct Decoder {
         eob = sym == 0;
       }
       multi[v] = static_cast<uint16_t>(used | adv << 4 | (eob ? 1 << 11 : 0));
+    }
+    for (uint32_t v = 0; first_scan && v < (1u << kFirstBits); ++v) {
+      uint32_t used = 0, adv = 0, at = 0;
+      bool eob = false;
+      while (!eob && used < kFirstBits) {
+        int l = 0;
+        const int sym = decode(v << (32 - kFirstBits + used), &l);
+        if (sym < 0) break;
+        const int size = sym & 15;
+        const int a = size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+        if (a < 0 || used + l + size > kFirstBits || adv + a > kFirstSpan) break;
+        if (size) at |= 1u << (adv + (sym >> 4));
+        used += l + size;
+        adv += a;
+        eob = sym == 0;
+      }
+      first[v] = used ? at | (adv + eob) << 21 | used << 26 | (eob ? 1u << 30 : 0) : 0;
     }
     return true;
   }

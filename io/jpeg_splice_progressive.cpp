@@ -383,8 +383,21 @@ bool ScanSplicer::first_body(R& r, const Decoder& d, int ss, int se, uint32_t& e
     return true;
   }
   for (int k = ss; k <= se; ++k) {
-    if (!v) {  // walking only: code + extra bits and the coefficient advance in one lookup
-      const uint16_t e = d.skip[r.peek32() >> (32 - kLutBits)];
+    if (!v) {  // walking only
+      const uint32_t w = r.peek32();
+      // Several symbols in one lookup when they stay within the band (so each passes the checks
+      // below; Decoder::first).
+      const uint32_t m = d.first[w >> (32 - kFirstBits)];
+      const int madv = static_cast<int>(m >> 21 & 31);  // (one more when ended by EOB)
+      if (m && k + madv <= se + 1) {
+        hist |= static_cast<uint64_t>(m & ((1u << kFirstSpan) - 1)) << k;
+        r.skip(m >> 26 & 15);
+        if (m >> 30 & 1) break;  // ended by EOB (a run of this block alone)
+        k += madv - 1;
+        continue;
+      }
+      // Else one symbol: code + extra bits and the coefficient advance in one lookup.
+      const uint16_t e = d.skip[w >> (32 - kLutBits)];
       const int adv = e & 0xFF;
       if (adv > 0 && !(adv & 0x80)) {  // a coefficient (not EOB, ZRL or a long code)
         k += adv - 1;
@@ -1006,7 +1019,8 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     Encoder enc[8];  // per table: components sharing one add symbols to it together
     Encoder* enc_of[4] = {};
     for (int i = 0; i < ncoded; ++i) {
-      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false)) return fail(st, "bad Huffman table");
+      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false, !dc_scan && sc.ah == 0))
+        return fail(st, "bad Huffman table");
       enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
     }
     // AC scans walk and update the blocks' history: kept for a second walk.
