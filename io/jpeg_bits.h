@@ -171,6 +171,9 @@ inline bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, in
   return true;
 }
 
+// A DC difference or AC coefficient from its s extra bits v (T.81 F.2.2.1 EXTEND).
+inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
+
 // Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
 constexpr int kLutBits = 10;
 constexpr int kMultiBits = 13;
@@ -196,11 +199,16 @@ struct Decoder {
   // them belong to the block); bits 26-29 their total length; bit 30 set when the last of them
   // is EOB; 0 when not even the first one fits (take `skip`). Built by build(t, false, true) only.
   uint32_t first[1 << kFirstBits];
+  // For walking a progressive DC first scan's untouched blocks two at a time (two blocks of one
+  // component in a row): when two DC differences (code + extra bits each) fit whole in the next
+  // kFirstBits bits, their total length in bits 0-4 and their sum from bit 5 (signed: >> 5);
+  // 0 otherwise. Built by build(t, false, false, true) only.
+  int32_t dc_pair[1 << kFirstBits];
   int32_t maxcode[18];          // largest code of each length, -1 if none
   int32_t valoff[18];           // index into vals of the first code of each length, minus that code
   uint8_t vals[256];
 
-  bool build(const HuffTable& t, bool ac, bool first_scan = false) {
+  bool build(const HuffTable& t, bool ac, bool first_scan = false, bool dc_pairs = false) {
     uint16_t code[256];
     uint8_t len[256];
     int n = 0;
@@ -255,6 +263,19 @@ struct Decoder {
         eob = sym == 0;
       }
       first[v] = used ? at | (adv + eob) << 21 | used << 26 | (eob ? 1u << 30 : 0) : 0;
+    }
+    for (uint32_t v = 0; dc_pairs && v < (1u << kFirstBits); ++v) {
+      uint32_t used = 0;
+      int sum = 0, n = 0;
+      for (; n < 2 && used < kFirstBits; ++n) {  // (a shift by 32 would be undefined)
+        int l = 0;
+        const int s = decode(v << (32 - kFirstBits + used), &l);
+        if (s < 0 || s > 11 || used + l + s > kFirstBits) break;
+        const uint32_t bits = s ? (v >> (kFirstBits - used - l - s)) & ((1u << s) - 1) : 0;
+        if (s) sum += extend(static_cast<int>(bits), s);
+        used += l + s;
+      }
+      dc_pair[v] = n == 2 ? static_cast<int32_t>(static_cast<uint32_t>(sum) << 5 | used) : 0;
     }
     return true;
   }
@@ -561,7 +582,6 @@ inline bool put_symbol_bits(BitWriter& w, Encoder& e, int sym, uint32_t bits, in
 }
 inline bool put_symbol(BitWriter& w, Encoder& e, int sym) { return put_symbol_bits(w, e, sym, 0, 0); }
 
-inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
 inline int bit_length(unsigned v) { return v ? 32 - __builtin_clz(v) : 0; }
 
 // Appends `n` unstuffed bytes to `out`, inserting 0x00 after each 0xFF.

@@ -230,6 +230,8 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
   size_t copy_from = r.pos;
   int pat[10];
   const int npat = mcu_pattern(sc, pat);
+  bool pair_next[10];  // block b and b + 1 of an MCU belong to one component (Decoder::dc_pair)
+  for (int b = 0; b < npat; ++b) pair_next[b] = b + 1 < npat && pat[b + 1] == pat[b];
   bool in_step = true;  // pred_out equals pred_in (pred_out not updated while it holds)
   for (int y = 0; y < my; ++y) {
     for (int x = 0; x < mx; ++x) {
@@ -242,6 +244,15 @@ bool ScanSplicer::dc_first(const Scan& sc, const Decoder* dec, Encoder* const* e
           for (int b = 0; b < npat; ++b) {
             const Decoder& dd = dec[pat[b]];
             const uint32_t w32 = bw.peek32();
+            if (pair_next[b]) {  // this block and the next, of the same component, in one lookup
+              const int32_t p2 = dd.dc_pair[w32 >> (32 - kFirstBits)];
+              if (p2) {
+                pred_in[pat[b]] += p2 >> 5;
+                bw.drop(p2 & 31);
+                ++b;
+                continue;
+              }
+            }
             const uint16_t e = dd.lut[w32 >> (32 - kLutBits)];
             int s;
             if (e) {
@@ -1019,7 +1030,8 @@ bool splice_progressive(const std::vector<uint8_t>& in, const SpliceHeader& h, c
     Encoder enc[8];  // per table: components sharing one add symbols to it together
     Encoder* enc_of[4] = {};
     for (int i = 0; i < ncoded; ++i) {
-      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false, !dc_scan && sc.ah == 0))
+      const bool first = sc.ah == 0;  // (the walk tables of first scans: Decoder::first, dc_pair)
+      if (!dec[i].build(dc_scan ? dc[sc.td[i]] : ac[sc.ta[0]], false, !dc_scan && first, dc_scan && first))
         return fail(st, "bad Huffman table");
       enc_of[i] = &enc[dc_scan ? sc.td[i] : 4 + sc.ta[0]];
     }
