@@ -174,6 +174,14 @@ inline bool canonical_codes(const HuffTable& t, uint16_t* code, uint8_t* len, in
 // A DC difference or AC coefficient from its s extra bits v (T.81 F.2.2.1 EXTEND).
 inline int extend(int v, int s) { return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v; }
 
+// How far an AC symbol moves the coefficient index when walked: run + 1 for a coefficient, 16
+// for ZRL, 0 for EOB (a run of one block); -1 for what a walk table leaves to the slow path
+// (EOB runs with extra bits, coefficients of more than 10 bits).
+inline int ac_advance(int sym) {
+  const int size = sym & 15;
+  return size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+}
+
 // Decoding: a kLutBits-bit lookup for short codes, the T.81 F.2.2.3 maxcode walk for longer ones.
 constexpr int kLutBits = 10;
 constexpr int kMultiBits = 13;
@@ -223,8 +231,8 @@ struct Decoder {
       maxcode[l] = code[i];
       if (l <= kLutBits) {
         const int shift = kLutBits - l;
-        const int sym = t.vals[i], run = sym >> 4, size = sym & 15;
-        const int adv = size ? (size > 10 ? -1 : run + 1) : sym == 0 ? 0 : sym == 0xF0 ? 0x80 | 16 : -1;
+        const int sym = t.vals[i], size = sym & 15;
+        const int adv = sym == 0xF0 ? 0x80 | 16 : ac_advance(sym);
         for (int j = 0; j < (1 << shift); ++j) {
           lut[(code[i] << shift) | j] = static_cast<uint16_t>((l << 8) | sym);
           if (adv >= 0) skip[(code[i] << shift) | j] = static_cast<uint16_t>(((l + size) << 8) | adv);
@@ -239,7 +247,7 @@ struct Decoder {
         const int sym = decode(static_cast<uint32_t>(v << (32 - kMultiBits + used)), &l);
         if (sym < 0) break;
         const int size = sym & 15;
-        const int a = size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+        const int a = ac_advance(sym);
         if (a < 0 || used + l + size > kMultiBits) break;
         used += l + size;
         adv += a;
@@ -255,7 +263,7 @@ struct Decoder {
         const int sym = decode(v << (32 - kFirstBits + used), &l);
         if (sym < 0) break;
         const int size = sym & 15;
-        const int a = size ? (size > 10 ? -1 : (sym >> 4) + 1) : sym == 0 ? 0 : sym == 0xF0 ? 16 : -1;
+        const int a = ac_advance(sym);
         if (a < 0 || used + l + size > kFirstBits || adv + a > kFirstSpan) break;
         if (size) at |= 1u << (adv + (sym >> 4));
         used += l + size;
